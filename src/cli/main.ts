@@ -1,0 +1,442 @@
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { BrambleError, InputError } from '../core/index.js';
+import type { JobInput } from '../kernels/index.js';
+import { planJob } from '../kernels/index.js';
+import { startHeadProcess } from '../head/index.js';
+import type { JobStatus } from '../head/index.js';
+import { startWorkerProcess } from '../worker/main.js';
+import {
+  defaultDataDir,
+  initCluster,
+  isInitialised,
+  loadCluster,
+  parseJoinToken,
+  rotateSecret,
+  FILES,
+} from '../trust/index.js';
+import { ApiClient, ApiError, resolveApi } from './api-client.js';
+import { HeadConfig, WorkerConfig, resolveConfig, splitHostPort } from './config.js';
+import { formatResult } from './format.js';
+import { makeLogger } from './logger.js';
+import { ProgressBar } from './progress.js';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Exit status for bad input (flags, config, arguments). */
+const EXIT_USAGE = 2;
+
+function fail(err: unknown): never {
+  throw err;
+}
+
+/** Task-specific flags shared by `run` and `submit`. */
+function taskOptions(cmd: Command): Command {
+  return cmd
+    .option('--start <n>', 'first number of the range (1000000, 1_000_000, 1e6, 2^32 all work)')
+    .option('--end <n>', 'last number of the range (inclusive, at most 2^64-1)')
+    .option('--chunk <n>', 'numbers per chunk (default: about 1-2 s of work per chunk)')
+    .option('--priority <n>', 'higher runs first (default 0)')
+    .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)')
+    .option('--list', 'primes: keep every prime (for --out / result --out)')
+    .option('--mode <mode>', 'collatz: steps (default) or verify')
+    .option('--size <WxH>', 'life: grid size (default 256x256)')
+    .option('--generations <n>', 'life: generations (default 100)')
+    .option('--rule <rule>', 'life: Life-like rule (default B3/S23)')
+    .option('--bounded', 'life: cells beyond the edge are dead (default: torus)')
+    .option('--random <density>', 'life: random soup of this density (default 0.5)')
+    .option('--seed <n>', 'life: random seed (default 1)')
+    .option('--pattern <file.rle>', 'life: start from an RLE pattern file')
+    .option('--chunks <n>', 'noop: number of chunks');
+}
+
+function jobInput(task: string, o: Record<string, unknown>): JobInput {
+  const params: Record<string, unknown> = {};
+  const s = (k: string): string | undefined => (o[k] === undefined ? undefined : String(o[k]));
+  if (task === 'primes') {
+    if (o['list']) params['list'] = true;
+  } else if (task === 'collatz') {
+    if (o['mode'] !== undefined) params['mode'] = o['mode'];
+  } else if (task === 'life') {
+    for (const k of ['size', 'generations', 'rule', 'random', 'seed']) if (o[k] !== undefined) params[k] = o[k];
+    if (o['bounded']) params['bounded'] = true;
+    if (o['pattern'] !== undefined) {
+      const file = String(o['pattern']);
+      try {
+        params['pattern'] = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new InputError('--pattern', `--pattern: cannot read ${file}: ${(err as Error).message}`);
+      }
+    }
+  } else if (task === 'noop') {
+    if (o['chunks'] !== undefined) params['chunks'] = o['chunks'];
+  }
+  // flags that belong to another task are mistakes worth naming
+  const own: Record<string, string[]> = {
+    primes: ['list'],
+    collatz: ['mode'],
+    life: ['size', 'generations', 'rule', 'bounded', 'random', 'seed', 'pattern'],
+    noop: ['chunks'],
+  };
+  for (const k of ['list', 'mode', 'size', 'generations', 'rule', 'bounded', 'random', 'seed', 'pattern', 'chunks']) {
+    if (o[k] !== undefined && !(own[task] ?? []).includes(k)) throw new InputError(`--${k}`, `--${k} does not apply to task ${task}`);
+  }
+  return { task, start: s('start'), end: s('end'), chunk: s('chunk'), priority: s('priority'), maxAttempts: s('maxAttempts'), params };
+}
+
+function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v) + '\n');
+}
+
+function dataDirOf(o: { data?: string }): string {
+  return path.resolve(o.data ?? defaultDataDir());
+}
+
+async function ensureCluster(dir: string, log: { info: (m: string) => void }): Promise<ReturnType<typeof loadCluster>> {
+  if (!isInitialised(dir)) {
+    log.info(`no cluster in ${dir} yet: creating one (CA, certificates, join token)`);
+    return initCluster(dir);
+  }
+  return loadCluster(dir);
+}
+
+/** Polls a job until it ends, drawing the progress bar. */
+async function follow(getStatus: () => Promise<JobStatus> | JobStatus, bar: ProgressBar, intervalMs = 200): Promise<JobStatus> {
+  for (;;) {
+    const st = await getStatus();
+    bar.update(st.chunks.done + st.chunks.failed, st.chunks.total, st.rate, st.etaSeconds);
+    if (st.state === 'done' || st.state === 'failed' || st.state === 'cancelled') {
+      bar.done();
+      return st;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+async function writeFileFrom(file: string, write: (out: NodeJS.WritableStream & import('node:stream').Writable) => Promise<void>): Promise<void> {
+  const out = createWriteStream(file);
+  await once(out, 'open');
+  await write(out);
+  out.end();
+  await once(out, 'finish');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('bramble');
+  program
+    .description('cluster computing for Raspberry Pi clusters, lab machines and a single laptop')
+    .version(VERSION)
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  // ---- run: a head and local slots in one command ----
+  taskOptions(
+    program
+      .command('run')
+      .argument('<task>', 'primes | collatz | life | noop')
+      .description('run a job on this machine: a head and local worker slots inside this one command')
+      .option('--workers <n>', 'local worker slots (default: one per core)')
+      .option('--out <file>', 'write the full output (every prime, one per line; the final grid as RLE)')
+      .option('--json', 'print one JSON object')
+      .option('--log-level <level>', 'log level', 'warn'),
+  ).action(async (task: string, o: Record<string, unknown>) => {
+    const workers = o['workers'] === undefined ? os.availableParallelism() : Number(o['workers']);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new InputError('--workers', `--workers must be a positive integer (got ${String(o['workers'])})`);
+    if (o['out'] !== undefined && task === 'primes') o['list'] = true;
+    const input = jobInput(task, o);
+    planJob(input, workers); // validate before starting anything
+    const logger = makeLogger(String(o['logLevel']), { toStderr: true });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-run-'));
+    const cluster = await initCluster(dir); // throwaway credentials: TLS and auth even on loopback
+    const hp = await startHeadProcess({ cluster, dataDir: dir, bind: '127.0.0.1', port: 0, httpPort: null, insecure: false, logger, version: VERSION });
+    const agent = startWorkerProcess({ host: '127.0.0.1', port: hp.workerPort, caHash: cluster.caHash, secret: cluster.secret, slots: workers, name: 'local', logger, version: VERSION });
+    const cleanup = async (): Promise<void> => {
+      await agent.stop();
+      await hp.stop();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const onSignal = (): void => {
+      void cleanup().finally(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    try {
+      const job = hp.head.submit(input);
+      const st = await follow(() => hp.head.status(job.id), new ProgressBar(process.stderr, o['json'] ? false : undefined), 100);
+      if (st.state === 'cancelled') throw new BrambleError('CANCELLED', `job ${job.id} was cancelled`);
+      const result = hp.head.result(job.id);
+      if (o['out'] !== undefined) await writeFileFrom(String(o['out']), (out) => hp.head.writeOutput(job.id, out));
+      const { id: _id, state: _s, ...shown } = result;
+      if (o['json']) printJson({ ...shown, state: st.state, workers });
+      else process.stdout.write(formatResult(shown) + `  (${workers} slot${workers > 1 ? 's' : ''})\n`);
+      if (st.state === 'failed') process.exitCode = 1;
+    } finally {
+      process.off('SIGINT', onSignal);
+      await cleanup();
+    }
+  });
+
+  // ---- init / token ----
+  program
+    .command('init')
+    .description('create a cluster: CA, head certificate, cluster secret, admin token, config')
+    .option('--data <dir>', 'data dir (default ~/.bramble or BRAMBLE_DATA)')
+    .option('--san <names>', 'extra names/addresses for the head certificate, comma-separated')
+    .option('--force', 'replace an existing cluster')
+    .action(async (o: { data?: string; san?: string; force?: boolean }) => {
+      const dir = dataDirOf(o);
+      const cluster = await initCluster(dir, { force: o.force, sans: o.san ? o.san.split(',').map((s) => s.trim()).filter(Boolean) : [] }).catch((err: unknown) =>
+        fail(err instanceof BrambleError && err.code === 'CLUSTER_DIR' ? new InputError('--data', err.message) : err),
+      );
+      const cfg = path.join(dir, FILES.config);
+      if (!existsSync(cfg)) {
+        const { writeConfigFile } = await import('../trust/index.js');
+        writeConfigFile(cfg, { head: { port: 7070, httpPort: 7080, bind: '0.0.0.0' }, worker: {} });
+      }
+      process.stdout.write(
+        `cluster created in ${dir}\n` +
+          `  CA certificate   ${path.join(dir, FILES.caCert)} (sha256 ${cluster.caHash})\n` +
+          `  admin token      ${path.join(dir, FILES.adminToken)} (mode 0600)\n` +
+          `  config           ${cfg}\n\n` +
+          `start the head:    bramble head --data ${dir}\n` +
+          `on each worker:    bramble worker --head ${os.hostname()}:7070 --join ${cluster.joinToken}\n\n` +
+          `join token:\n${cluster.joinToken}\n`,
+      );
+    });
+
+  const token = program
+    .command('token')
+    .description('print the join token (alone on the last line)')
+    .option('--data <dir>', 'data dir')
+    .action((o: { data?: string }) => {
+      const c = loadCluster(dataDirOf(o));
+      process.stdout.write(`join token (workers: bramble worker --head HEAD:7070 --join TOKEN):\n${c.joinToken}\n`);
+    });
+  token
+    .command('rotate')
+    .description('make a new cluster secret; old join tokens stop working')
+    .option('--data <dir>', 'data dir')
+    .action((o: { data?: string }) => {
+      const c = rotateSecret(dataDirOf({ ...token.opts(), ...o }));
+      process.stdout.write(`new join token (restart the head; give workers the new token):\n${c.joinToken}\n`);
+    });
+
+  // ---- head ----
+  program
+    .command('head')
+    .description('run the head: chunk ledger, worker port (TLS), HTTP API and dashboard')
+    .option('--port <port>', 'worker port (default 7070)')
+    .option('--http-port <port>', 'HTTP API and dashboard port (default 7080)')
+    .option('--bind <addr>', 'address to listen on (default 0.0.0.0)')
+    .option('--data <dir>', 'data dir (default ~/.bramble or BRAMBLE_DATA)')
+    .option('--config <file>', 'config file (JSON; default: the data dir config.json, section "head")')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent')
+    .option('--lease-ms <ms>', 'lease time without heartbeat (default 30000)')
+    .option('--max-frame-bytes <n>', 'largest frame accepted (default 16 MiB)')
+    .option('--auth-timeout-ms <ms>', 'time to finish TLS and authentication (default 5000)')
+    .option('--max-pending <n>', 'connections waiting for authentication at once (default 256)')
+    .option('--stale-ms <ms>', 'no report for this long: node stale (default 15000)')
+    .option('--lost-ms <ms>', 'no report for this long: node lost (default 60000)')
+    .option('--telemetry-ms <ms>', 'how often workers report (default 5000)')
+    .addOption(new Option('--insecure', 'PLAINTEXT worker port and HTTP, no authentication of workers'))
+    .action(async (o: Record<string, unknown>) => {
+      const dir = dataDirOf(o as { data?: string });
+      const files = o['config'] ? [{ file: path.resolve(String(o['config'])) }] : [{ file: path.join(dir, FILES.config), section: 'head' }];
+      if (o['config'] && !existsSync(String(o['config']))) throw new InputError('--config', `--config: no such file ${String(o['config'])}`);
+      const cfg = resolveConfig(HeadConfig, o, files);
+      const logger = makeLogger(cfg.logLevel, { insecure: cfg.insecure });
+      const cluster = await ensureCluster(dir, { info: (m) => logger.info(m) });
+      const { dashboardRoutes } = await import('../dashboard/index.js');
+      const hp = await startHeadProcess({
+        cluster,
+        dataDir: dir,
+        bind: cfg.bind,
+        port: cfg.port,
+        httpPort: cfg.httpPort,
+        insecure: cfg.insecure,
+        logger,
+        leaseMs: cfg.leaseMs,
+        maxFrameBytes: cfg.maxFrameBytes,
+        authTimeoutMs: cfg.authTimeoutMs,
+        maxPending: cfg.maxPending,
+        staleMs: cfg.staleMs,
+        lostMs: cfg.lostMs,
+        telemetryMs: cfg.telemetryMs,
+        version: VERSION,
+        extendHttp: dashboardRoutes,
+      });
+      if (cfg.insecure) logger.warn('INSECURE MODE: plaintext worker port and HTTP, workers are not authenticated (--insecure)');
+      const joinLine = cfg.insecure
+        ? `bramble worker --head ${os.hostname()}:${hp.workerPort} --insecure`
+        : `bramble worker --head ${os.hostname()}:${hp.workerPort} --join ${cluster.joinToken}`;
+      logger.info({ workerPort: hp.workerPort, http: hp.httpUrl, data: dir }, `head ready on port ${hp.workerPort}`);
+      process.stdout.write(`\ndashboard: ${hp.loginUrl}\nworkers:   ${joinLine}\n\n`);
+      const stop = (): void => {
+        logger.info('head stopping');
+        void hp.stop().finally(() => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+
+  // ---- worker ----
+  program
+    .command('worker')
+    .description('run a worker: computes chunks for a head')
+    .option('--head <host:port>', 'the head worker port, e.g. pi-head:7070')
+    .option('--join <token>', 'join token printed by `bramble init` / `bramble token`')
+    .option('--data <dir>', "read the join token from a head's data dir on this machine")
+    .option('--slots <n>', 'chunks computed at once (default: one per core)')
+    .option('--name <name>', 'name shown on the dashboard (default: hostname)')
+    .option('--instance <n>', 'instance number when several run on one machine (default 0)')
+    .option('--prefetch <n>', 'chunks asked for beyond free slots (default 1)')
+    .option('--config <file>', 'config file (JSON; default: the data dir config.json, section "worker")')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent')
+    .addOption(new Option('--insecure', 'talk plaintext to an --insecure head'))
+    .action(async (o: Record<string, unknown>) => {
+      const dir = dataDirOf(o as { data?: string });
+      const files = o['config'] ? [{ file: path.resolve(String(o['config'])) }] : [{ file: path.join(dir, FILES.config), section: 'worker' }];
+      if (o['config'] && !existsSync(String(o['config']))) throw new InputError('--config', `--config: no such file ${String(o['config'])}`);
+      const { data: _d, config: _c, ...flags } = o;
+      const cfg = resolveConfig(WorkerConfig, flags, files);
+      if (!cfg.head) throw new InputError('--head', '--head HOST:PORT is required (the head prints it when it starts)');
+      const { host, port } = splitHostPort(cfg.head, '--head');
+      let caHash: string | null = null;
+      let secret: string | null = null;
+      if (!cfg.insecure) {
+        if (cfg.join) ({ caHash, secret } = parseJoinToken(cfg.join));
+        else if (isInitialised(dir)) ({ caHash, secret } = loadCluster(dir));
+        else throw new InputError('--join', `--join TOKEN is required (run \`bramble token\` on the head), or --data DIR of a cluster on this machine`);
+      }
+      const logger = makeLogger(cfg.logLevel);
+      const agent = startWorkerProcess({ host, port, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION });
+      const stop = (): void => {
+        logger.info('worker draining');
+        void agent.drain().finally(() => process.exit(0));
+        setTimeout(() => process.exit(0), 30_000).unref();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+
+  // ---- API commands ----
+  const api = (cmd: Command): Command =>
+    cmd
+      .option('--head-url <url>', 'head API, e.g. https://pi-head:7080 (default: from the data dir)')
+      .option('--token <token>', 'admin token (default: BRAMBLE_TOKEN, or the data dir)')
+      .option('--data <dir>', 'data dir of the head on this machine')
+      .option('--json', 'print JSON');
+  const client = (o: Record<string, unknown>): ApiClient =>
+    new ApiClient(resolveApi({ headUrl: o['headUrl'] as string | undefined, token: o['token'] as string | undefined, data: dataDirOf(o as { data?: string }) }));
+
+  const showStatus = (st: JobStatus): string => {
+    const c = st.chunks;
+    const pct = (st.progress * 100).toFixed(1);
+    return `${st.id}  ${st.task.padEnd(7)} ${st.state.padEnd(9)} ${pct.padStart(5)}%  ${c.done}/${c.total} done, ${c.leased} leased, ${c.pending} pending, ${c.failed} failed${st.error ? `\n  ${st.error}` : ''}`;
+  };
+
+  taskOptions(api(program.command('submit').argument('<task>', 'primes | collatz | life | noop').description('submit a job to the head')))
+    .option('--wait', 'wait for the job to finish and print its result')
+    .action(async (task: string, o: Record<string, unknown>) => {
+      const input = jobInput(task, o);
+      planJob(input); // same validation as the head, before any network
+      const c = client(o);
+      const st = await c.post<JobStatus>('/api/jobs', { ...input });
+      if (!o['wait']) {
+        if (o['json']) printJson({ id: st.id, state: st.state, chunks: String(st.chunks.total) });
+        else process.stdout.write(`submitted job ${st.id}: ${st.chunks.total} chunk(s)\n`);
+        return;
+      }
+      const end = await follow(() => c.get<JobStatus>(`/api/jobs/${st.id}`), new ProgressBar(process.stderr, o['json'] ? false : undefined), 250);
+      if (end.state === 'cancelled') throw new BrambleError('CANCELLED', `job ${st.id} was cancelled`);
+      const r = await c.get<Record<string, unknown>>(`/api/jobs/${st.id}/result`);
+      if (o['json']) printJson(r);
+      else process.stdout.write(`job ${st.id}\n${formatResult(r)}\n`);
+      if (end.state === 'failed') process.exitCode = 1;
+    });
+
+  api(program.command('jobs').description('list jobs')).action(async (o: Record<string, unknown>) => {
+    const { jobs } = await client(o).get<{ jobs: JobStatus[] }>('/api/jobs');
+    if (o['json']) printJson({ jobs });
+    else process.stdout.write(jobs.length === 0 ? 'no jobs\n' : jobs.map(showStatus).join('\n') + '\n');
+  });
+
+  api(program.command('status').argument('<job>').description("a job's state and chunk counts")).action(async (id: string, o: Record<string, unknown>) => {
+    const st = await client(o).get<JobStatus>(`/api/jobs/${encodeURIComponent(id)}`);
+    if (o['json']) printJson(st);
+    else process.stdout.write(showStatus(st) + '\n');
+  });
+
+  api(program.command('watch').argument('<job>').description('progress bar until the job ends')).action(async (id: string, o: Record<string, unknown>) => {
+    const c = client(o);
+    const st = await follow(() => c.get<JobStatus>(`/api/jobs/${encodeURIComponent(id)}`), new ProgressBar(process.stderr, o['json'] ? false : undefined), 250);
+    if (o['json']) printJson(st);
+    else process.stdout.write(showStatus(st) + '\n');
+    if (st.state === 'failed') process.exitCode = 1;
+  });
+
+  api(program.command('result').argument('<job>').description("a finished job's result"))
+    .option('--out <file>', 'write the full output (primes submitted with --list; life grid)')
+    .action(async (id: string, o: Record<string, unknown>) => {
+      const c = client(o);
+      const r = await c.get<Record<string, unknown>>(`/api/jobs/${encodeURIComponent(id)}/result`);
+      if (o['out'] !== undefined) await writeFileFrom(String(o['out']), (out) => c.download(`/api/jobs/${encodeURIComponent(id)}/output`, out));
+      if (o['json']) printJson(r);
+      else process.stdout.write(formatResult(r) + '\n');
+    });
+
+  api(program.command('cancel').argument('<job>').description('cancel a job; every lease returns')).action(async (id: string, o: Record<string, unknown>) => {
+    const st = await client(o).post<JobStatus>(`/api/jobs/${encodeURIComponent(id)}/cancel`);
+    if (o['json']) printJson(st);
+    else process.stdout.write(`job ${st.id} ${st.state}\n`);
+  });
+
+  api(program.command('nodes').description('list worker nodes')).action(async (o: Record<string, unknown>) => {
+    const { nodes } = await client(o).get<{ nodes: { name: string; state: string; remote: string; slots: number; busy: number; telemetry: { temp?: number } }[] }>('/api/nodes');
+    if (o['json']) printJson({ nodes });
+    else
+      process.stdout.write(
+        nodes.length === 0
+          ? 'no nodes\n'
+          : nodes.map((n) => `${n.name.padEnd(24)} ${n.state.padEnd(8)} ${n.remote.padEnd(16)} ${n.busy}/${n.slots} busy  ${n.telemetry.temp === undefined ? '-' : n.telemetry.temp.toFixed(1) + ' °C'}`).join('\n') + '\n',
+      );
+  });
+
+  return program;
+}
+
+/** Runs the CLI; bad input exits 2 with one line naming what was wrong. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      process.exitCode = EXIT_USAGE;
+      return; // commander already printed "error: ..."
+    }
+    if (err instanceof InputError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    if (err instanceof ApiError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = err.status === 400 ? EXIT_USAGE : 1;
+      return;
+    }
+    if (err instanceof BrambleError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './range.js';
+export * from './clock.js';
+export * from './job.js';
+export * from './journal.js';
+export * from './ledger.js';

@@ -1,0 +1,52 @@
+/**
+ * Lifecycle of a job:
+ * - `queued`: accepted, no chunk given out yet
+ * - `running`: at least one chunk leased
+ * - `done`: every chunk has a result
+ * - `failed`: every chunk finished, some quarantined after maxAttempts failures (listed in the status)
+ * - `cancelled`: stopped by a user; every lease returned
+ */
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled']);
+
+export interface JobRecord {
+  id: string;
+  /** Submission order; FIFO within a priority. */
+  seq: number;
+  task: string;
+  /** Task parameters, validated by the task before the job is created (JSON-able). */
+  params: Record<string, unknown>;
+  start: bigint;
+  end: bigint;
+  chunk: bigint;
+  chunks: number;
+  priority: number;
+  maxAttempts: number;
+  state: JobState;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+/** A chunk given to a worker. */
+export interface Lease {
+  token: string;
+  jobId: string;
+  index: number;
+  attempt: number;
+  worker: string;
+  deadline: number;
+  issuedAt: number;
+  /** A speculative copy of a chunk already leased elsewhere. */
+  backup: boolean;
+}
+
+export interface ChunkCounts {
+  total: number;
+  done: number;
+  leased: number;
+  pending: number;
+  failed: number;
+}

@@ -1,0 +1,56 @@
+import type { JobRecord, JobState } from './job.js';
+
+/** One accepted chunk result, written with the chunk's `done` mark in one transaction. */
+export interface ChunkResultRecord {
+  jobId: string;
+  index: number;
+  attempt: number;
+  worker: string;
+  /** Task summary of the chunk (small, MessagePack-able). */
+  summary: unknown;
+  /** Optional compact full output of the chunk (e.g. primes as varint gaps). */
+  output: Uint8Array | null;
+  finishedAt: number;
+}
+
+export interface ChunkFailureRecord {
+  jobId: string;
+  index: number;
+  attempt: number;
+  worker: string;
+  error: string;
+  at: number;
+}
+
+export interface QuarantineRecord {
+  jobId: string;
+  index: number;
+  error: string;
+}
+
+/**
+ * Durable state of the ledger. The scheduler never talks to a datastore but through this.
+ * `SqliteJournal` is the embedded default; every implementation passes `journal.contract.ts`.
+ */
+export interface Journal {
+  createJob(job: JobRecord): void;
+  setJobState(id: string, state: JobState, at: number, error?: string | null): void;
+  setJobSummary(id: string, summary: unknown): void;
+  getJobSummary(id: string): unknown;
+  getJob(id: string): JobRecord | undefined;
+  listJobs(): JobRecord[];
+  /**
+   * Writes each result row and its done mark atomically (all in one transaction) and returns, per
+   * row, true when it was new and false when that chunk was already done (a duplicate).
+   */
+  commitChunks(rows: ChunkResultRecord[]): boolean[];
+  /** Indices of done chunks of a job, for rebuilding the ledger after a restart. */
+  doneChunks(jobId: string): Iterable<number>;
+  recordFailure(failure: ChunkFailureRecord): void;
+  failures(jobId: string): ChunkFailureRecord[];
+  quarantine(record: QuarantineRecord): void;
+  quarantined(jobId: string): QuarantineRecord[];
+  /** Accepted results of a job in chunk-index order, streamed (never all in memory). */
+  results(jobId: string, options?: { withOutput?: boolean; from?: number }): IterableIterator<ChunkResultRecord>;
+  close(): void;
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryJournal } from '../storage/memory-journal.js';
+import { ManualClock } from './clock.js';
+import type { LedgerEvent, LeaseSigner } from './ledger.js';
+import { Ledger } from './ledger.js';
+
+/** A signer that tests can read: `job:index:attempt:n`. */
+class TestSigner implements LeaseSigner {
+  private n = 0;
+  sign(jobId: string, index: number, attempt: number): string {
+    return `${jobId}:${index}:${attempt}:${++this.n}`;
+  }
+  verify(token: string, jobId: string, index: number): boolean {
+    return token.startsWith(`${jobId}:${index}:`);
+  }
+}
+
+function setup(chunks = 4, opts: { leaseMs?: number; maxAttempts?: number; speculate?: boolean } = {}) {
+  const clock = new ManualClock(1000);
+  const journal = new MemoryJournal();
+  const ledger = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: opts.leaseMs ?? 1000, speculate: opts.speculate ?? false });
+  const events: LedgerEvent[] = [];
+  ledger.on((e) => events.push(e));
+  ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: BigInt(chunks - 1), chunk: 1n, chunks, priority: 0, maxAttempts: opts.maxAttempts ?? 3 });
+  return { clock, journal, ledger, events };
+}
+
+const done = (token: string, index: number, worker = 'w1') => ({ token, jobId: 'j', index, worker, summary: {}, output: null });
+
+describe('Ledger', () => {
+  it('gives out each chunk once, in index order, and finishes the job when all are done', () => {
+    const { ledger } = setup(3);
+    ledger.registerWorker('w1');
+    const a = ledger.lease('w1', 5);
+    expect(a.map((x) => x.index)).toEqual([0, 1, 2]);
+    expect(ledger.getJob('j').state).toBe('running');
+    expect(ledger.complete(a.map((x) => done(x.token, x.index)))).toEqual(['accepted', 'accepted', 'accepted']);
+    expect(ledger.getJob('j').state).toBe('done');
+  });
+
+  it('returns an expired lease to the queue at its deadline and drops the late result of the first holder', () => {
+    const { ledger, clock, events } = setup(1);
+    ledger.registerWorker('w1');
+    ledger.registerWorker('w2');
+    const [first] = ledger.lease('w1', 1);
+    clock.advance(999);
+    expect(ledger.expire()).toHaveLength(0);
+    clock.advance(1);
+    expect(ledger.expire()).toHaveLength(1);
+    expect(events.some((e) => e.type === 'lease-expired')).toBe(true);
+    const [second] = ledger.lease('w2', 1);
+    expect(second?.index).toBe(0);
+    expect(second?.attempt).toBe(2);
+    expect(ledger.complete([done(second!.token, 0, 'w2')])).toEqual(['accepted']);
+    expect(ledger.complete([done(first!.token, 0, 'w1')])).toEqual(['duplicate']);
+    expect(ledger.stats.duplicates).toBe(1);
+  });
+
+  it('heartbeats extend leases', () => {
+    const { ledger, clock } = setup(1);
+    ledger.registerWorker('w1');
+    ledger.lease('w1', 1);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(800);
+      ledger.heartbeat('w1');
+      expect(ledger.expire()).toHaveLength(0);
+    }
+  });
+
+  it('accepts a late result of an expired lease if the chunk is not done yet (genuine token)', () => {
+    const { ledger, clock } = setup(1);
+    ledger.registerWorker('w1');
+    const [a] = ledger.lease('w1', 1);
+    clock.advance(2000);
+    ledger.expire();
+    expect(ledger.complete([done(a!.token, 0)])).toEqual(['accepted']);
+  });
+
+  it('rejects a stale or forged token', () => {
+    const { ledger } = setup(2);
+    ledger.registerWorker('w1');
+    const [a] = ledger.lease('w1', 1);
+    expect(ledger.complete([{ ...done(a!.token, 1) }])).toEqual(['rejected']);
+    expect(ledger.complete([done('forged', 0)])).toEqual(['rejected']);
+    expect(ledger.counts('j').done).toBe(0);
+  });
+
+  it('stores a result sent twice in one batch once', () => {
+    const { ledger, journal } = setup(2);
+    ledger.registerWorker('w1');
+    const [a] = ledger.lease('w1', 1);
+    expect(ledger.complete([done(a!.token, 0), done(a!.token, 0)])).toEqual(['accepted', 'duplicate']);
+    expect([...journal.results('j')]).toHaveLength(1);
+  });
+
+  it('returns a lost worker’s leases at once and counts them as attempts', () => {
+    const { ledger } = setup(2);
+    ledger.registerWorker('w1');
+    ledger.registerWorker('w2');
+    ledger.lease('w1', 2);
+    expect(ledger.lease('w2', 2)).toHaveLength(0);
+    expect(ledger.releaseWorker('w1', 'lost')).toHaveLength(2);
+    expect(ledger.lease('w2', 2).map((a) => a.index)).toEqual([0, 1]);
+  });
+
+  it('quarantines a chunk after maxAttempts failures on different workers and finishes the job as failed', () => {
+    const { ledger, events } = setup(2, { maxAttempts: 3 });
+    for (const w of ['w1', 'w2', 'w3']) ledger.registerWorker(w);
+    const [c0, c1] = ledger.lease('w1', 2);
+    expect(ledger.complete([done(c1!.token, 1)])).toEqual(['accepted']);
+    ledger.fail('w1', c0!.token, 'boom 1');
+    // w1 already failed chunk 0: with other workers around it goes to them
+    expect(ledger.lease('w1', 1)).toHaveLength(0);
+    const [x] = ledger.lease('w2', 1);
+    ledger.fail('w2', x!.token, 'boom 2');
+    const [y] = ledger.lease('w3', 1);
+    ledger.fail('w3', y!.token, 'boom 3');
+    expect(events.some((e) => e.type === 'chunk-quarantined' && e.index === 0)).toBe(true);
+    const job = ledger.getJob('j');
+    expect(job.state).toBe('failed');
+    expect(job.error).toMatch(/quarantined: 0/);
+    expect(ledger.quarantinedChunks('j')[0]?.error).toMatch(/failed 3 times on 3 worker\(s\); last error: boom 3/);
+  });
+
+  it('cancel revokes every lease and drops later results', () => {
+    const { ledger, events } = setup(3);
+    ledger.registerWorker('w1');
+    const a = ledger.lease('w1', 3);
+    ledger.cancel('j');
+    expect(events.filter((e) => e.type === 'revoke').flatMap((e) => (e.type === 'revoke' ? e.tokens : []))).toHaveLength(3);
+    expect(ledger.complete([done(a[0]!.token, 0)])).toEqual(['rejected']);
+    expect(ledger.getJob('j').state).toBe('cancelled');
+    expect(ledger.lease('w1', 3)).toHaveLength(0);
+  });
+
+  it('runs higher priority first, then FIFO', () => {
+    const { ledger } = setup(2);
+    ledger.submit({ id: 'hi', task: 'noop', params: {}, start: 0n, end: 0n, chunk: 1n, chunks: 1, priority: 5, maxAttempts: 3 });
+    ledger.registerWorker('w1');
+    expect(ledger.lease('w1', 3).map((a) => `${a.jobId}:${a.index}`)).toEqual(['hi:0', 'j:0', 'j:1']);
+  });
+
+  it('speculates a backup copy of a straggler at the tail; first result wins and the loser is revoked', () => {
+    const { ledger, clock, events } = setup(5, { speculate: true, leaseMs: 60_000 });
+    ledger.registerWorker('w1');
+    ledger.registerWorker('w2');
+    const a = ledger.lease('w1', 5);
+    clock.advance(100);
+    ledger.complete(a.slice(0, 4).map((x) => done(x.token, x.index)));
+    expect(ledger.lease('w2', 1)).toHaveLength(0); // not yet a straggler
+    clock.advance(1000);
+    const [backup] = ledger.lease('w2', 1);
+    expect(backup?.index).toBe(4);
+    expect(backup?.backup).toBe(true);
+    expect(ledger.complete([done(backup!.token, 4, 'w2')])).toEqual(['accepted']);
+    expect(events.some((e) => e.type === 'revoke' && e.worker === 'w1' && e.tokens[0] === a[4]!.token)).toBe(true);
+    expect(ledger.complete([done(a[4]!.token, 4)])).toEqual(['duplicate']);
+  });
+
+  it('rebuilds unfinished jobs from the journal after a restart', () => {
+    const { ledger, journal, clock } = setup(4);
+    ledger.registerWorker('w1');
+    const a = ledger.lease('w1', 2);
+    ledger.complete([done(a[1]!.token, 1)]);
+    const again = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 1000, speculate: false });
+    again.registerWorker('w2');
+    expect(again.counts('j')).toMatchObject({ total: 4, done: 1 });
+    expect(again.lease('w2', 4).map((x) => x.index)).toEqual([0, 2, 3]);
+    // the result of a lease given out before the restart is still accepted (its token verifies)
+    expect(again.complete([done(a[0]!.token, 0)])).toEqual(['accepted']);
+  });
+});

@@ -1,0 +1,567 @@
+import type { Clock } from './clock.js';
+import { ConflictError, InputError, NotFoundError } from './errors.js';
+import type { ChunkCounts, JobRecord, JobState, Lease } from './job.js';
+import { TERMINAL_STATES } from './job.js';
+import type { Journal } from './journal.js';
+import { chunkBounds } from './range.js';
+
+/** Issues and checks lease tokens; the head signs them with its secret so they survive its restart. */
+export interface LeaseSigner {
+  sign(jobId: string, index: number, attempt: number): string;
+  verify(token: string, jobId: string, index: number): boolean;
+}
+
+export interface LedgerOptions {
+  clock: Clock;
+  journal: Journal;
+  signer: LeaseSigner;
+  /** How long a lease lives without a heartbeat. */
+  leaseMs?: number;
+  /** Speculative backup copies at a job's tail (on by default). */
+  speculate?: boolean;
+  /** A lease is a straggler when it has run this many times the job's median chunk time. */
+  speculateFactor?: number;
+}
+
+export interface Assignment {
+  token: string;
+  jobId: string;
+  index: number;
+  attempt: number;
+  task: string;
+  params: Record<string, unknown>;
+  start: bigint;
+  end: bigint;
+  backup: boolean;
+}
+
+export interface ResultInput {
+  token: string;
+  jobId: string;
+  index: number;
+  worker: string;
+  summary: unknown;
+  output: Uint8Array | null;
+}
+
+/**
+ * What happened to a result:
+ * - `accepted`: stored; the chunk is done
+ * - `duplicate`: the chunk was already done (late, replayed or a losing backup copy); dropped and counted
+ * - `rejected`: the token was not issued for that chunk, or the job is gone or cancelled
+ */
+export type ResultOutcome = 'accepted' | 'duplicate' | 'rejected';
+
+export type LedgerEvent =
+  | { type: 'job-state'; job: JobRecord; from: JobState }
+  | { type: 'lease-expired'; lease: Lease }
+  | { type: 'chunk-failed'; jobId: string; index: number; worker: string; error: string; attempts: number }
+  | { type: 'chunk-quarantined'; jobId: string; index: number; error: string }
+  /** Leases a worker should stop (cancelled job, chunk finished by another copy). */
+  | { type: 'revoke'; worker: string; tokens: string[] }
+  | { type: 'chunk-done'; jobId: string; index: number; worker: string; summary: unknown };
+
+interface Failures {
+  attempts: number;
+  workers: Set<string>;
+  lastError: string;
+}
+
+/** In-memory view of one unfinished job; durable state is in the journal. */
+class JobBook {
+  readonly done: Uint8Array;
+  doneCount = 0;
+  cursor = 0;
+  readonly retry: number[] = [];
+  readonly leases = new Map<number, Lease[]>();
+  readonly failures = new Map<number, Failures>();
+  readonly quarantined = new Map<number, string>();
+  /** Recent chunk run times (ms), for speculation. */
+  readonly durations: number[] = [];
+  nextAttempt = new Map<number, number>();
+  constructor(public job: JobRecord) {
+    this.done = new Uint8Array(Math.ceil(job.chunks / 8));
+  }
+  isDone(i: number): boolean {
+    return ((this.done[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+  }
+  markDone(i: number): void {
+    const b = i >> 3;
+    this.done[b] = (this.done[b] ?? 0) | (1 << (i & 7));
+    this.doneCount++;
+  }
+  finished(): boolean {
+    return this.doneCount + this.quarantined.size >= this.job.chunks;
+  }
+  medianDuration(): number | null {
+    if (this.durations.length < 3) return null;
+    const s = [...this.durations].sort((a, b) => a - b);
+    return s[s.length >> 1] ?? null;
+  }
+}
+
+/**
+ * The chunk ledger: leases with tokens and deadlines, heartbeats, expiry, results accepted once,
+ * retries and quarantine, cancel, speculation. Pure logic over a Journal and a Clock: no I/O, no timers.
+ */
+export class Ledger {
+  private readonly clock: Clock;
+  private readonly journal: Journal;
+  private readonly signer: LeaseSigner;
+  readonly leaseMs: number;
+  private readonly speculate: boolean;
+  private readonly speculateFactor: number;
+  private readonly books = new Map<string, JobBook>();
+  private readonly byToken = new Map<string, Lease>();
+  private readonly byWorker = new Map<string, Set<string>>();
+  private readonly workers = new Set<string>();
+  private readonly listeners: ((e: LedgerEvent) => void)[] = [];
+  private seq = 0;
+  /** Counters for metrics. */
+  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0 };
+
+  constructor(options: LedgerOptions) {
+    this.clock = options.clock;
+    this.journal = options.journal;
+    this.signer = options.signer;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.speculate = options.speculate ?? true;
+    this.speculateFactor = options.speculateFactor ?? 2;
+    this.recover();
+  }
+
+  on(listener: (e: LedgerEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(e: LedgerEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Rebuilds every unfinished job from the journal (after a head restart). */
+  private recover(): void {
+    for (const job of this.journal.listJobs()) {
+      this.seq = Math.max(this.seq, job.seq);
+      if (TERMINAL_STATES.has(job.state)) continue;
+      const book = new JobBook(job);
+      for (const i of this.journal.doneChunks(job.id)) if (!book.isDone(i)) book.markDone(i);
+      for (const q of this.journal.quarantined(job.id)) book.quarantined.set(q.index, q.error);
+      for (const f of this.journal.failures(job.id)) {
+        const fl = book.failures.get(f.index) ?? { attempts: 0, workers: new Set<string>(), lastError: '' };
+        fl.attempts++;
+        fl.workers.add(f.worker);
+        fl.lastError = f.error;
+        book.failures.set(f.index, fl);
+        book.nextAttempt.set(f.index, Math.max(book.nextAttempt.get(f.index) ?? 1, f.attempt + 1));
+      }
+      this.books.set(job.id, book);
+      if (book.finished()) this.finish(book);
+    }
+  }
+
+  // ---- jobs ----
+
+  submit(input: Omit<JobRecord, 'seq' | 'state' | 'createdAt' | 'startedAt' | 'finishedAt' | 'error'>): JobRecord {
+    if (this.journal.getJob(input.id)) throw new ConflictError(`job ${input.id} already exists`);
+    if (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1) {
+      throw new InputError('maxAttempts', `maxAttempts must be a positive integer (got ${input.maxAttempts})`);
+    }
+    const job: JobRecord = {
+      ...input,
+      seq: ++this.seq,
+      state: 'queued',
+      createdAt: this.clock.now(),
+      startedAt: null,
+      finishedAt: null,
+      error: null,
+    };
+    this.journal.createJob(job);
+    const book = new JobBook(job);
+    this.books.set(job.id, book);
+    return job;
+  }
+
+  getJob(id: string): JobRecord {
+    const live = this.books.get(id);
+    if (live) return live.job;
+    const job = this.journal.getJob(id);
+    if (!job) throw new NotFoundError(`no job ${id}`);
+    return job;
+  }
+
+  listJobs(): JobRecord[] {
+    return this.journal.listJobs().map((j) => this.books.get(j.id)?.job ?? j);
+  }
+
+  counts(id: string): ChunkCounts {
+    const book = this.books.get(id);
+    if (!book) {
+      const job = this.getJob(id);
+      const failed = this.journal.quarantined(id).length;
+      const done = job.state === 'cancelled' ? [...this.journal.doneChunks(id)].length : job.chunks - failed;
+      return { total: job.chunks, done, leased: 0, pending: job.chunks - done - failed, failed };
+    }
+    let leased = 0;
+    for (const ls of book.leases.values()) if (ls.length > 0) leased++;
+    const failed = book.quarantined.size;
+    return { total: book.job.chunks, done: book.doneCount, leased, pending: book.job.chunks - book.doneCount - leased - failed, failed };
+  }
+
+  /** State of each chunk (0 pending, 1 leased, 2 done, 3 failed), for the chunk map. */
+  chunkStates(id: string): Uint8Array {
+    const job = this.getJob(id);
+    const out = new Uint8Array(job.chunks);
+    const book = this.books.get(id);
+    if (!book) {
+      if (job.state === 'done') out.fill(2);
+      else for (const i of this.journal.doneChunks(id)) out[i] = 2;
+      for (const q of this.journal.quarantined(id)) out[q.index] = 3;
+      return out;
+    }
+    for (let i = 0; i < job.chunks; i++) if (book.isDone(i)) out[i] = 2;
+    for (const [i, ls] of book.leases) if (ls.length > 0) out[i] = 1;
+    for (const i of book.quarantined.keys()) out[i] = 3;
+    return out;
+  }
+
+  quarantinedChunks(id: string): { index: number; error: string }[] {
+    const book = this.books.get(id);
+    if (book) return [...book.quarantined].map(([index, error]) => ({ index, error })).sort((a, b) => a.index - b.index);
+    return this.journal.quarantined(id).map((q) => ({ index: q.index, error: q.error }));
+  }
+
+  /** Leases currently held, for the dashboard. */
+  leasesOf(worker: string): Lease[] {
+    const out: Lease[] = [];
+    for (const t of this.byWorker.get(worker) ?? []) {
+      const l = this.byToken.get(t);
+      if (l) out.push(l);
+    }
+    return out;
+  }
+
+  cancel(id: string): JobRecord {
+    const book = this.books.get(id);
+    const job = this.getJob(id);
+    if (!book || TERMINAL_STATES.has(job.state)) throw new ConflictError(`job ${id} is already ${job.state}`);
+    this.revokeAll(book);
+    this.setState(book, 'cancelled');
+    this.books.delete(id);
+    return book.job;
+  }
+
+  private setState(book: JobBook, state: JobState, error: string | null = null): void {
+    const from = book.job.state;
+    if (from === state) return;
+    const now = this.clock.now();
+    book.job = {
+      ...book.job,
+      state,
+      error,
+      startedAt: book.job.startedAt ?? (state === 'running' ? now : null),
+      finishedAt: TERMINAL_STATES.has(state) ? now : null,
+    };
+    this.journal.setJobState(book.job.id, state, now, error);
+    this.emit({ type: 'job-state', job: book.job, from });
+  }
+
+  private finish(book: JobBook): void {
+    this.revokeAll(book);
+    if (book.quarantined.size > 0) {
+      const list = [...book.quarantined.keys()].sort((a, b) => a - b);
+      const shown = list.slice(0, 10).join(', ') + (list.length > 10 ? `, ... (${list.length} in all)` : '');
+      this.setState(book, 'failed', `chunks failed ${book.job.maxAttempts} times and were quarantined: ${shown}`);
+    } else {
+      this.setState(book, 'done');
+    }
+    this.books.delete(book.job.id);
+  }
+
+  // ---- workers ----
+
+  registerWorker(worker: string): void {
+    this.workers.add(worker);
+  }
+
+  /**
+   * A worker disconnected or drained: its leases return to the queue at once. A `lost` worker's
+   * leases count as failed attempts (a chunk that kills every worker ends in quarantine).
+   */
+  releaseWorker(worker: string, reason: 'lost' | 'drained'): Lease[] {
+    this.workers.delete(worker);
+    const tokens = this.byWorker.get(worker);
+    this.byWorker.delete(worker);
+    const released: Lease[] = [];
+    for (const t of tokens ?? []) {
+      const lease = this.byToken.get(t);
+      if (!lease) continue;
+      released.push(lease);
+      this.dropLease(lease);
+      if (reason === 'lost') this.recordFailure(lease, 'worker lost while holding the chunk');
+      else this.requeue(lease);
+    }
+    return released;
+  }
+
+  /** Gives out up to `n` chunks to `worker`: by priority, then submission order; retries first. */
+  lease(worker: string, n: number): Assignment[] {
+    const out: Assignment[] = [];
+    if (n <= 0) return out;
+    const books = [...this.books.values()].sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
+    for (const book of books) {
+      while (out.length < n) {
+        const index = this.nextIndex(book, worker);
+        if (index === null) break;
+        out.push(this.issue(book, index, worker, false));
+      }
+      if (out.length >= n) break;
+    }
+    if (out.length < n && this.speculate) {
+      for (const book of books) {
+        while (out.length < n) {
+          const index = this.straggler(book, worker);
+          if (index === null) break;
+          this.stats.backups++;
+          out.push(this.issue(book, index, worker, true));
+        }
+      }
+    }
+    return out;
+  }
+
+  private nextIndex(book: JobBook, worker: string): number | null {
+    // retries first, preferring chunks this worker has not already failed
+    for (let k = 0; k < book.retry.length; k++) {
+      const i = book.retry[k] as number;
+      if (book.isDone(i) || book.quarantined.has(i) || (book.leases.get(i)?.length ?? 0) > 0) {
+        book.retry.splice(k, 1);
+        k--;
+        continue;
+      }
+      const f = book.failures.get(i);
+      if (f && f.workers.has(worker) && this.workers.size > f.workers.size) continue;
+      book.retry.splice(k, 1);
+      return i;
+    }
+    while (book.cursor < book.job.chunks) {
+      const i = book.cursor++;
+      if (!book.isDone(i) && !book.quarantined.has(i) && (book.leases.get(i)?.length ?? 0) === 0) return i;
+    }
+    return null;
+  }
+
+  /** The longest-running single-copy lease of a job, once its run time is well past the median. */
+  private straggler(book: JobBook, worker: string): number | null {
+    if (book.retry.length > 0 || book.cursor < book.job.chunks) return null;
+    const median = book.medianDuration();
+    if (median === null) return null;
+    const now = this.clock.now();
+    let best: number | null = null;
+    let bestAge = Math.max(median * this.speculateFactor, 50);
+    for (const [i, ls] of book.leases) {
+      if (ls.length !== 1) continue;
+      const l = ls[0] as Lease;
+      if (l.worker === worker) continue;
+      const age = now - l.issuedAt;
+      if (age > bestAge) {
+        bestAge = age;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  private issue(book: JobBook, index: number, worker: string, backup: boolean): Assignment {
+    const now = this.clock.now();
+    const attempt = book.nextAttempt.get(index) ?? 1;
+    book.nextAttempt.set(index, attempt + 1);
+    const token = this.signer.sign(book.job.id, index, attempt);
+    const lease: Lease = { token, jobId: book.job.id, index, attempt, worker, deadline: now + this.leaseMs, issuedAt: now, backup };
+    const ls = book.leases.get(index);
+    if (ls) ls.push(lease);
+    else book.leases.set(index, [lease]);
+    this.byToken.set(token, lease);
+    let mine = this.byWorker.get(worker);
+    if (!mine) this.byWorker.set(worker, (mine = new Set()));
+    mine.add(token);
+    if (book.job.state === 'queued') this.setState(book, 'running');
+    const b = chunkBounds(book.job, index);
+    return { token, jobId: book.job.id, index, attempt, task: book.job.task, params: book.job.params, start: b.start, end: b.end, backup };
+  }
+
+  private dropLease(lease: Lease): void {
+    this.byToken.delete(lease.token);
+    this.byWorker.get(lease.worker)?.delete(lease.token);
+    const book = this.books.get(lease.jobId);
+    if (!book) return;
+    const ls = book.leases.get(lease.index);
+    if (!ls) return;
+    const k = ls.findIndex((l) => l.token === lease.token);
+    if (k >= 0) ls.splice(k, 1);
+    if (ls.length === 0) book.leases.delete(lease.index);
+  }
+
+  private requeue(lease: Lease): void {
+    const book = this.books.get(lease.jobId);
+    if (!book || book.isDone(lease.index) || book.quarantined.has(lease.index)) return;
+    if ((book.leases.get(lease.index)?.length ?? 0) > 0) return; // another copy still runs
+    book.retry.push(lease.index);
+  }
+
+  /** Extends every lease the worker holds. Returns tokens the worker holds that are no longer valid. */
+  heartbeat(worker: string, tokens: readonly string[] = []): string[] {
+    const deadline = this.clock.now() + this.leaseMs;
+    for (const t of this.byWorker.get(worker) ?? []) {
+      const l = this.byToken.get(t);
+      if (l) l.deadline = deadline;
+    }
+    return tokens.filter((t) => this.byToken.get(t)?.worker !== worker);
+  }
+
+  /** Returns expired leases to the queue (each counts as a failed attempt). Call it on a timer. */
+  expire(): Lease[] {
+    const now = this.clock.now();
+    const expired: Lease[] = [];
+    for (const l of this.byToken.values()) if (l.deadline <= now) expired.push(l);
+    for (const l of expired) {
+      this.dropLease(l);
+      this.stats.expired++;
+      this.emit({ type: 'lease-expired', lease: l });
+      this.recordFailure(l, `lease expired after ${this.leaseMs} ms without a heartbeat`);
+    }
+    return expired;
+  }
+
+  /** A worker reports that a chunk failed (the kernel threw, the slot died). */
+  fail(worker: string, token: string, error: string): void {
+    const lease = this.byToken.get(token);
+    if (!lease || lease.worker !== worker) return;
+    this.dropLease(lease);
+    this.recordFailure(lease, error);
+  }
+
+  private recordFailure(lease: Lease, error: string): void {
+    const book = this.books.get(lease.jobId);
+    if (!book || book.isDone(lease.index) || book.quarantined.has(lease.index)) return;
+    if ((book.leases.get(lease.index)?.length ?? 0) > 0) return; // a backup copy still runs
+    const f = book.failures.get(lease.index) ?? { attempts: 0, workers: new Set<string>(), lastError: '' };
+    f.attempts++;
+    f.workers.add(lease.worker);
+    f.lastError = error;
+    book.failures.set(lease.index, f);
+    this.journal.recordFailure({ jobId: lease.jobId, index: lease.index, attempt: lease.attempt, worker: lease.worker, error, at: this.clock.now() });
+    this.emit({ type: 'chunk-failed', jobId: lease.jobId, index: lease.index, worker: lease.worker, error, attempts: f.attempts });
+    if (f.attempts >= book.job.maxAttempts) {
+      const msg = `failed ${f.attempts} times on ${f.workers.size} worker(s); last error: ${error}`;
+      book.quarantined.set(lease.index, msg);
+      this.journal.quarantine({ jobId: lease.jobId, index: lease.index, error: msg });
+      this.emit({ type: 'chunk-quarantined', jobId: lease.jobId, index: lease.index, error: msg });
+      if (book.finished()) this.finish(book);
+    } else {
+      book.retry.push(lease.index);
+    }
+  }
+
+  /**
+   * Accepts results: every new result row and its done mark are written in one journal
+   * transaction before this returns (the caller acknowledges only after). Late results from
+   * expired leases are accepted if their token is genuine and the chunk is not yet done.
+   */
+  complete(results: readonly ResultInput[]): ResultOutcome[] {
+    const outcomes: ResultOutcome[] = new Array<ResultOutcome>(results.length).fill('rejected');
+    const rows = [];
+    const pending: { k: number; book: JobBook; r: ResultInput; attempt: number }[] = [];
+    const seen = new Set<string>();
+    for (let k = 0; k < results.length; k++) {
+      const r = results[k] as ResultInput;
+      const book = this.books.get(r.jobId);
+      const lease = this.byToken.get(r.token);
+      const genuine = lease ? lease.jobId === r.jobId && lease.index === r.index : this.signer.verify(r.token, r.jobId, r.index);
+      if (!genuine) {
+        this.stats.rejected++;
+        continue;
+      }
+      if (!book) {
+        // finished or cancelled job: a late copy
+        const job = this.journal.getJob(r.jobId);
+        if (job && job.state !== 'cancelled') {
+          outcomes[k] = 'duplicate';
+          this.stats.duplicates++;
+        } else this.stats.rejected++;
+        continue;
+      }
+      const key = `${r.jobId}:${r.index}`;
+      if (book.isDone(r.index) || seen.has(key)) {
+        outcomes[k] = 'duplicate';
+        this.stats.duplicates++;
+        continue;
+      }
+      seen.add(key);
+      const attempt = lease?.attempt ?? 0;
+      rows.push({ jobId: r.jobId, index: r.index, attempt, worker: r.worker, summary: r.summary, output: r.output, finishedAt: this.clock.now() });
+      pending.push({ k, book, r, attempt });
+    }
+    if (rows.length === 0) return outcomes;
+    const fresh = this.journal.commitChunks(rows);
+    const now = this.clock.now();
+    const touched = new Set<JobBook>();
+    for (let j = 0; j < pending.length; j++) {
+      const { k, book, r } = pending[j] as (typeof pending)[number];
+      if (!fresh[j]) {
+        outcomes[k] = 'duplicate';
+        this.stats.duplicates++;
+        if (!book.isDone(r.index)) book.markDone(r.index);
+        continue;
+      }
+      outcomes[k] = 'accepted';
+      this.stats.accepted++;
+      book.markDone(r.index);
+      book.quarantined.delete(r.index);
+      const copies = book.leases.get(r.index) ?? [];
+      const mine = copies.find((l) => l.token === r.token);
+      if (mine) {
+        book.durations.push(now - mine.issuedAt);
+        if (book.durations.length > 64) book.durations.shift();
+      }
+      for (const l of [...copies]) {
+        this.dropLease(l);
+        if (l.token !== r.token) this.emit({ type: 'revoke', worker: l.worker, tokens: [l.token] });
+      }
+      this.emit({ type: 'chunk-done', jobId: r.jobId, index: r.index, worker: r.worker, summary: r.summary });
+      touched.add(book);
+    }
+    for (const book of touched) if (book.finished() && this.books.has(book.job.id)) this.finish(book);
+    return outcomes;
+  }
+
+  private revokeAll(book: JobBook): void {
+    const byWorker = new Map<string, string[]>();
+    for (const ls of book.leases.values()) {
+      for (const l of [...ls]) {
+        const list = byWorker.get(l.worker) ?? [];
+        list.push(l.token);
+        byWorker.set(l.worker, list);
+        this.dropLease(l);
+      }
+    }
+    book.leases.clear();
+    for (const [worker, tokens] of byWorker) this.emit({ type: 'revoke', worker, tokens });
+  }
+
+  /** True when some job has work a worker could take now. */
+  hasWork(): boolean {
+    for (const b of this.books.values()) {
+      if (b.retry.length > 0 || b.cursor < b.job.chunks) return true;
+      if (this.speculate && b.leases.size > 0 && b.medianDuration() !== null) return true;
+    }
+    return false;
+  }
+
+  activeJobs(): JobRecord[] {
+    return [...this.books.values()].map((b) => b.job);
+  }
+
+  get leaseCount(): number {
+    return this.byToken.size;
+  }
+}

@@ -1,0 +1,201 @@
+import { timingSafeEqual } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BrambleError, ConflictError, InputError, NotFoundError } from '../core/index.js';
+import type { Head } from './head.js';
+
+export interface HttpApiOptions {
+  head: Head;
+  host: string;
+  port: number;
+  /** HTTPS material (the head certificate); null only with --insecure. */
+  tls: { certChainPem: string; keyPem: string } | null;
+  adminToken: string;
+  insecure: boolean;
+  bodyLimit?: number;
+  /** Extra routes (the dashboard). */
+  extend?: (app: FastifyInstance, auth: (req: FastifyRequest) => boolean) => void | Promise<void>;
+}
+
+const COOKIE = 'bramble_session';
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function cookieToken(req: FastifyRequest): string | null {
+  const raw = req.headers.cookie;
+  if (!raw) return null;
+  for (const part of raw.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === COOKIE) return decodeURIComponent(v.join('='));
+  }
+  return null;
+}
+
+/** Failed logins per address: at most `limit` a minute. */
+class LoginLimiter {
+  private readonly fails = new Map<string, number[]>();
+  constructor(private readonly limit = 10) {}
+  blocked(ip: string): boolean {
+    const now = Date.now();
+    const list = (this.fails.get(ip) ?? []).filter((t) => now - t < 60_000);
+    this.fails.set(ip, list);
+    return list.length >= this.limit;
+  }
+  fail(ip: string): void {
+    const list = this.fails.get(ip) ?? [];
+    list.push(Date.now());
+    this.fails.set(ip, list);
+    if (this.fails.size > 10_000) this.fails.clear();
+  }
+}
+
+function httpStatus(err: unknown): number {
+  if (err instanceof InputError) return 400;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError) return 409;
+  return 500;
+}
+
+/** The head's HTTP API: jobs, nodes, results; every route but /login and /api/health needs the admin token. */
+export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: o.bodyLimit ?? 8 * 1024 * 1024,
+    ...(o.tls ? { https: { cert: o.tls.certChainPem, key: o.tls.keyPem } } : {}),
+  }) as unknown as FastifyInstance;
+  const head = o.head;
+  const limiter = new LoginLimiter();
+
+  const authorised = (req: FastifyRequest): boolean => {
+    const h = req.headers.authorization;
+    if (h?.startsWith('Bearer ') && sameToken(h.slice(7).trim(), o.adminToken)) return true;
+    const c = cookieToken(req);
+    return c !== null && sameToken(c, o.adminToken);
+  };
+
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+    if (err instanceof BrambleError) {
+      const status = httpStatus(err);
+      if (status === 500) head.log.error({ err }, 'api error');
+      return reply.code(status).send({ error: { code: err.code, message: err.message, ...(err instanceof InputError ? { field: err.field } : {}) } });
+    }
+    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    if (status === 500) head.log.error({ err }, 'api error');
+    return reply.code(status).send({ error: { code: e.code ?? 'ERROR', message: status === 500 ? 'internal error' : (e.message ?? 'bad request') } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    if (!authorised(req)) return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token' } });
+    return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const url = req.url.split('?')[0] ?? '';
+    if (url === '/api/health' || url === '/login') return;
+    if (!authorised(req)) {
+      if (req.method === 'GET' && (url === '/' || url.startsWith('/job/') || url.startsWith('/node/')) && (req.headers.accept ?? '').includes('text/html')) {
+        return reply.code(401).type('text/html').send('<!doctype html><title>bramble</title><p>Log in with the URL that <code>bramble head</code> printed (it carries a one-time login), or <code>bramble dashboard-url</code> on the head.</p>');
+      }
+      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token (Authorization: Bearer ..., or log in with the URL the head printed)' } });
+    }
+  });
+
+  app.get('/api/health', async () => ({ ok: true, head: head.headId, insecure: o.insecure }));
+
+  app.get('/login', async (req: FastifyRequest<{ Querystring: { token?: string } }>, reply: FastifyReply) => {
+    const ip = req.ip;
+    if (limiter.blocked(ip)) return reply.code(429).send({ error: { code: 'RATE_LIMITED', message: 'too many failed logins; wait a minute' } });
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    if (!sameToken(token, o.adminToken)) {
+      limiter.fail(ip);
+      head.event('warn', 'auth', `failed dashboard login from ${ip}`);
+      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'wrong login token' } });
+    }
+    const secure = o.tls ? '; Secure' : '';
+    reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(o.adminToken)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000${secure}`);
+    return reply.redirect('/', 303);
+  });
+
+  app.get('/api/jobs', async () => ({ jobs: head.jobs() }));
+
+  app.post('/api/jobs', async (req: FastifyRequest, reply: FastifyReply) => {
+    const body = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InputError('body', 'the request body must be a JSON object');
+    const b = body as Record<string, unknown>;
+    const allowed = ['task', 'start', 'end', 'chunk', 'priority', 'maxAttempts', 'params', 'id'];
+    for (const k of Object.keys(b)) if (!allowed.includes(k)) throw new InputError(k, `unknown field ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`);
+    if (typeof b['task'] !== 'string') throw new InputError('task', 'task must be a string (primes, collatz, life, noop)');
+    const scalar = (k: string): string | number | undefined => {
+      const v = b[k];
+      if (v === undefined || v === null) return undefined;
+      if (typeof v === 'string' || typeof v === 'number') return v;
+      throw new InputError(k, `${k} must be a number or a decimal string`);
+    };
+    const params = b['params'];
+    if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) throw new InputError('params', 'params must be an object');
+    if (b['id'] !== undefined && typeof b['id'] !== 'string') throw new InputError('id', 'id must be a string');
+    const job = head.submit(
+      { task: b['task'], start: scalar('start'), end: scalar('end'), chunk: scalar('chunk'), priority: scalar('priority'), maxAttempts: scalar('maxAttempts'), params: params as Record<string, unknown> | undefined },
+      b['id'] as string | undefined,
+    );
+    return reply.code(201).send(head.status(job.id));
+  });
+
+  app.get('/api/jobs/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => head.status(req.params.id));
+  app.get('/api/jobs/:id/result', async (req: FastifyRequest<{ Params: { id: string } }>) => head.result(req.params.id));
+  app.get('/api/jobs/:id/chunks', async (req: FastifyRequest<{ Params: { id: string }; Querystring: { cells?: string } }>) =>
+    head.chunkMap(req.params.id, Math.min(20_000, Math.max(1, Number(req.query.cells ?? 4096) || 4096))),
+  );
+  app.post('/api/jobs/:id/cancel', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    head.cancel(req.params.id);
+    return head.status(req.params.id);
+  });
+  app.get('/api/jobs/:id/output', async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const job = head.getJob(req.params.id);
+    head.checkOutput(job.id); // errors (no output kept, not finished) surface as 409 before any byte
+    const task = job.task;
+    const body = new PassThrough();
+    head.writeOutput(job.id, body).then(
+      () => body.end(),
+      (err: unknown) => body.destroy(err as Error),
+    );
+    const ext = task === 'life' ? 'rle' : 'txt';
+    reply.header('content-disposition', `attachment; filename="${job.id}-${task}.${ext}"`);
+    return reply.type('text/plain; charset=utf-8').send(body);
+  });
+
+  app.get('/api/nodes', async () => ({
+    nodes: head.nodeList().map((n) => ({
+      id: n.id,
+      name: n.name,
+      instance: n.instance,
+      hostname: n.hostname,
+      addresses: n.addresses,
+      remote: n.remote,
+      state: n.state,
+      connected: n.connected,
+      legacy: n.legacy,
+      slots: n.slots,
+      busy: n.busy,
+      version: n.version,
+      joinedAt: n.joinedAt,
+      lastSeen: n.lastSeen,
+      telemetry: n.telemetry,
+    })),
+  }));
+  app.get('/api/nodes/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const n = head.nodes.get(req.params.id);
+    if (!n) throw new NotFoundError(`no node ${req.params.id}`);
+    return { ...n, leases: head.nodeLeases(n.id).map((l) => ({ job: l.jobId, index: l.index, attempt: l.attempt, since: l.issuedAt, backup: l.backup })) };
+  });
+  app.get('/api/events', async () => ({ events: head.events.slice(-500) }));
+
+  if (o.extend) await o.extend(app, authorised);
+  await app.listen({ host: o.host, port: o.port });
+  return app;
+}

@@ -1,0 +1,101 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Cluster } from '../trust/index.js';
+import { Head } from './head.js';
+import { startHttpApi } from './http-api.js';
+
+export interface HeadProcessOptions {
+  cluster: Cluster;
+  dataDir: string;
+  bind: string;
+  port: number;
+  httpPort: number | null;
+  insecure: boolean;
+  logger: Logger;
+  leaseMs?: number;
+  maxFrameBytes?: number;
+  authTimeoutMs?: number;
+  maxPending?: number;
+  staleMs?: number;
+  lostMs?: number;
+  telemetryMs?: number;
+  version?: string;
+  /** Adds the dashboard's routes (wired by the CLI, which owns every app's main). */
+  extendHttp?: (app: FastifyInstance, head: Head, auth: (req: import('fastify').FastifyRequest) => boolean) => void | Promise<void>;
+  /** Write DATA/head.json so the CLI on this machine finds the API. */
+  writeState?: boolean;
+}
+
+export interface HeadProcess {
+  head: Head;
+  http: FastifyInstance | null;
+  workerPort: number;
+  httpUrl: string | null;
+  loginUrl: string | null;
+  stop(): Promise<void>;
+}
+
+function advertisedHost(bind: string): string {
+  if (bind !== '0.0.0.0' && bind !== '::') return bind.includes(':') ? `[${bind}]` : bind;
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
+  return '127.0.0.1';
+}
+
+/** Composition root of the head: journal + ledger + worker port + HTTP API. */
+export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProcess> {
+  const tls = o.insecure ? null : { certChainPem: o.cluster.headCertPem, keyPem: o.cluster.headKeyPem };
+  const head = new Head({
+    dataDir: o.dataDir,
+    bind: o.bind,
+    port: o.port,
+    tls,
+    secret: o.insecure ? null : o.cluster.secret,
+    leaseKey: o.cluster.leaseKey,
+    logger: o.logger,
+    leaseMs: o.leaseMs,
+    maxFrameBytes: o.maxFrameBytes,
+    authTimeoutMs: o.authTimeoutMs,
+    maxPending: o.maxPending,
+    staleMs: o.staleMs,
+    lostMs: o.lostMs,
+    telemetryMs: o.telemetryMs,
+    version: o.version,
+  });
+  await head.start();
+  let http: FastifyInstance | null = null;
+  let httpUrl: string | null = null;
+  let loginUrl: string | null = null;
+  if (o.httpPort !== null) {
+    http = await startHttpApi({
+      head,
+      host: o.bind,
+      port: o.httpPort,
+      tls,
+      adminToken: o.cluster.adminToken,
+      insecure: o.insecure,
+      extend: o.extendHttp ? (app, auth) => o.extendHttp?.(app, head, auth) : undefined,
+    });
+    const addr = http.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : o.httpPort;
+    httpUrl = `${tls ? 'https' : 'http'}://${advertisedHost(o.bind)}:${port}`;
+    loginUrl = `${httpUrl}/login?token=${encodeURIComponent(o.cluster.adminToken)}`;
+    if (o.writeState !== false) {
+      const local = `${tls ? 'https' : 'http'}://${o.bind === '0.0.0.0' || o.bind === '::' ? '127.0.0.1' : advertisedHost(o.bind)}:${port}`;
+      writeFileSync(path.join(o.dataDir, 'head.json'), JSON.stringify({ url: local, advertised: httpUrl, workerPort: head.port, pid: process.pid, insecure: o.insecure }, null, 2) + '\n');
+    }
+  }
+  return {
+    head,
+    http,
+    workerPort: head.port,
+    httpUrl,
+    loginUrl,
+    async stop() {
+      await http?.close();
+      await head.stop();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { TaskDef } from './tasks.js';
+import { registerTask } from './tasks.js';
+
+/**
+ * Fixture tasks for fault tests, registered only when BRAMBLE_FIXTURES=1 (never in normal use):
+ * - `fixture-crash`: chunk indices listed in `crash` kill the whole worker process (SIGKILL);
+ * - `fixture-throw`: listed chunks throw; `fixture-sleep`: every chunk sleeps `ms`;
+ * - `fixture-garbage`: returns a summary that fails validation.
+ */
+function base(name: string, run: TaskDef['run']): TaskDef {
+  return {
+    name,
+    description: 'test fixture',
+    minStart: 0n,
+    params: (raw) => ({ ...raw }),
+    range: (p) => ({ start: 0n, end: BigInt(Number(p['chunks'] ?? 10)) - 1n, chunk: 1n }),
+    defaultChunkSize: () => 1n,
+    run,
+    checkSummary: (raw) => {
+      if (typeof raw !== 'object' || raw === null || typeof (raw as { n?: unknown }).n !== 'number') throw new Error('invalid chunk summary: n');
+      return raw as Record<string, unknown>;
+    },
+    folder() {
+      let sum = 0;
+      let n = 0;
+      return { add: (_i, _s, _e, s) => void ((sum += s['n'] as number), n++), result: () => ({ chunks: String(n), sum: String(sum) }) };
+    },
+    live() {
+      let n = 0;
+      return { add: () => void n++, snapshot: () => ({ chunks: String(n) }) };
+    },
+    hasOutput: () => false,
+  };
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export function registerFixtures(): void {
+  const list = (p: Record<string, unknown>, k: string): number[] => (Array.isArray(p[k]) ? (p[k] as number[]) : []);
+  registerTask(
+    base('fixture-crash', (p, s) => {
+      if (list(p, 'crash').includes(Number(s))) process.kill(process.pid, 'SIGKILL');
+      sleep(Number(p['ms'] ?? 0));
+      return { summary: { n: Number(s) }, output: null };
+    }),
+  );
+  registerTask(
+    base('fixture-throw', (p, s) => {
+      if (list(p, 'throw').includes(Number(s))) throw new Error(`fixture chunk ${s} throws`);
+      return { summary: { n: Number(s) }, output: null };
+    }),
+  );
+  registerTask(
+    base('fixture-sleep', (p, s) => {
+      sleep(Number(p['ms'] ?? 100));
+      return { summary: { n: Number(s) }, output: null };
+    }),
+  );
+  registerTask(base('fixture-garbage', () => ({ summary: { nope: true }, output: null })));
+}
+
+if (process.env['BRAMBLE_FIXTURES'] === '1') registerFixtures();

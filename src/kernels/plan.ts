@@ -1,0 +1,55 @@
+import { InputError, makeRange, parseInteger } from '../core/index.js';
+import { getTask } from './tasks.js';
+
+/** A job as a user asks for it: flags from the CLI or fields of an HTTP body. */
+export interface JobInput {
+  task: string;
+  start?: string | number;
+  end?: string | number;
+  chunk?: string | number;
+  priority?: string | number;
+  maxAttempts?: string | number;
+  params?: Record<string, unknown>;
+}
+
+export interface JobPlan {
+  task: string;
+  params: Record<string, unknown>;
+  start: bigint;
+  end: bigint;
+  chunk: bigint;
+  chunks: number;
+  priority: number;
+  maxAttempts: number;
+}
+
+/**
+ * Validates a job request and fills in defaults (the chunk size, about 1-2 s of work per chunk on a
+ * typical slot). Every error is an InputError naming the flag.
+ */
+export function planJob(input: JobInput, slots = 4): JobPlan {
+  const task = getTask(input.task);
+  const params = task.params(input.params ?? {});
+  let start: bigint;
+  let end: bigint;
+  let chunk: bigint;
+  if (task.range) {
+    if (input.start !== undefined || input.end !== undefined) {
+      throw new InputError('--start', `task ${task.name} takes no --start/--end`);
+    }
+    const r = task.range(params);
+    start = r.start;
+    end = r.end;
+    chunk = input.chunk === undefined ? r.chunk : parseInteger('--chunk', input.chunk, { min: 1n });
+  } else {
+    if (input.start === undefined) throw new InputError('--start', `--start is required for ${task.name}`);
+    if (input.end === undefined) throw new InputError('--end', `--end is required for ${task.name}`);
+    start = parseInteger('--start', input.start, { min: task.minStart });
+    end = parseInteger('--end', input.end, { min: task.minStart });
+    chunk = input.chunk === undefined ? task.defaultChunkSize(start, end, slots) : parseInteger('--chunk', input.chunk, { min: 1n });
+  }
+  const range = makeRange(start, end, chunk);
+  const priority = Number(parseInteger('--priority', input.priority ?? 0, { max: 1000n }));
+  const maxAttempts = Number(parseInteger('--max-attempts', input.maxAttempts ?? 3, { min: 1n, max: 100n }));
+  return { task: task.name, params, ...range, chunks: Number((end - start) / chunk + 1n), priority, maxAttempts };
+}

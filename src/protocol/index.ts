@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './frame-decoder.js';
+export * from './messages.js';

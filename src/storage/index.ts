@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './sqlite-journal.js';
+export * from './memory-journal.js';

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { JobRecord, Journal } from '../core/index.js';
+
+/** One contract for every Journal implementation (run by each implementation's test file). */
+export function journalContract(name: string, make: () => { journal: Journal; reopen?: () => Journal }): void {
+  const job = (id: string, seq = 1): JobRecord => ({
+    id,
+    seq,
+    task: 'primes',
+    params: { list: true },
+    start: 18446744073709551000n,
+    end: 18446744073709551615n,
+    chunk: 100n,
+    chunks: 7,
+    priority: 0,
+    maxAttempts: 3,
+    state: 'queued',
+    createdAt: 1,
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+  });
+
+  describe(`${name} (journal contract)`, () => {
+    it('stores jobs with exact 64-bit bounds and state changes', () => {
+      const { journal } = make();
+      journal.createJob(job('a'));
+      journal.setJobState('a', 'running', 5);
+      journal.setJobState('a', 'done', 9);
+      const j = journal.getJob('a');
+      expect(j?.start).toBe(18446744073709551000n);
+      expect(j?.end).toBe(18446744073709551615n);
+      expect(j?.state).toBe('done');
+      expect(j?.startedAt).toBe(5);
+      expect(j?.finishedAt).toBe(9);
+      expect(journal.listJobs().map((x) => x.id)).toEqual(['a']);
+    });
+
+    it('commits a chunk once: a second commit of the same chunk reports a duplicate', () => {
+      const { journal } = make();
+      journal.createJob(job('a'));
+      const row = { jobId: 'a', index: 3, attempt: 1, worker: 'w', summary: { c: 5 }, output: new Uint8Array([1, 2]), finishedAt: 1 };
+      expect(journal.commitChunks([row, { ...row, index: 1 }])).toEqual([true, true]);
+      expect(journal.commitChunks([{ ...row, summary: { c: 999 } }])).toEqual([false]);
+      expect([...journal.doneChunks('a')].sort()).toEqual([1, 3]);
+      const rows = [...journal.results('a', { withOutput: true })];
+      expect(rows.map((r) => r.index)).toEqual([1, 3]);
+      expect(rows[1]?.summary).toEqual({ c: 5 });
+      expect([...(rows[1]?.output ?? [])]).toEqual([1, 2]);
+    });
+
+    it('pages results in index order from any start', () => {
+      const { journal } = make();
+      journal.createJob(job('a'));
+      const rows = Array.from({ length: 1200 }, (_, i) => ({ jobId: 'a', index: 1199 - i, attempt: 1, worker: 'w', summary: { i: 1199 - i }, output: null, finishedAt: 1 }));
+      journal.commitChunks(rows);
+      const got = [...journal.results('a', { from: 10 })].map((r) => r.index);
+      expect(got).toHaveLength(1190);
+      expect(got.every((v, k) => v === k + 10)).toBe(true);
+    });
+
+    it('keeps failures, quarantine and summaries', () => {
+      const { journal } = make();
+      journal.createJob(job('a'));
+      journal.recordFailure({ jobId: 'a', index: 2, attempt: 1, worker: 'w', error: 'x', at: 1 });
+      journal.quarantine({ jobId: 'a', index: 2, error: 'failed 3 times' });
+      expect(journal.failures('a')).toHaveLength(1);
+      expect(journal.quarantined('a')).toEqual([{ jobId: 'a', index: 2, error: 'failed 3 times' }]);
+      journal.setJobSummary('a', { count: '12' });
+      expect(journal.getJobSummary('a')).toEqual({ count: '12' });
+    });
+
+    it('survives a reopen', () => {
+      const made = make();
+      if (!made.reopen) return;
+      made.journal.createJob(job('a'));
+      made.journal.commitChunks([{ jobId: 'a', index: 0, attempt: 1, worker: 'w', summary: {}, output: null, finishedAt: 1 }]);
+      made.journal.close();
+      const again = made.reopen();
+      expect(again.getJob('a')?.id).toBe('a');
+      expect([...again.doneChunks('a')]).toEqual([0]);
+      again.close();
+    });
+  });
+}

@@ -1,0 +1,75 @@
+import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
+
+/** A journal in memory: for tests of the ledger and for throwaway runs. Same contract as SqliteJournal. */
+export class MemoryJournal implements Journal {
+  private readonly jobs = new Map<string, JobRecord & { summary?: unknown }>();
+  private readonly chunks = new Map<string, Map<number, ChunkResultRecord>>();
+  private readonly fails: ChunkFailureRecord[] = [];
+  private readonly quar = new Map<string, Map<number, QuarantineRecord>>();
+
+  createJob(job: JobRecord): void {
+    if (this.jobs.has(job.id)) throw new Error(`job ${job.id} exists`);
+    this.jobs.set(job.id, { ...job });
+  }
+  setJobState(id: string, state: JobState, at: number, error: string | null = null): void {
+    const j = this.jobs.get(id);
+    if (!j) return;
+    j.state = state;
+    j.error = error;
+    if (state === 'running') j.startedAt ??= at;
+    j.finishedAt = state === 'done' || state === 'failed' || state === 'cancelled' ? at : null;
+  }
+  setJobSummary(id: string, summary: unknown): void {
+    const j = this.jobs.get(id);
+    if (j) j.summary = summary;
+  }
+  getJobSummary(id: string): unknown {
+    return this.jobs.get(id)?.summary;
+  }
+  getJob(id: string): JobRecord | undefined {
+    const j = this.jobs.get(id);
+    if (!j) return undefined;
+    const { summary: _s, ...rest } = j;
+    return rest;
+  }
+  listJobs(): JobRecord[] {
+    return [...this.jobs.keys()].map((id) => this.getJob(id) as JobRecord).sort((a, b) => a.seq - b.seq);
+  }
+  commitChunks(rows: ChunkResultRecord[]): boolean[] {
+    return rows.map((r) => {
+      let m = this.chunks.get(r.jobId);
+      if (!m) this.chunks.set(r.jobId, (m = new Map()));
+      if (m.has(r.index)) return false;
+      m.set(r.index, { ...r });
+      this.quar.get(r.jobId)?.delete(r.index);
+      return true;
+    });
+  }
+  doneChunks(jobId: string): Iterable<number> {
+    return [...(this.chunks.get(jobId)?.keys() ?? [])];
+  }
+  recordFailure(f: ChunkFailureRecord): void {
+    this.fails.push({ ...f });
+  }
+  failures(jobId: string): ChunkFailureRecord[] {
+    return this.fails.filter((f) => f.jobId === jobId);
+  }
+  quarantine(q: QuarantineRecord): void {
+    let m = this.quar.get(q.jobId);
+    if (!m) this.quar.set(q.jobId, (m = new Map()));
+    m.set(q.index, { ...q });
+  }
+  quarantined(jobId: string): QuarantineRecord[] {
+    return [...(this.quar.get(jobId)?.values() ?? [])].sort((a, b) => a.index - b.index);
+  }
+  *results(jobId: string, options: { withOutput?: boolean; from?: number } = {}): IterableIterator<ChunkResultRecord> {
+    const m = this.chunks.get(jobId);
+    if (!m) return;
+    for (const i of [...m.keys()].sort((a, b) => a - b)) {
+      if (i < (options.from ?? 0)) continue;
+      const r = m.get(i) as ChunkResultRecord;
+      yield options.withOutput ? r : { ...r, output: null };
+    }
+  }
+  close(): void {}
+}

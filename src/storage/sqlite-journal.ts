@@ -1,0 +1,243 @@
+import Database from 'better-sqlite3';
+import { Packr } from 'msgpackr';
+import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
+import { StorageError } from './errors.js';
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+interface JobRow {
+  id: string;
+  seq: number;
+  task: string;
+  params: string;
+  start: string;
+  end: string;
+  chunk: string;
+  chunks: number;
+  priority: number;
+  max_attempts: number;
+  state: JobState;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
+}
+
+function toJob(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    seq: r.seq,
+    task: r.task,
+    params: JSON.parse(r.params) as Record<string, unknown>,
+    start: BigInt(r.start),
+    end: BigInt(r.end),
+    chunk: BigInt(r.chunk),
+    chunks: r.chunks,
+    priority: r.priority,
+    maxAttempts: r.max_attempts,
+    state: r.state,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    error: r.error,
+  };
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY, seq INTEGER NOT NULL, task TEXT NOT NULL, params TEXT NOT NULL,
+  start TEXT NOT NULL, "end" TEXT NOT NULL, chunk TEXT NOT NULL, chunks INTEGER NOT NULL,
+  priority INTEGER NOT NULL, max_attempts INTEGER NOT NULL, state TEXT NOT NULL,
+  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, error TEXT, summary BLOB
+);
+CREATE TABLE IF NOT EXISTS chunks (
+  job_id TEXT NOT NULL, idx INTEGER NOT NULL, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
+  summary BLOB NOT NULL, output BLOB, finished_at INTEGER NOT NULL,
+  PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS failures (
+  job_id TEXT NOT NULL, idx INTEGER NOT NULL, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
+  error TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_job ON failures (job_id, idx);
+CREATE TABLE IF NOT EXISTS quarantine (
+  job_id TEXT NOT NULL, idx INTEGER NOT NULL, error TEXT NOT NULL, PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+`;
+
+/**
+ * The embedded journal: one SQLite file in WAL mode with synchronous=FULL (checked at open), so a
+ * result acknowledged to a worker survives a power cut of the head.
+ */
+export class SqliteJournal implements Journal {
+  readonly db: Database.Database;
+  private readonly st;
+
+  constructor(readonly path: string) {
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      const sync = this.db.pragma('synchronous', { simple: true });
+      const mode = this.db.pragma('journal_mode', { simple: true });
+      if (sync !== 2 || (path !== ':memory:' && mode !== 'wal')) {
+        throw new Error(`expected journal_mode=wal and synchronous=FULL(2), got ${String(mode)} and ${String(sync)}`);
+      }
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      throw new StorageError(`cannot open the journal ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    const db = this.db;
+    this.st = {
+      insertJob: db.prepare(
+        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, priority, max_attempts, state, created_at, started_at, finished_at, error)
+         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @priority, @max_attempts, @state, @created_at, @started_at, @finished_at, @error)`,
+      ),
+      setState: db.prepare(
+        `UPDATE jobs SET state = ?, error = ?, started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END),
+         finished_at = CASE WHEN ? IN ('done','failed','cancelled') THEN ? ELSE NULL END WHERE id = ?`,
+      ),
+      setSummary: db.prepare('UPDATE jobs SET summary = ? WHERE id = ?'),
+      getSummary: db.prepare('SELECT summary FROM jobs WHERE id = ?'),
+      getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      listJobs: db.prepare('SELECT * FROM jobs ORDER BY seq'),
+      insertChunk: db.prepare(
+        'INSERT OR IGNORE INTO chunks (job_id, idx, attempt, worker, summary, output, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      doneChunks: db.prepare('SELECT idx FROM chunks WHERE job_id = ?').pluck(),
+      insertFailure: db.prepare('INSERT INTO failures (job_id, idx, attempt, worker, error, at) VALUES (?, ?, ?, ?, ?, ?)'),
+      failures: db.prepare('SELECT * FROM failures WHERE job_id = ? ORDER BY rowid'),
+      quarantine: db.prepare('INSERT OR REPLACE INTO quarantine (job_id, idx, error) VALUES (?, ?, ?)'),
+      unquarantine: db.prepare('DELETE FROM quarantine WHERE job_id = ? AND idx = ?'),
+      quarantined: db.prepare('SELECT * FROM quarantine WHERE job_id = ? ORDER BY idx'),
+      results: db.prepare('SELECT idx, attempt, worker, summary, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
+      resultsOut: db.prepare('SELECT idx, attempt, worker, summary, output, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
+    };
+    this.commitTx = db.transaction((rows: ChunkResultRecord[]) => {
+      const out: boolean[] = [];
+      for (const r of rows) {
+        const info = this.st.insertChunk.run(r.jobId, r.index, r.attempt, r.worker, packr.pack(r.summary), r.output, r.finishedAt);
+        if (info.changes === 1) this.st.unquarantine.run(r.jobId, r.index);
+        out.push(info.changes === 1);
+      }
+      return out;
+    });
+  }
+
+  private readonly commitTx: (rows: ChunkResultRecord[]) => boolean[];
+
+  createJob(job: JobRecord): void {
+    this.st.insertJob.run({
+      id: job.id,
+      seq: job.seq,
+      task: job.task,
+      params: JSON.stringify(job.params),
+      start: job.start.toString(),
+      end: job.end.toString(),
+      chunk: job.chunk.toString(),
+      chunks: job.chunks,
+      priority: job.priority,
+      max_attempts: job.maxAttempts,
+      state: job.state,
+      created_at: job.createdAt,
+      started_at: job.startedAt,
+      finished_at: job.finishedAt,
+      error: job.error,
+    });
+  }
+
+  setJobState(id: string, state: JobState, at: number, error: string | null = null): void {
+    this.st.setState.run(state, error, state, at, state, at, id);
+  }
+
+  setJobSummary(id: string, summary: unknown): void {
+    this.st.setSummary.run(packr.pack(summary), id);
+  }
+
+  getJobSummary(id: string): unknown {
+    const row = this.st.getSummary.get(id) as { summary: Buffer | null } | undefined;
+    return row?.summary ? packr.unpack(row.summary) : undefined;
+  }
+
+  getJob(id: string): JobRecord | undefined {
+    const row = this.st.getJob.get(id) as JobRow | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
+  listJobs(): JobRecord[] {
+    return (this.st.listJobs.all() as JobRow[]).map(toJob);
+  }
+
+  commitChunks(rows: ChunkResultRecord[]): boolean[] {
+    return this.commitTx(rows);
+  }
+
+  doneChunks(jobId: string): Iterable<number> {
+    return this.st.doneChunks.iterate(jobId) as IterableIterator<number>;
+  }
+
+  recordFailure(f: ChunkFailureRecord): void {
+    this.st.insertFailure.run(f.jobId, f.index, f.attempt, f.worker, f.error, f.at);
+  }
+
+  failures(jobId: string): ChunkFailureRecord[] {
+    return (this.st.failures.all(jobId) as { job_id: string; idx: number; attempt: number; worker: string; error: string; at: number }[]).map(
+      (r) => ({ jobId: r.job_id, index: r.idx, attempt: r.attempt, worker: r.worker, error: r.error, at: r.at }),
+    );
+  }
+
+  quarantine(q: QuarantineRecord): void {
+    this.st.quarantine.run(q.jobId, q.index, q.error);
+  }
+
+  quarantined(jobId: string): QuarantineRecord[] {
+    return (this.st.quarantined.all(jobId) as { job_id: string; idx: number; error: string }[]).map((r) => ({
+      jobId: r.job_id,
+      index: r.idx,
+      error: r.error,
+    }));
+  }
+
+  /**
+   * Pages through the rows (a few at a time with outputs, more without) so no statement stays open
+   * while the caller awaits: commits go on while a 50-million-prime output streams out.
+   */
+  *results(jobId: string, options: { withOutput?: boolean; from?: number } = {}): IterableIterator<ChunkResultRecord> {
+    const stmt = options.withOutput ? this.st.resultsOut : this.st.results;
+    const page = options.withOutput ? 4 : 512;
+    let from = options.from ?? 0;
+    for (;;) {
+      const rows = stmt.all(jobId, from, page) as {
+        idx: number;
+        attempt: number;
+        worker: string;
+        summary: Buffer;
+        output?: Buffer | null;
+        finished_at: number;
+      }[];
+      for (const r of rows) {
+        yield {
+          jobId,
+          index: r.idx,
+          attempt: r.attempt,
+          worker: r.worker,
+          summary: packr.unpack(r.summary),
+          output: r.output ? new Uint8Array(r.output.buffer, r.output.byteOffset, r.output.byteLength) : null,
+          finishedAt: r.finished_at,
+        };
+      }
+      if (rows.length < page) return;
+      from = (rows[rows.length - 1] as { idx: number }).idx + 1;
+    }
+  }
+
+  integrityCheck(): string {
+    return String(this.db.pragma('integrity_check', { simple: true }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BrambleError } from '../core/index.js';
+import { formatJoinToken, newSecret } from './join-token.js';
+import { certHash, createClusterCa, issueServerCert } from './pki.js';
+
+/** The files of a cluster in its data dir. Secrets are written with mode 0600. */
+export const FILES = {
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  headCert: 'head.crt',
+  headKey: 'head.key',
+  secret: 'cluster-secret',
+  adminToken: 'admin-token',
+  leaseKey: 'lease-key',
+  config: 'config.json',
+  db: 'bramble.db',
+} as const;
+
+export class ClusterDirError extends BrambleError {
+  override name = 'ClusterDirError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLUSTER_DIR', message, options);
+  }
+}
+
+export function defaultDataDir(): string {
+  return process.env['BRAMBLE_DATA'] ?? path.join(os.homedir(), '.bramble');
+}
+
+export interface Cluster {
+  dir: string;
+  caCertPem: string;
+  caHash: string;
+  headCertPem: string;
+  headKeyPem: string;
+  secret: string;
+  adminToken: string;
+  leaseKey: string;
+  joinToken: string;
+}
+
+function writeSecret(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}
+
+export function isInitialised(dir: string): boolean {
+  return existsSync(path.join(dir, FILES.caCert)) && existsSync(path.join(dir, FILES.secret));
+}
+
+/** Names and addresses the head certificate is valid for: this host's, plus the user's `--san`. */
+export function defaultSans(extra: readonly string[] = []): string[] {
+  const names = ['localhost', '127.0.0.1', '::1', os.hostname()];
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) names.push(a.address.replace(/%.*$/, ''));
+  return [...new Set([...names, ...extra])];
+}
+
+/** Creates a cluster: CA, head certificate, cluster secret, admin token, lease key. */
+export async function initCluster(dir: string, options: { force?: boolean; sans?: readonly string[] } = {}): Promise<Cluster> {
+  if (isInitialised(dir) && !options.force) {
+    throw new ClusterDirError(`${dir} already holds a cluster; use --force to replace it (every worker will need the new join token)`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = await createClusterCa();
+  const head = await issueServerCert(ca, defaultSans(options.sans));
+  writeFileSync(path.join(dir, FILES.caCert), ca.certPem, { mode: 0o644 });
+  writeSecret(path.join(dir, FILES.caKey), ca.keyPem);
+  writeFileSync(path.join(dir, FILES.headCert), head.certPem + ca.certPem, { mode: 0o644 });
+  writeSecret(path.join(dir, FILES.headKey), head.keyPem);
+  writeSecret(path.join(dir, FILES.secret), newSecret());
+  writeSecret(path.join(dir, FILES.adminToken), randomBytes(24).toString('base64url'));
+  writeSecret(path.join(dir, FILES.leaseKey), randomBytes(32).toString('base64url'));
+  return loadCluster(dir);
+}
+
+/** Replaces the cluster secret: join tokens made before stop working. */
+export function rotateSecret(dir: string): Cluster {
+  if (!isInitialised(dir)) throw new ClusterDirError(`no cluster in ${dir}: run \`bramble init --data ${dir}\` first`);
+  writeSecret(path.join(dir, FILES.secret), newSecret());
+  return loadCluster(dir);
+}
+
+function read(dir: string, name: string): string {
+  try {
+    return readFileSync(path.join(dir, name), 'utf8');
+  } catch (err) {
+    throw new ClusterDirError(`cannot read ${path.join(dir, name)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function loadCluster(dir: string): Cluster {
+  if (!isInitialised(dir)) throw new ClusterDirError(`no cluster in ${dir}: run \`bramble init --data ${dir}\` first`);
+  const caCertPem = read(dir, FILES.caCert);
+  const caHash = certHash(caCertPem);
+  const secret = read(dir, FILES.secret).trim();
+  return {
+    dir,
+    caCertPem,
+    caHash,
+    headCertPem: read(dir, FILES.headCert),
+    headKeyPem: read(dir, FILES.headKey),
+    secret,
+    adminToken: read(dir, FILES.adminToken).trim(),
+    leaseKey: read(dir, FILES.leaseKey).trim(),
+    joinToken: formatJoinToken({ caHash, secret }),
+  };
+}
+
+/** The data dir's config file, or {} when there is none. */
+export function readConfigFile(file: string): { data: Record<string, unknown>; exists: boolean } {
+  if (!existsSync(file)) return { data: {}, exists: false };
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ClusterDirError(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ClusterDirError(`${file} must hold a JSON object`);
+  return { data: data as Record<string, unknown>, exists: true };
+}
+
+export function writeConfigFile(file: string, data: Record<string, unknown>): void {
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n', { mode: 0o644 });
+}

@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { ClientConnection } from '../net/index.js';
+import { TrustError, connectFramed } from '../net/index.js';
+import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
+import { PROTOCOL_VERSION } from '../protocol/index.js';
+import { taskNames } from '../kernels/index.js';
+import { authProof } from '../trust/index.js';
+import { SlotPool } from './slot-pool.js';
+import { TelemetrySampler, localAddresses } from './telemetry.js';
+
+/**
+ * Lifecycle of a worker agent:
+ * - `connecting`: dialling the head (with backoff after a failure)
+ * - `ready`: authenticated, taking chunks
+ * - `draining`: finishing running chunks, taking no more
+ * - `stopped`
+ */
+export type WorkerState = 'connecting' | 'ready' | 'draining' | 'stopped';
+
+export interface WorkerAgentOptions {
+  host: string;
+  port: number;
+  /** Pinned CA hash from the join token; null for an `--insecure` head. */
+  caHash: string | null;
+  /** Cluster secret from the join token; null for an `--insecure` head. */
+  secret: string | null;
+  slots: number;
+  name: string;
+  instance: number;
+  /** Stable id of this worker instance (survives reconnects). */
+  node?: string;
+  prefetch?: number;
+  logger: Logger;
+  version?: string;
+  maxBackoffMs?: number;
+}
+
+interface Running {
+  chunk: AssignedChunk;
+  runId: number | null;
+}
+
+export class WorkerAgent {
+  state: WorkerState = 'connecting';
+  readonly node: string;
+  private pool: SlotPool;
+  private link: ClientConnection | null = null;
+  private readonly queue: AssignedChunk[] = [];
+  private readonly running = new Map<string, Running>();
+  /** Results computed but not yet acknowledged: resent after a reconnect. */
+  private readonly unacked = new Map<string, MessageOf<'result'>>();
+  private timers: NodeJS.Timeout[] = [];
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private telemetryTimer: NodeJS.Timeout | null = null;
+  private backoffMs = 250;
+  private readonly sampler = new TelemetrySampler();
+  private chunksDone = 0;
+  private numbersDone = 0n;
+  private rateWindow: { t: number; n: bigint }[] = [];
+  private stopResolve: (() => void) | null = null;
+  private lastWant = -1;
+  private readonly log: Logger;
+
+  constructor(private readonly o: WorkerAgentOptions) {
+    this.node = o.node ?? `${os.hostname()}#${o.instance}-${randomUUID().slice(0, 8)}`;
+    this.pool = new SlotPool(o.slots);
+    this.log = o.logger.child({ worker: o.name });
+  }
+
+  start(): void {
+    this.connectLoop().catch((err: unknown) => this.log.error({ err }, 'connect loop failed'));
+    const live = setInterval(() => {
+      this.log.info({ state: this.state, chunksDone: this.chunksDone, running: this.running.size, unacked: this.unacked.size }, 'worker alive');
+    }, 60_000);
+    live.unref();
+    this.timers.push(live);
+  }
+
+  private async connectLoop(): Promise<void> {
+    while (this.state !== 'stopped' && this.state !== 'draining') {
+      try {
+        const link = await connectFramed({ host: this.o.host, port: this.o.port, caHash: this.o.caHash });
+        await this.session(link);
+        this.backoffMs = 250;
+      } catch (err) {
+        if (err instanceof TrustError) {
+          this.log.error({ err: err.message }, 'refusing the head');
+        } else {
+          this.log.warn({ err: (err as Error).message, retryMs: this.backoffMs }, 'head unreachable');
+        }
+      }
+      if ((this.state as WorkerState) === 'stopped' || (this.state as WorkerState) === 'draining') break;
+      this.state = 'connecting';
+      const wait = this.backoffMs * (0.75 + Math.random() * 0.5);
+      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 5000);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /** One connection's life: challenge, hello, welcome, then serve until it closes. */
+  private session(link: ClientConnection): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const { conn } = link;
+      let welcomed = false;
+      conn.on('close', (err) => {
+        this.link = null;
+        if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+        if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+        // chunks not started were returned by the head when we went away
+        this.queue.length = 0;
+        if (welcomed) this.log.warn({ err: err?.message }, 'disconnected from head');
+        else if (err) this.log.warn({ err: err.message }, 'head closed the connection');
+        resolve();
+      });
+      conn.on('message', (msg: Message) => {
+        if (!welcomed) {
+          if (msg.type === 'challenge') {
+            void this.sampler.sample().then((t) => {
+              const proof = this.o.secret ? authProof(this.o.secret, msg.nonce, this.node, link.binding) : undefined;
+              conn.send({
+                ...t,
+                type: 'hello',
+                version: PROTOCOL_VERSION,
+                node: this.node,
+                name: this.o.name,
+                instance: this.o.instance,
+                hostname: os.hostname(),
+                addresses: localAddresses(),
+                slots: this.o.slots,
+                kernels: taskNames(),
+                pid: process.pid,
+                version_text: this.o.version,
+                ...(proof ? { proof } : {}),
+              });
+            });
+            return;
+          }
+          if (msg.type === 'welcome') {
+            welcomed = true;
+            this.link = link;
+            this.state = 'ready';
+            this.log.info({ head: `${this.o.host}:${this.o.port}`, slots: this.o.slots }, 'joined head');
+            for (const r of this.unacked.values()) conn.send(r);
+            this.heartbeatTimer = setInterval(() => this.heartbeat(), msg.heartbeatMs);
+            this.telemetryTimer = setInterval(() => void this.telemetry(), msg.telemetryMs);
+            this.lastWant = -1;
+            this.want();
+            return;
+          }
+          if (msg.type === 'error') return; // logged on close
+          conn.fail(new Error(`expected challenge or welcome, got ${msg.type}`));
+          return;
+        }
+        this.onMessage(msg);
+      });
+    });
+  }
+
+  private onMessage(msg: Message): void {
+    switch (msg.type) {
+      case 'assign':
+        this.lastWant = -1;
+        for (const c of msg.chunks) this.queue.push(c);
+        this.pump();
+        this.want();
+        break;
+      case 'ack':
+        for (const t of msg.tokens) this.unacked.delete(t);
+        break;
+      case 'cancel':
+        for (const t of msg.tokens) {
+          const k = this.queue.findIndex((c) => c.token === t);
+          if (k >= 0) this.queue.splice(k, 1);
+          const r = this.running.get(t);
+          if (r && r.runId !== null) this.pool.cancel(r.runId);
+          this.running.delete(t);
+          this.unacked.delete(t);
+        }
+        this.pump();
+        this.want();
+        break;
+      case 'error':
+        break;
+      default:
+        this.link?.conn.fail(new Error(`unexpected ${msg.type} message from head`));
+    }
+  }
+
+  private capacity(): number {
+    if (this.state !== 'ready') return 0;
+    return Math.max(0, this.o.slots + (this.o.prefetch ?? 1) - this.queue.length - this.running.size);
+  }
+
+  private want(): void {
+    const n = this.capacity();
+    if (!this.link || n === this.lastWant) return;
+    this.lastWant = n;
+    this.link.conn.send({ type: 'want', n });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.pool.free > 0) {
+      const chunk = this.queue.shift() as AssignedChunk;
+      const entry: Running = { chunk, runId: null };
+      this.running.set(chunk.token, entry);
+      const { id, done } = this.pool.run({ task: chunk.task, params: chunk.params, start: chunk.start, end: chunk.end });
+      entry.runId = id;
+      void done.then((reply) => {
+        if (this.running.get(chunk.token) !== entry) return; // cancelled
+        this.running.delete(chunk.token);
+        if (reply.ok) {
+          this.chunksDone++;
+          const n = BigInt(chunk.end) - BigInt(chunk.start) + 1n;
+          this.numbersDone += n;
+          const msg: MessageOf<'result'> = { type: 'result', token: chunk.token, job: chunk.job, index: chunk.index, summary: reply.summary, output: reply.output as Uint8Array<ArrayBuffer> | null, ms: reply.ms };
+          this.unacked.set(chunk.token, msg);
+          this.link?.conn.send(msg);
+        } else if (reply.error !== 'cancelled') {
+          this.log.warn({ job: chunk.job, chunk: chunk.index, err: reply.error }, 'chunk failed');
+          this.link?.conn.send({ type: 'fail', token: chunk.token, job: chunk.job, index: chunk.index, error: reply.error.slice(0, 4000) });
+        }
+        this.pump();
+        this.want();
+        if (this.state === 'draining' && this.running.size === 0) this.finishDrain();
+      });
+    }
+  }
+
+  private heartbeat(): void {
+    const tokens = [...this.running.keys(), ...this.queue.map((c) => c.token)];
+    this.link?.conn.send({ type: 'heartbeat', tokens });
+  }
+
+  private rate(): number {
+    const now = Date.now();
+    this.rateWindow.push({ t: now, n: this.numbersDone });
+    while (this.rateWindow.length > 2 && now - (this.rateWindow[0] as { t: number }).t > 30_000) this.rateWindow.shift();
+    const first = this.rateWindow[0] as { t: number; n: bigint };
+    const dt = (now - first.t) / 1000;
+    return dt > 0 ? Number(this.numbersDone - first.n) / dt : 0;
+  }
+
+  private async telemetry(): Promise<void> {
+    const t = await this.sampler.sample();
+    this.link?.conn.send({ ...t, type: 'telemetry', chunksDone: this.chunksDone, rate: this.rate(), busy: this.running.size });
+  }
+
+  /** Finishes running chunks, takes no more, then stops. */
+  drain(): Promise<void> {
+    if (this.state === 'stopped') return Promise.resolve();
+    this.state = 'draining';
+    this.queue.length = 0;
+    this.link?.conn.send({ type: 'drain' });
+    return new Promise<void>((resolve) => {
+      this.stopResolve = resolve;
+      if (this.running.size === 0) this.finishDrain();
+    });
+  }
+
+  private finishDrain(): void {
+    // give the last results a moment to be acknowledged
+    const deadline = Date.now() + 3000;
+    const check = (): void => {
+      if (this.unacked.size === 0 || Date.now() > deadline || !this.link) void this.stop().then(() => this.stopResolve?.());
+      else setTimeout(check, 50);
+    };
+    check();
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    for (const t of this.timers) clearInterval(t);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    this.link?.conn.close();
+    await this.pool.close();
+  }
+}

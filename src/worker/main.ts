@@ -1,0 +1,35 @@
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { WorkerAgent } from './agent.js';
+
+export interface WorkerProcessOptions {
+  host: string;
+  port: number;
+  caHash: string | null;
+  secret: string | null;
+  slots?: number;
+  name?: string;
+  instance?: number;
+  prefetch?: number;
+  logger: Logger;
+  version?: string;
+}
+
+/** Composition root of a worker: the agent, its slots, and a clean drain on SIGTERM/SIGINT. */
+export function startWorkerProcess(o: WorkerProcessOptions): WorkerAgent {
+  const instance = o.instance ?? 0;
+  const agent = new WorkerAgent({
+    host: o.host,
+    port: o.port,
+    caHash: o.caHash,
+    secret: o.secret,
+    slots: o.slots ?? os.availableParallelism(),
+    name: o.name ?? (instance > 0 ? `${os.hostname()}-${instance}` : os.hostname()),
+    instance,
+    prefetch: o.prefetch,
+    logger: o.logger,
+    version: o.version,
+  });
+  agent.start();
+  return agent;
+}

@@ -1,0 +1,80 @@
+import { Worker } from 'node:worker_threads';
+import type { SlotReply, SlotRequest } from './slot-thread.js';
+
+const THREAD_URL = new URL('./slot-thread.js', import.meta.url);
+
+interface Slot {
+  thread: Worker;
+  job: { id: number; resolve: (r: SlotReply) => void } | null;
+}
+
+/**
+ * One worker thread per slot. A chunk that throws, or kills its thread, resolves as an error for
+ * that chunk and the slot is replaced: the worker keeps serving.
+ */
+export class SlotPool {
+  private readonly slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly size: number) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { thread: new Worker(THREAD_URL), job: null };
+    slot.thread.on('message', (reply: SlotReply) => {
+      const job = slot.job;
+      if (job && job.id === reply.id) {
+        slot.job = null;
+        job.resolve(reply);
+      }
+    });
+    const died = (why: string): void => {
+      const job = slot.job;
+      slot.job = null;
+      if (job) job.resolve({ id: job.id, ok: false, error: why });
+      if (this.closed) return;
+      const k = this.slots.indexOf(slot);
+      if (k >= 0) this.slots[k] = this.spawn();
+    };
+    slot.thread.on('error', (err) => died(`slot thread failed: ${err.message}`));
+    slot.thread.on('exit', (code) => died(`slot thread exited with code ${code}`));
+    return slot;
+  }
+
+  get free(): number {
+    return this.slots.filter((s) => s.job === null).length;
+  }
+
+  /** Runs a chunk on a free slot. Returns the run id (for cancel) and the reply promise. */
+  run(req: Omit<SlotRequest, 'id'>): { id: number; done: Promise<SlotReply> } {
+    const slot = this.slots.find((s) => s.job === null);
+    if (!slot) throw new Error('no free slot');
+    const id = this.nextId++;
+    const done = new Promise<SlotReply>((resolve) => {
+      slot.job = { id, resolve };
+    });
+    slot.thread.postMessage({ ...req, id });
+    return { id, done };
+  }
+
+  /** Stops a running chunk by replacing its thread. */
+  cancel(id: number): void {
+    const slot = this.slots.find((s) => s.job?.id === id);
+    if (!slot) return;
+    const job = slot.job;
+    slot.job = null;
+    job?.resolve({ id, ok: false, error: 'cancelled' });
+    slot.thread.removeAllListeners('exit');
+    slot.thread.removeAllListeners('error');
+    void slot.thread.terminate();
+    const k = this.slots.indexOf(slot);
+    if (k >= 0) this.slots[k] = this.spawn();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.thread.terminate()));
+  }
+}
