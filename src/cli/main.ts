@@ -142,7 +142,7 @@ export function buildProgram(): Command {
       .option('--workers <n>', 'local worker slots (default: one per core)')
       .option('--out <file>', 'write the full output (every prime, one per line; the final grid as RLE)')
       .option('--json', 'print one JSON object')
-      .option('--log-level <level>', 'log level', 'warn'),
+      .option('--log-level <level>', 'log level', 'error'),
   ).action(async (task: string, o: Record<string, unknown>) => {
     const workers = o['workers'] === undefined ? os.availableParallelism() : Number(o['workers']);
     if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new InputError('--workers', `--workers must be a positive integer (got ${String(o['workers'])})`);

@@ -43,7 +43,7 @@ export function parseInteger(field: string, text: string | number | bigint, opti
   if (value === null) {
     throw new InputError(field, `${field} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${JSON.stringify(String(text))})`);
   }
-  if (value < min) throw new InputError(field, `${field} must be at least ${min} (got ${String(text)})`);
+  if (value < min) throw new InputError(field, min === 1n ? `${field} must be a positive integer (got ${String(text)})` : `${field} must be at least ${min} (got ${String(text)})`);
   if (value > max) throw new InputError(field, `${field} must be at most ${max} (got ${String(text)})`);
   return value;
 }

@@ -23,8 +23,8 @@ export interface HeadOptions {
   port: number;
   /** TLS material; null only with --insecure. */
   tls: { certChainPem: string; keyPem: string } | null;
-  /** Cluster secret workers must prove; null only with --insecure. */
-  secret: string | null;
+  /** Cluster secret workers must prove (read at each handshake, so a rotation takes effect at once); null only with --insecure. */
+  secret: (() => string) | null;
   leaseKey: string;
   logger: Logger;
   clock?: Clock;
@@ -120,10 +120,7 @@ export class Head {
       speculate: o.speculate ?? true,
     });
     this.nodes = new NodeRegistry({ clock: this.clock, staleMs: o.staleMs, lostMs: o.lostMs });
-    this.nodes.on((n, change) => {
-      if (change === 'state' && (n.state === 'stale' || n.state === 'lost')) this.event('warn', 'node', `node ${n.name} is ${n.state}`);
-      this.changed('nodes', n.id);
-    });
+    this.nodes.on((n) => this.changed('nodes', n.id));
     this.ledger.on((e) => this.onLedger(e));
     this.server = new FrameServer(
       { host: o.bind, port: o.port, tls: o.tls, maxFrameBytes: o.maxFrameBytes, authTimeoutMs: o.authTimeoutMs, maxPending: o.maxPending },
@@ -148,7 +145,7 @@ export class Head {
     await this.server.listen();
     const tick = setInterval(() => {
       this.ledger.expire();
-      this.nodes.sweep();
+      for (const n of this.nodes.sweep()) this.event('warn', 'node', `node ${n.name} is ${n.state}: no report for ${((this.clock.now() - n.lastSeen) / 1000).toFixed(0)} s`);
       this.scheduleDispatch();
     }, Math.min(1000, Math.max(50, this.leaseMs / 4)));
     tick.unref();
@@ -264,7 +261,7 @@ export class Head {
       throw new ProtocolError(ErrorCode.Version, `worker speaks protocol ${msg.version}, this head speaks ${PROTOCOL_VERSION}: install the same bramble version`);
     }
     if (this.o.secret !== null) {
-      if (!msg.proof || !checkProof(this.o.secret, nonce, msg.node, p.binding, msg.proof)) {
+      if (!msg.proof || !checkProof(this.o.secret(), nonce, msg.node, p.binding, msg.proof)) {
         this.counters.authFailures++;
         this.event('warn', 'auth', `refused a worker from ${p.conn.remoteAddress}: wrong join token`);
         throw new ProtocolError(ErrorCode.Auth, 'authentication failed: the join token is wrong or was rotated out (`bramble token` prints the current one)');

@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Cluster } from '../trust/index.js';
+import { FILES } from '../trust/index.js';
 import { Head } from './head.js';
 import { startHttpApi } from './http-api.js';
 
@@ -38,6 +39,25 @@ export interface HeadProcess {
   stop(): Promise<void>;
 }
 
+/** Reads the cluster secret file again when it changes (`bramble token rotate` on a running head). */
+function secretReader(cluster: Cluster): () => string {
+  const file = path.join(cluster.dir, FILES.secret);
+  let mtime = -1;
+  let secret = cluster.secret;
+  return () => {
+    try {
+      const m = statSync(file).mtimeMs;
+      if (m !== mtime) {
+        secret = readFileSync(file, 'utf8').trim();
+        mtime = m;
+      }
+    } catch {
+      /* keep the last secret */
+    }
+    return secret;
+  };
+}
+
 function advertisedHost(bind: string): string {
   if (bind !== '0.0.0.0' && bind !== '::') return bind.includes(':') ? `[${bind}]` : bind;
   for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
@@ -52,7 +72,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     bind: o.bind,
     port: o.port,
     tls,
-    secret: o.insecure ? null : o.cluster.secret,
+    secret: o.insecure ? null : secretReader(o.cluster),
     leaseKey: o.cluster.leaseKey,
     logger: o.logger,
     leaseMs: o.leaseMs,

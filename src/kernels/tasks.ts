@@ -94,7 +94,11 @@ const primes: TaskDef = {
     return { list: bool(raw['list'], '--list') };
   },
   defaultChunkSize(start, end, slots) {
-    return defaultChunk(start, end, 200_000_000n, slots * 4);
+    // every chunk pays for walking the sieving primes up to sqrt(end): keep chunks at least that wide
+    const chunk = defaultChunk(start, end, 200_000_000n, slots * 4);
+    const floor = isqrt(end);
+    const width = end - start + 1n;
+    return chunk >= floor ? chunk : floor < width ? floor : width;
   },
   run(params, start, end) {
     if (params['list'] === true) {
@@ -166,6 +170,14 @@ const primes: TaskDef = {
   },
   hasOutput: (params) => params['list'] === true,
 };
+
+function isqrt(n: bigint): bigint {
+  if (n < 2n) return n;
+  let x = BigInt(Math.floor(Math.sqrt(Number(n))));
+  while (x * x > n) x--;
+  while ((x + 1n) * (x + 1n) <= n) x++;
+  return x;
+}
 
 function primeSummary(r: { count: number; first: bigint | null; last: bigint | null; largestGap: { gap: bigint; after: bigint } | null }): Record<string, unknown> {
   return {

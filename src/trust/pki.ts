@@ -18,7 +18,7 @@ export interface KeyPairPem {
 
 async function exportKey(key: CryptoKey): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
+  return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY').trim() + '\n';
 }
 
 function serial(): string {
@@ -42,7 +42,7 @@ export async function createClusterCa(name = 'bramble cluster CA'): Promise<KeyP
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(keys.privateKey) };
 }
 
 /** The head's server certificate, signed by the cluster CA, valid for the given names and addresses. */
@@ -73,7 +73,7 @@ export async function issueServerCert(ca: KeyPairPem, names: readonly string[]):
       new x509.SubjectAlternativeNameExtension(uniq.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(keys.privateKey) };
 }
 
 /** SHA-256 of a certificate's DER bytes, lower-case hex: what a join token pins. */

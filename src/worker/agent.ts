@@ -110,6 +110,7 @@ export class WorkerAgent {
         if (this.telemetryTimer) clearInterval(this.telemetryTimer);
         // chunks not started were returned by the head when we went away
         this.queue.length = 0;
+        if (this.state === 'stopped') return resolve();
         if (welcomed) this.log.warn({ err: err?.message }, 'disconnected from head');
         else if (err) this.log.warn({ err: err.message }, 'head closed the connection');
         resolve();

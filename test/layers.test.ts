@@ -1,0 +1,55 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The dependency rule of docs/architecture.md, checked on every import of src/ (tests excepted):
+ * layers import only layers above them in this list; apps never import each other, except the CLI,
+ * which is the program's entry and starts the other apps' mains.
+ */
+const ALLOWED: Record<string, string[]> = {
+  core: [],
+  protocol: ['core'],
+  kernels: ['core'],
+  storage: ['core'],
+  trust: ['core'],
+  net: ['core', 'protocol'],
+  head: ['core', 'protocol', 'kernels', 'storage', 'trust', 'net'],
+  worker: ['core', 'protocol', 'kernels', 'trust', 'net'],
+  dashboard: ['core', 'protocol', 'kernels', 'head'],
+  compat: ['core', 'protocol', 'kernels', 'net', 'head'],
+  deploy: ['core', 'trust'],
+  spmd: ['core', 'protocol', 'net', 'trust'],
+  cli: ['core', 'protocol', 'kernels', 'storage', 'trust', 'net', 'head', 'worker', 'dashboard', 'deploy', 'compat', 'spmd'],
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.endsWith('.contract.ts') ? [p] : [];
+  });
+}
+
+describe('layers', () => {
+  const src = path.resolve('src');
+  it('every folder of src is a known layer', () => {
+    for (const d of readdirSync(src)) if (statSync(path.join(src, d)).isDirectory()) expect(Object.keys(ALLOWED)).toContain(d);
+  });
+
+  it('imports go one way only, and across folders only through index.ts', () => {
+    const problems: string[] = [];
+    for (const file of files(src)) {
+      const layer = path.relative(src, file).split(path.sep)[0] as string;
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:from\s+|import\(\s*)'(\.[^']+)'/g)) {
+        const target = path.resolve(path.dirname(file), m[1] as string);
+        const rel = path.relative(src, target);
+        const other = rel.split(path.sep)[0] as string;
+        if (other === layer) continue;
+        if (!(ALLOWED[layer] ?? []).includes(other)) problems.push(`${path.relative(src, file)} imports ${other} (${m[1]})`);
+        else if (!/index\.js$/.test(rel) && other !== layer && !(layer === 'cli' && /main\.js$/.test(rel))) problems.push(`${path.relative(src, file)} reaches into ${rel} instead of ${other}/index.ts`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
