@@ -272,7 +272,7 @@ export function buildProgram(): Command {
       const joinLine = cfg.insecure
         ? `bramble worker --head ${os.hostname()}:${hp.workerPort} --insecure`
         : `bramble worker --head ${os.hostname()}:${hp.workerPort} --join ${cluster.joinToken}`;
-      logger.info({ workerPort: hp.workerPort, http: hp.httpUrl, data: dir }, `head ready on port ${hp.workerPort}`);
+      logger.info({ workerPort: hp.workerPort, http: hp.httpUrl, data: dir, leaseMs: cfg.leaseMs, maxFrameBytes: cfg.maxFrameBytes }, `head ready on port ${hp.workerPort}`);
       process.stdout.write(`\ndashboard: ${hp.loginUrl}\nworkers:   ${joinLine}\n\n`);
       const stop = (): void => {
         logger.info('head stopping');
