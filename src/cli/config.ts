@@ -91,6 +91,8 @@ export const HeadConfig = {
   staleMs: z.number().int().min(100).default(15_000),
   lostMs: z.number().int().min(100).default(60_000),
   telemetryMs: z.number().int().min(50).default(5000),
+  hotTemp: z.number().min(0).max(150).default(80),
+  hotSlots: z.number().int().min(0).max(1024).default(1),
 };
 
 export const WorkerConfig = {

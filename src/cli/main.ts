@@ -241,6 +241,8 @@ export function buildProgram(): Command {
     .option('--stale-ms <ms>', 'no report for this long: node stale (default 15000)')
     .option('--lost-ms <ms>', 'no report for this long: node lost (default 60000)')
     .option('--telemetry-ms <ms>', 'how often workers report (default 5000)')
+    .option('--hot-temp <celsius>', 'a node this hot, or throttled, gets at most --hot-slots chunks (default 80)')
+    .option('--hot-slots <n>', 'chunks at once for a hot or throttled node (default 1)')
     .addOption(new Option('--insecure', 'PLAINTEXT worker port and HTTP, no authentication of workers'))
     .action(async (o: Record<string, unknown>) => {
       const dir = dataDirOf(o as { data?: string });
@@ -265,6 +267,8 @@ export function buildProgram(): Command {
         staleMs: cfg.staleMs,
         lostMs: cfg.lostMs,
         telemetryMs: cfg.telemetryMs,
+        hotTemp: cfg.hotTemp,
+        hotSlots: cfg.hotSlots,
         version: VERSION,
         extendHttp: dashboardRoutes,
       });

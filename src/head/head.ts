@@ -38,6 +38,9 @@ export interface HeadOptions {
   lostMs?: number;
   speculate?: boolean;
   version?: string;
+  /** A node at or above this CPU temperature (°C), or reporting throttling, gets at most `hotSlots` chunks at once. */
+  hotTemp?: number;
+  hotSlots?: number;
 }
 
 interface Peer {
@@ -400,7 +403,10 @@ export class Head {
     if (!this.ledger.hasWork()) return;
     const wanting = [...this.peers.values()].filter((p) => p.wanted > 0 && !p.draining && p.conn.isOpen).sort((a, b) => a.lastServed - b.lastServed);
     for (const peer of wanting) {
-      const chunks = this.ledger.lease(peer.node as string, peer.wanted);
+      let n = peer.wanted;
+      if (this.isHot(peer.node as string)) n = Math.min(n, Math.max(0, (this.o.hotSlots ?? 1) - this.ledger.leasesOf(peer.node as string).length));
+      if (n <= 0) continue;
+      const chunks = this.ledger.lease(peer.node as string, n);
       if (chunks.length === 0) continue;
       peer.wanted -= chunks.length;
       peer.lastServed = this.clock.now();
@@ -573,8 +579,15 @@ export class Head {
     return this.ledger.leasesOf(id);
   }
 
-  nodeList(): (NodeRecord & { busy: number })[] {
-    return this.nodes.list().map((n) => ({ ...n, busy: this.ledger.leasesOf(n.id).length }));
+  /** Hot or throttled (a Pi's under-voltage / throttling flags, bits 0-3 of get_throttled): fewer chunks. */
+  isHot(id: string): boolean {
+    const t = this.nodes.get(id)?.telemetry;
+    if (!t) return false;
+    return (t.temp !== undefined && t.temp >= (this.o.hotTemp ?? 80)) || (t.throttled !== undefined && (t.throttled & 0xf) !== 0);
+  }
+
+  nodeList(): (NodeRecord & { busy: number; hot: boolean })[] {
+    return this.nodes.list().map((n) => ({ ...n, busy: this.ledger.leasesOf(n.id).length, hot: this.isHot(n.id) }));
   }
 
   connectedWorkers(): number {

@@ -182,6 +182,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       legacy: n.legacy,
       slots: n.slots,
       busy: n.busy,
+      hot: n.hot,
       version: n.version,
       joinedAt: n.joinedAt,
       lastSeen: n.lastSeen,
@@ -194,6 +195,20 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     return { ...n, leases: head.nodeLeases(n.id).map((l) => ({ job: l.jobId, index: l.index, attempt: l.attempt, since: l.issuedAt, backup: l.backup })) };
   });
   app.get('/api/events', async () => ({ events: head.events.slice(-500) }));
+  app.get('/api/stats', async () => {
+    const m = process.memoryUsage();
+    return {
+      ledger: head.ledger.stats,
+      leases: head.ledger.leaseCount,
+      counters: head.counters,
+      server: head.serverStats,
+      pendingConnections: head.pendingConnections,
+      workers: head.connectedWorkers(),
+      memory: { rss: m.rss, heapUsed: m.heapUsed },
+      cpu: process.cpuUsage(),
+      uptime: process.uptime(),
+    };
+  });
 
   if (o.extend) await o.extend(app, authorised);
   await app.listen({ host: o.host, port: o.port });

@@ -23,6 +23,8 @@ export interface HeadProcessOptions {
   staleMs?: number;
   lostMs?: number;
   telemetryMs?: number;
+  hotTemp?: number;
+  hotSlots?: number;
   version?: string;
   /** Adds the dashboard's routes (wired by the CLI, which owns every app's main). */
   extendHttp?: (app: FastifyInstance, head: Head, auth: (req: import('fastify').FastifyRequest) => boolean) => void | Promise<void>;
@@ -82,6 +84,8 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     staleMs: o.staleMs,
     lostMs: o.lostMs,
     telemetryMs: o.telemetryMs,
+    hotTemp: o.hotTemp,
+    hotSlots: o.hotSlots,
     version: o.version,
   });
   await head.start();
