@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Primes kernel benchmark: our countPrimes on one thread against `primesieve -t 1` (Debian package
+// primesieve-bin), interleaved, median of RUNS runs each. Run after `npm run build`:
+//   node bench/primes.mjs            (RUNS=5 node bench/primes.mjs for more runs)
+// Exports run() for bench/run.mjs; prints a table when executed directly.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CASES = [
+  { name: 'primes count [0, 1e10]', start: 0n, end: 10n ** 10n, args: ['1e10'], expect: 455052511 },
+  { name: 'primes count [1e15, 1e15 + 1e10]', start: 10n ** 15n, end: 10n ** 15n + 10n ** 10n, args: ['1e15', '-d', '1e10'], expect: 289531946 },
+];
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * One primesieve run: { seconds (its own report), cpu (user + system of the process, from bash's `times`),
+ * count }, or null when it is not installed. CPU time is the fairer measure on a shared machine.
+ */
+function primesieve(args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('bash', ['-c', 'primesieve "$@" -c -t 1 --no-status || exit 1; times', 'bash', ...args], { encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.error || r.status !== 0) return null;
+  const secs = /Seconds:\s*([\d.]+)/.exec(r.stdout);
+  const count = /Primes:\s*(\d+)/.exec(r.stdout);
+  const times = [...r.stdout.matchAll(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/g)].pop();
+  const cpu = times ? 60 * Number(times[1]) + Number(times[2]) + 60 * Number(times[3]) + Number(times[4]) : null;
+  return { seconds: secs ? Number(secs[1]) : wall, cpu, count: count ? Number(count[1]) : null };
+}
+
+function cpuSeconds() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
+  const { countPrimes } = await import('../dist/kernels/primes.js');
+  const rows = [];
+  for (const c of CASES) {
+    const ours = [];
+    const oursCpu = [];
+    const theirs = [];
+    const theirsCpu = [];
+    let count = null;
+    let theirCount = null;
+    let yardstick = true;
+    for (let i = 0; i < runs; i++) {
+      const t0 = process.hrtime.bigint();
+      const c0 = cpuSeconds();
+      count = countPrimes(c.start, c.end).count;
+      oursCpu.push(cpuSeconds() - c0);
+      ours.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      if (yardstick) {
+        const y = primesieve(c.args);
+        if (y === null) yardstick = false;
+        else {
+          theirs.push(y.seconds);
+          if (y.cpu !== null) theirsCpu.push(y.cpu);
+          theirCount = y.count;
+        }
+      }
+      log(
+        `${c.name}: run ${i + 1}/${runs}: ours ${ours[i].toFixed(2)} s (cpu ${oursCpu[i].toFixed(2)})` +
+          (yardstick ? `, primesieve ${theirs[i].toFixed(2)} s (cpu ${theirsCpu[i]?.toFixed(2) ?? '?'})` : ''),
+      );
+    }
+    const o = median(ours);
+    const t = theirs.length ? median(theirs) : null;
+    const oc = median(oursCpu);
+    const tc = theirsCpu.length === runs ? median(theirsCpu) : null;
+    rows.push({
+      kernel: 'primes',
+      case: c.name,
+      runs,
+      ours_s: Number(o.toFixed(3)),
+      yardstick: 'primesieve -c -t 1',
+      yardstick_s: t === null ? null : Number(t.toFixed(3)),
+      ratio: t === null ? null : Number((o / t).toFixed(2)),
+      ours_cpu_s: Number(oc.toFixed(3)),
+      yardstick_cpu_s: tc === null ? null : Number(tc.toFixed(3)),
+      cpu_ratio: tc === null ? null : Number((oc / tc).toFixed(2)),
+      count,
+      correct: count === c.expect && (theirCount === null || theirCount === count),
+    });
+  }
+  return rows;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const rows = await run({ log: (s) => console.error(s) });
+  for (const r of rows) {
+    console.log(
+      `${r.case.padEnd(34)} ours ${r.ours_s.toFixed(2).padStart(6)} s   primesieve ${r.yardstick_s === null ? '   n/a' : r.yardstick_s.toFixed(2).padStart(6)} s   ratio ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)}` +
+        `   (cpu: ${r.ours_cpu_s.toFixed(2)} s / ${r.yardstick_cpu_s === null ? 'n/a' : r.yardstick_cpu_s.toFixed(2)} s = ${r.cpu_ratio ?? 'n/a'})` +
+        `   count ${r.count} ${r.correct ? 'ok' : 'WRONG'}   (median of ${r.runs})`,
+    );
+  }
+  if (rows.some((r) => !r.correct)) process.exitCode = 1;
+}

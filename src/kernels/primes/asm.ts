@@ -1,0 +1,177 @@
+/**
+ * A tiny WebAssembly assembler: expressions are nested arrays of bytes, flattened into function bodies.
+ * Enough for the sieve's loops (i32 / i64 / f64 arithmetic, loads and stores, v128 and, structured
+ * control flow). The module is assembled from this source at load time: no build step, no binary files.
+ */
+
+export type Code = number | Code[];
+
+export function flat(c: Code, out: number[] = []): number[] {
+  if (typeof c === 'number') out.push(c);
+  else for (const x of c) flat(x, out);
+  return out;
+}
+
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 128;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  let v = BigInt(n);
+  for (;;) {
+    const b = Number(v & 127n);
+    v >>= 7n;
+    if ((v === 0n && (b & 64) === 0) || (v === -1n && (b & 64) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 128);
+  }
+}
+
+export const T = { i32: 0x7f, i64: 0x7e, f64: 0x7c } as const;
+
+const bin = (op: number) => (a: Code, b: Code): Code => [a, b, op];
+const un = (op: number) => (a: Code): Code => [a, op];
+
+/** Expression and statement builders. Locals are referred to by index. */
+export const w = {
+  get: (i: number): Code => [0x20, uleb(i)],
+  set: (i: number, e: Code): Code => [e, 0x21, uleb(i)],
+  tee: (i: number, e: Code): Code => [e, 0x22, uleb(i)],
+  i32: (v: number): Code => [0x41, sleb(v)],
+  i64: (v: bigint | number): Code => [0x42, sleb(Number(v))],
+  f64: (v: number): Code => {
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    return [0x44, [...b]];
+  },
+  add: bin(0x6a),
+  sub: bin(0x6b),
+  mul: bin(0x6c),
+  divU: bin(0x6e),
+  remU: bin(0x70),
+  and: bin(0x71),
+  or: bin(0x72),
+  xor: bin(0x73),
+  shl: bin(0x74),
+  shrS: bin(0x75),
+  shrU: bin(0x76),
+  eqz: un(0x45),
+  eq: bin(0x46),
+  ne: bin(0x47),
+  ltS: bin(0x48),
+  ltU: bin(0x49),
+  gtS: bin(0x4a),
+  gtU: bin(0x4b),
+  leS: bin(0x4c),
+  leU: bin(0x4d),
+  geS: bin(0x4e),
+  geU: bin(0x4f),
+  clz: un(0x67),
+  ctz: un(0x68),
+  popcnt: un(0x69),
+  // i64
+  i64Add: bin(0x7c),
+  i64Sub: bin(0x7d),
+  i64Mul: bin(0x7e),
+  i64DivU: bin(0x80),
+  i64RemU: bin(0x82),
+  i64And: bin(0x83),
+  i64Or: bin(0x84),
+  i64Shl: bin(0x86),
+  i64ShrU: bin(0x88),
+  i64Popcnt: un(0x7b),
+  i64Ctz: un(0x7a),
+  i64Eqz: un(0x50),
+  i64Ne: bin(0x52),
+  i64ExtendU: un(0xad),
+  wrap: un(0xa7),
+  // f64
+  fAdd: bin(0xa0),
+  fSub: bin(0xa1),
+  fMul: bin(0xa2),
+  fDiv: bin(0xa3),
+  fFloor: un(0x9c),
+  fCeil: un(0x9b),
+  fLt: bin(0x63),
+  fGe: bin(0x66),
+  fFromU: un(0xb8),
+  fFromI64U: un(0xba),
+  truncU: un(0xab),
+  i64TruncU: un(0xb1),
+  select: (a: Code, b: Code, cond: Code): Code => [a, b, cond, 0x1b],
+  // memory (offset: a constant added to the address)
+  load8: (addr: Code, off = 0): Code => [addr, 0x2d, 0, uleb(off)],
+  load: (addr: Code, off = 0): Code => [addr, 0x28, 2, uleb(off)],
+  load64: (addr: Code, off = 0): Code => [addr, 0x29, 3, uleb(off)],
+  loadF64: (addr: Code, off = 0): Code => [addr, 0x2b, 3, uleb(off)],
+  store8: (addr: Code, v: Code, off = 0): Code => [addr, v, 0x3a, 0, uleb(off)],
+  store: (addr: Code, v: Code, off = 0): Code => [addr, v, 0x36, 2, uleb(off)],
+  store64: (addr: Code, v: Code, off = 0): Code => [addr, v, 0x37, 3, uleb(off)],
+  v128Load: (addr: Code, off = 0): Code => [addr, 0xfd, uleb(0x00), 0, uleb(off)],
+  v128Store: (addr: Code, v: Code, off = 0): Code => [addr, v, 0xfd, uleb(0x0b), 0, uleb(off)],
+  v128And: (a: Code, b: Code): Code => [a, b, 0xfd, uleb(0x4e)],
+  // control
+  block: (...body: Code[]): Code => [0x02, 0x40, body, 0x0b],
+  loop: (...body: Code[]): Code => [0x03, 0x40, body, 0x0b],
+  br: (d: number): Code => [0x0c, uleb(d)],
+  brIf: (d: number, cond: Code): Code => [cond, 0x0d, uleb(d)],
+  if: (cond: Code, then: Code[], els?: Code[]): Code =>
+    els ? [cond, 0x04, 0x40, then, 0x05, els, 0x0b] : [cond, 0x04, 0x40, then, 0x0b],
+  ret: (v?: Code): Code => (v === undefined ? [0x0f] : [v, 0x0f]),
+  drop: (v: Code): Code => [v, 0x1a],
+};
+
+export interface FuncDef {
+  name: string;
+  params: number[];
+  results: number[];
+  /** Extra locals (after the params), by type. */
+  locals: number[];
+  body: Code;
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+function section(id: number, content: number[]): number[] {
+  return [id, ...uleb(content.length), ...content];
+}
+function str(s: string): number[] {
+  const b = [...new TextEncoder().encode(s)];
+  return [...uleb(b.length), ...b];
+}
+
+/** A module importing its memory as env.mem and exporting the functions by name. */
+export function assemble(funcs: FuncDef[], memMinPages: number, memMaxPages: number): Uint8Array {
+  const types = funcs.map((f) => [0x60, ...uleb(f.params.length), ...f.params, ...uleb(f.results.length), ...f.results]);
+  const imports = [[...str('env'), ...str('mem'), 0x02, 0x01, ...uleb(memMinPages), ...uleb(memMaxPages)]];
+  const fsec = funcs.map((_, i) => uleb(i));
+  const exps = funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]);
+  const bodies = funcs.map((f) => {
+    const groups: number[][] = [];
+    for (const t of f.locals) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === t) last[0]!++;
+      else groups.push([1, t]);
+    }
+    const content = [...vec(groups.map(([n, t]) => [...uleb(n!), t!])), ...flat(f.body), 0x0b];
+    return [...uleb(content.length), ...content];
+  });
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(types)),
+    ...section(2, vec(imports)),
+    ...section(3, vec(fsec)),
+    ...section(7, vec(exps)),
+    ...section(10, vec(bodies)),
+  ]);
+}

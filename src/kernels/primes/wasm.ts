@@ -1,0 +1,447 @@
+/**
+ * The sieve's hot loops in WebAssembly, assembled at load time by asm.ts (no build step, no binary file).
+ * Plain JavaScript pays a bounds check and a tagged-value check on every typed-array access; WebAssembly
+ * does not, which makes these loops several times faster.
+ *
+ * Memory layout (bytes), all in one imported WebAssembly.Memory:
+ *   TBL     wheel tables (tables.ts): MASK, UNROLL_ADD (64 each), FIRST_STEP (256), WHEEL (8),
+ *           STEP (64 x i32: MASK | DQ << 8 | DC << 16 | NEXT_WS << 24)
+ *   GLOB    free-list head of bucket blocks, bucket-count mask
+ *   BUF     the segment (SEG bytes + padding)
+ *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + SEG + 64
+ *   SMALL   small sieving primes, 16 bytes each: p, q, next byte index (in the segment), wheel state
+ *   MED     medium sieving primes, the same
+ *   HEADS   bucket list heads (block addresses, 0 = empty)
+ *   SCRATCH a slice of the sieving-prime bitmap being set up
+ *   POOL    bucket blocks of 8 KiB: the next (older, full) block or 0, then BS entries of
+ *           (q, byte index | wheel state << SEG_BITS)
+ */
+import { assemble, T, w, type Code } from './asm.js';
+import { DC, DQ, MASK, NEXT_WS, UNROLL_ADD, WHEEL } from './tables.js';
+
+export const SEG_BITS = 18;
+export const SEG = 1 << SEG_BITS;
+export const SEG_MASK = SEG - 1;
+/** Block size for the small sieving primes (fits the L1 data cache). */
+export const BLOCK = 1 << 15;
+/**
+ * Primes below this use the unrolled loop block by block; up to BIG_LIMIT the same loop runs over the
+ * whole segment (measured: both beat one multiple at a time).
+ */
+export const SMALL_LIMIT = 4096;
+/** Primes from this up use the bucket sieve. */
+export const BIG_LIMIT = SEG;
+
+export const BLOCK_BYTES = 8192;
+export const BS = (BLOCK_BYTES - 8) / 8;
+
+export const PRESIEVE_GROUPS: readonly (readonly number[])[] = [
+  [7, 11, 13, 17],
+  [19, 23, 29],
+  [31, 37, 41],
+  [43, 47, 53],
+];
+export const PRESIEVE_PRIMES: readonly number[] = PRESIEVE_GROUPS.flat();
+export const PRESIEVE_MAX = Math.max(...PRESIEVE_PRIMES);
+export const PERIODS: readonly number[] = PRESIEVE_GROUPS.map((g) => g.reduce((a, b) => a * b, 1));
+
+// Largest number of small / medium primes (primes below SMALL_LIMIT / BIG_LIMIT), with room to spare.
+const MAX_SMALL = Math.ceil((1.3 * SMALL_LIMIT) / Math.log(SMALL_LIMIT)) + 64;
+const MAX_MED = Math.ceil((1.3 * BIG_LIMIT) / Math.log(BIG_LIMIT)) + 64;
+/** Largest bucket count: hops of primes up to 2^32. */
+export const NB_MAX = (() => {
+  let nb = 4;
+  while (nb < Math.ceil((7 * Math.floor(2 ** 32 / 30) + 16) / SEG) + 2) nb *= 2;
+  return nb;
+})();
+export const SCRATCH_BYTES = 1 << 16;
+
+const align = (x: number, a: number): number => Math.ceil(x / a) * a;
+
+export const TBL = 0;
+const T_MASK = TBL;
+const T_UA = TBL + 256;
+const T_FIRST = TBL + 320;
+const T_WHEEL8 = TBL + 576;
+const T_STEP = TBL + 640;
+export const GLOB = 1024;
+const G_FREE = GLOB;
+const G_NBMASK = GLOB + 4;
+export const BUF = 4096;
+export const PAT: readonly number[] = (() => {
+  const out: number[] = [];
+  let at = align(BUF + SEG + 64, 64);
+  for (const P of PERIODS) {
+    out.push(at);
+    at = align(at + P + SEG + 64, 64);
+  }
+  out.push(at);
+  return out;
+})();
+export const SMALL = PAT[PAT.length - 1]!;
+export const MED = align(SMALL + 16 * MAX_SMALL, 64);
+export const HEADS = align(MED + 16 * MAX_MED, 64);
+export const SCRATCH = align(HEADS + 4 * NB_MAX, 64);
+export const POOL = align(SCRATCH + SCRATCH_BYTES + 64, BLOCK_BYTES);
+export { MAX_SMALL, MAX_MED };
+
+/** FIRST_STEP[rc * 32 + (d0 mod 30)]: see engine.ts. */
+export function firstStepTable(): Uint8Array {
+  const inv = new Uint8Array(30);
+  for (let r = 1; r < 30; r++) for (let s = 1; s < 30; s++) if ((r * s) % 30 === 1) inv[r] = s;
+  const t = new Uint8Array(256);
+  for (let rc = 0; rc < 8; rc++) {
+    for (let dm = 0; dm < 30; dm++) {
+      const m = (dm * inv[WHEEL[rc]!]!) % 30;
+      let j = 0;
+      while (WHEEL[j]! < m) j++;
+      t[rc * 32 + dm] = (WHEEL[j]! - m) | (j << 3);
+    }
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------- functions
+
+/** Names locals: params first, then the others; returns name -> index. */
+function names(params: string[], locals: string[]): Record<string, number> {
+  const r: Record<string, number> = {};
+  [...params, ...locals].forEach((n, i) => (r[n] = i));
+  return r;
+}
+
+const { get, set, i32, add, sub, mul, and, or, shl, shrU, load8, store8, load, store, block, loop, br, brIf } = w;
+
+/** One table step of a sieving prime: cross off buf[idx], move to the next multiple. */
+function step(L: Record<string, number>): Code {
+  const t = L.t!;
+  return [
+    // T_STEP[ws] = MASK | DQ << 8 | DC << 16 | NEXT_WS << 24
+    set(t, load(shl(get(L.ws!), i32(2)), T_STEP)),
+    store8(get(L.idx!), w.and(load8(get(L.idx!), BUF), get(t)), BUF),
+    set(L.idx!, add(add(get(L.idx!), mul(get(L.q!), and(shrU(get(t), i32(8)), i32(255)))), and(shrU(get(t), i32(16)), i32(255)))),
+    set(L.ws!, shrU(get(t), i32(24))),
+  ];
+}
+
+/**
+ * Appends entry (q, v) to the bucket of segment seg. A bucket's head is the address where its next entry
+ * goes (0 = empty); when that address reaches the end of its 8 KiB block, a block from the free list
+ * becomes the head, linked to the full one. Locals: seg, q, v, nbm, tb, h, nb.
+ */
+function push(L: Record<string, number>): Code {
+  const h = L.h!;
+  const nb = L.nb!;
+  return [
+    set(L.tb!, add(shl(and(get(L.seg!), get(L.nbm!)), i32(2)), i32(HEADS))),
+    set(h, load(get(L.tb!))),
+    w.if(w.eqz(and(get(h), i32(BLOCK_BYTES - 1))), [
+      set(nb, load(i32(0), G_FREE)),
+      w.if(w.eqz(get(nb)), [0x00]), // out of blocks: cannot happen (capacity is planned), trap
+      store(i32(0), load(get(nb)), G_FREE),
+      store(get(nb), w.select(sub(get(h), i32(BLOCK_BYTES)), i32(0), get(h))),
+      set(h, add(get(nb), i32(8))),
+    ]),
+    store(get(h), get(L.q!)),
+    store(get(h), get(L.v!), 4),
+    store(get(L.tb!), add(get(h), i32(8))),
+  ];
+}
+
+/** Fills BUF[0, n) with the AND of the patterns, pattern g read from its byte offset o_g. */
+function fPresieve() {
+  const G = PRESIEVE_GROUPS.length;
+  const offs = Array.from({ length: G }, (_, g) => `o${g}`);
+  const L = names(['n', ...offs], ['i']);
+  const i = L.i!;
+  const src = (g: number): Code => w.v128Load(add(get(L[`o${g}`]!), get(i)), PAT[g]!);
+  let expr = src(0);
+  for (let g = 1; g < G; g++) expr = w.v128And(expr, src(g));
+  return {
+    name: 'presieve',
+    params: [T.i32, ...offs.map(() => T.i32)],
+    results: [],
+    locals: [T.i32],
+    body: [block(loop(brIf(1, w.geU(get(i), get(L.n!))), w.v128Store(get(i), expr, BUF), set(i, add(get(i), i32(16))), br(0)))],
+  };
+}
+
+function fSmall() {
+  const p = ['base', 'end', 'n'];
+  const l = ['t', 'e', 'eEnd', 'idx', 'ws', 'q', 'p', 'lim', 'a', 'o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'];
+  const L = names(p, l);
+  const g = (n: string) => get(L[n]!);
+  const clear = (off: string | null, m: string): Code =>
+    off === null
+      ? store8(g('idx'), and(load8(g('idx'), BUF), g(m)), BUF)
+      : [set(L.a!, add(g('idx'), g(off))), store8(g('a'), and(load8(g('a'), BUF), g(m)), BUF)];
+  const mults = [6, 10, 12, 16, 18, 22, 28];
+  return {
+    name: 'small',
+    params: p.map(() => T.i32),
+    results: [],
+    locals: l.map(() => T.i32),
+    body: [
+      set(L.e!, g('base')),
+      set(L.eEnd!, add(g('base'), shl(g('n'), i32(4)))),
+      block(
+        loop(
+          brIf(1, w.geU(g('e'), g('eEnd'))),
+          set(L.idx!, load(g('e'), 8)),
+          w.if(w.ltS(g('idx'), g('end')), [
+            set(L.ws!, load(g('e'), 12)),
+            set(L.q!, load(g('e'), 4)),
+            // Single steps up to the start of a wheel turn.
+            block(loop(brIf(1, w.eqz(and(g('ws'), i32(7)))), brIf(1, w.geS(g('idx'), g('end'))), step(L), br(0))),
+            w.if(w.ltS(g('idx'), g('end')), [
+              set(L.p!, load(g('e'))),
+              ...mults.map((k, j) => set(L[`o${j + 1}`]!, add(mul(g('q'), i32(k)), load8(g('ws'), T_UA + j + 1)))),
+              ...[0, 1, 2, 3, 4, 5, 6, 7].map((j) => set(L[`m${j}`]!, load8(g('ws'), T_MASK + j))),
+              set(L.lim!, sub(g('end'), g('o7'))),
+              block(
+                loop(
+                  brIf(1, w.geS(g('idx'), g('lim'))),
+                  clear(null, 'm0'),
+                  clear('o1', 'm1'),
+                  clear('o2', 'm2'),
+                  clear('o3', 'm3'),
+                  clear('o4', 'm4'),
+                  clear('o5', 'm5'),
+                  clear('o6', 'm6'),
+                  clear('o7', 'm7'),
+                  set(L.idx!, add(g('idx'), g('p'))),
+                  br(0),
+                ),
+              ),
+              block(loop(brIf(1, w.geS(g('idx'), g('end'))), step(L), br(0))),
+            ]),
+            store(g('e'), g('idx'), 8),
+            store(g('e'), g('ws'), 12),
+          ]),
+          set(L.e!, add(g('e'), i32(16))),
+          br(0),
+        ),
+      ),
+    ],
+  };
+}
+
+/** Subtracts `by` from the next-index field of n records of 16 bytes at base + 4 * field. */
+function fShift() {
+  const L = names(['at', 'n', 'by'], ['end']);
+  const g = (n: string) => get(L[n]!);
+  return {
+    name: 'shift',
+    params: [T.i32, T.i32, T.i32],
+    results: [],
+    locals: [T.i32],
+    body: [
+      set(L.end!, add(g('at'), shl(g('n'), i32(4)))),
+      block(loop(brIf(1, w.geU(g('at'), g('end'))), store(g('at'), sub(load(g('at')), g('by'))), set(L.at!, add(g('at'), i32(16))), br(0))),
+    ],
+  };
+}
+
+function fBucket() {
+  const p = ['s', 'numSegs'];
+  const l = ['t', 'blk', 'e', 'eEnd', 'idx', 'ws', 'q', 'seg', 'v', 'tb', 'h', 'nb', 'hb', 'nxt', 'nbm'];
+  const L = names(p, l);
+  const g = (n: string) => get(L[n]!);
+  return {
+    name: 'bucket',
+    params: p.map(() => T.i32),
+    results: [],
+    locals: l.map(() => T.i32),
+    body: [
+      set(L.nbm!, load(i32(0), G_NBMASK)),
+      set(L.hb!, add(shl(and(g('s'), g('nbm')), i32(2)), i32(HEADS))),
+      set(L.eEnd!, load(g('hb'))),
+      store(g('hb'), i32(0)),
+      w.if(w.eqz(g('eEnd')), [w.ret()]),
+      set(L.blk!, and(sub(g('eEnd'), i32(1)), i32(~(BLOCK_BYTES - 1)))),
+      block(
+        loop(
+          set(L.e!, add(g('blk'), i32(8))),
+          block(
+            loop(
+              brIf(1, w.geU(g('e'), g('eEnd'))),
+              set(L.q!, load(g('e'))),
+              set(L.v!, load(g('e'), 4)),
+              set(L.idx!, and(g('v'), i32(SEG_MASK))),
+              set(L.ws!, shrU(g('v'), i32(SEG_BITS))),
+              loop(step(L), brIf(0, w.ltS(g('idx'), i32(SEG)))),
+              set(L.seg!, add(g('s'), shrU(g('idx'), i32(SEG_BITS)))),
+              w.if(w.ltU(g('seg'), g('numSegs')), [
+                set(L.v!, or(and(g('idx'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
+                push(L),
+              ]),
+              set(L.e!, add(g('e'), i32(8))),
+              br(0),
+            ),
+          ),
+          // Free the block, go on with the older (full) one.
+          set(L.nxt!, load(g('blk'))),
+          store(g('blk'), load(i32(0), G_FREE)),
+          store(i32(0), g('blk'), G_FREE),
+          brIf(1, w.eqz(g('nxt'))),
+          set(L.blk!, g('nxt')),
+          set(L.eEnd!, add(g('blk'), i32(BLOCK_BYTES))),
+          br(0),
+        ),
+      ),
+    ],
+  };
+}
+
+/**
+ * First multiples >= L of the primes in the bitmap words at SCRATCH (nWords 64-bit words; bit j of word i
+ * is the number 30 * (k0 + 8i + (j >> 3)) + WHEEL[j & 7]), pushed into the buckets when they fall in
+ * the pass (segment < numSegs). L is a u64. Returns the number of entries added.
+ */
+function fSetupBig() {
+  const p = ['nWords', 'k0', 'numSegs'];
+  const pl = ['L'];
+  const l = ['i', 'bits', 'j', 'q', 'rc', 'd0i', 'st', 'db', 'seg', 'v', 'tb', 'h', 'nb', 'count', 'ws', 'nbm'];
+  const ll = ['p', 'r', 'd0', 'd'];
+  const L = names([...p, ...pl], [...l, ...ll]);
+  const g = (n: string) => get(L[n]!);
+  const { i64Add, i64Sub, i64Mul, i64RemU, i64DivU, i64ExtendU } = w;
+  return {
+    name: 'setupBig',
+    params: [T.i32, T.i32, T.i32, T.i64],
+    results: [T.i32],
+    locals: [...l.map(() => T.i32), ...ll.map(() => T.i64)],
+    body: [
+      set(L.nbm!, load(i32(0), G_NBMASK)),
+      set(L.i!, i32(0)),
+      block(
+        loop(
+          brIf(1, w.geU(g('i'), g('nWords'))),
+          // Two 32-bit halves of the 64-bit word.
+          ...[0, 4].map(
+            (half): Code => [
+              set(L.bits!, load(add(shl(g('i'), i32(3)), i32(half)), SCRATCH)),
+              block(
+                loop(
+                  brIf(1, w.eqz(g('bits'))),
+                  set(L.j!, w.ctz(g('bits'))),
+                  set(L.bits!, and(g('bits'), sub(g('bits'), i32(1)))),
+                  set(L.q!, add(add(add(g('k0'), shl(g('i'), i32(3))), i32(half)), shrU(g('j'), i32(3)))),
+                  set(L.rc!, and(g('j'), i32(7))),
+                  set(L.p!, i64Add(i64Mul(i64ExtendU(g('q')), w.i64(30)), i64ExtendU(load8(g('rc'), T_WHEEL8)))),
+                  set(L.r!, i64RemU(g('L'), g('p'))),
+                  set(L.d0!, w.select(w.i64(0), i64Sub(g('p'), g('r')), w.i64Eqz(g('r')))),
+                  set(L.d0i!, w.wrap(g('d0'))),
+                  set(L.st!, load8(add(shl(g('rc'), i32(5)), w.remU(g('d0i'), i32(30))), T_FIRST)),
+                  set(L.d!, i64Add(g('d0'), i64Mul(i64ExtendU(and(g('st'), i32(7))), g('p')))),
+                  set(L.db!, w.wrap(i64DivU(g('d'), w.i64(30)))),
+                  set(L.seg!, shrU(g('db'), i32(SEG_BITS))),
+                  w.if(w.ltU(g('seg'), g('numSegs')), [
+                    set(L.ws!, add(shl(g('rc'), i32(3)), shrU(g('st'), i32(3)))),
+                    set(L.v!, or(and(g('db'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
+                    push(L),
+                    set(L.count!, add(g('count'), i32(1))),
+                  ]),
+                  br(0),
+                ),
+              ),
+            ],
+          ),
+          set(L.i!, add(g('i'), i32(1))),
+          br(0),
+        ),
+      ),
+      g('count'),
+    ],
+  };
+}
+
+/** Set bits in the first n bytes of BUF (n a multiple of 8). */
+function fCount() {
+  const L = names(['n'], ['i', 'c']);
+  const g = (n: string) => get(L[n]!);
+  return {
+    name: 'count',
+    params: [T.i32],
+    results: [T.i32],
+    locals: [T.i32, T.i32],
+    body: [
+      block(
+        loop(
+          brIf(1, w.geU(g('i'), g('n'))),
+          set(L.c!, add(g('c'), w.wrap(w.i64Popcnt(w.load64(g('i'), BUF))))),
+          set(L.i!, add(g('i'), i32(8))),
+          br(0),
+        ),
+      ),
+      g('c'),
+    ],
+  };
+}
+
+export interface SieveExports {
+  presieve(n: number, ...offsets: number[]): void;
+  small(base: number, end: number, n: number): void;
+  shift(at: number, n: number, by: number): void;
+  bucket(s: number, numSegs: number): void;
+  setupBig(nWords: number, k0: number, numSegs: number, L: bigint): number;
+  count(n: number): number;
+}
+
+// The WebAssembly JavaScript API, typed here because the project compiles without the DOM library.
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Memory: new (d: { initial: number; maximum?: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (m: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+let compiled: object | null = null;
+
+function sieveModule(): object {
+  if (compiled) return compiled;
+  if (!api) throw new Error('the primes kernel needs WebAssembly');
+  const bytes = assemble([fPresieve(), fSmall(), fShift(), fBucket(), fSetupBig(), fCount()], 1, 65536);
+  compiled = new api.Module(bytes);
+  return compiled;
+}
+
+/** A fresh instance with its own memory of at least `bytes`, tables and patterns filled in. */
+export function instantiate(bytes: number): { mem: WasmMemory; x: SieveExports } {
+  const module = sieveModule();
+  const mem = new api!.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536 });
+  const inst = new api!.Instance(module, { env: { mem } });
+  initMemory(mem);
+  return { mem, x: inst.exports as unknown as SieveExports };
+}
+
+/** Fills the constant part of a fresh memory: tables and pre-sieve patterns. */
+function initMemory(mem: WasmMemory): void {
+  const u8 = new Uint8Array(mem.buffer);
+  u8.set(MASK, T_MASK);
+  u8.set(UNROLL_ADD, T_UA);
+  u8.set(firstStepTable(), T_FIRST);
+  u8.set(WHEEL, T_WHEEL8);
+  const stepTable = new Int32Array(mem.buffer, T_STEP, 64);
+  for (let ws = 0; ws < 64; ws++) stepTable[ws] = MASK[ws]! | (DQ[ws]! << 8) | (DC[ws]! << 16) | (NEXT_WS[ws]! << 24);
+  PRESIEVE_GROUPS.forEach((primes, gi) => {
+    const P = PERIODS[gi]!;
+    const period = new Uint8Array(P);
+    for (let k = 0; k < P; k++) {
+      let v = 0;
+      for (let b = 0; b < 8; b++) {
+        const n = 30 * k + WHEEL[b]!;
+        if (primes.every((p) => n % p !== 0)) v |= 1 << b;
+      }
+      period[k] = v;
+    }
+    const at = PAT[gi]!;
+    const len = P + SEG + 64;
+    for (let x = 0; x < len; x += P) u8.set(period.subarray(0, Math.min(P, len - x)), at + x);
+  });
+  new Int32Array(mem.buffer, GLOB, 2).fill(0);
+}
