@@ -9,6 +9,7 @@ import { planJob } from '../kernels/index.js';
 import { startHeadProcess } from '../head/index.js';
 import type { JobStatus } from '../head/index.js';
 import { startWorkerProcess } from '../worker/main.js';
+import { addCompatFlags, CompatConfig, compatWiring } from '../compat/index.js';
 import {
   defaultDataDir,
   initCluster,
@@ -225,8 +226,8 @@ export function buildProgram(): Command {
     });
 
   // ---- head ----
-  program
-    .command('head')
+  addCompatFlags(program
+    .command('head'))
     .description('run the head: chunk ledger, worker port (TLS), HTTP API and dashboard')
     .option('--port <port>', 'worker port (default 7070)')
     .option('--http-port <port>', 'HTTP API and dashboard port (default 7080)')
@@ -248,8 +249,9 @@ export function buildProgram(): Command {
       const dir = dataDirOf(o as { data?: string });
       const files = o['config'] ? [{ file: path.resolve(String(o['config'])) }] : [{ file: path.join(dir, FILES.config), section: 'head' }];
       if (o['config'] && !existsSync(String(o['config']))) throw new InputError('--config', `--config: no such file ${String(o['config'])}`);
-      const cfg = resolveConfig(HeadConfig, o, files);
+      const cfg = resolveConfig({ ...HeadConfig, ...CompatConfig }, o, files);
       const logger = makeLogger(cfg.logLevel, { insecure: cfg.insecure });
+      const compat = compatWiring(cfg, { dataDir: dir, logger });
       const cluster = await ensureCluster(dir, { info: (m) => logger.info(m) });
       const { dashboardRoutes } = await import('../dashboard/index.js');
       const hp = await startHeadProcess({
@@ -270,7 +272,14 @@ export function buildProgram(): Command {
         hotTemp: cfg.hotTemp,
         hotSlots: cfg.hotSlots,
         version: VERSION,
-        extendHttp: dashboardRoutes,
+        extendHttp: async (app, head, auth) => {
+          await dashboardRoutes(app, head, auth);
+          compat.extendHttp(app, head, auth);
+        },
+      });
+      await compat.start(hp.head).catch(async (err: unknown) => {
+        await hp.stop();
+        throw err;
       });
       if (cfg.insecure) logger.warn('INSECURE MODE: plaintext worker port and HTTP, workers are not authenticated (--insecure)');
       const joinLine = cfg.insecure
@@ -280,7 +289,10 @@ export function buildProgram(): Command {
       process.stdout.write(`\ndashboard: ${hp.loginUrl}\nworkers:   ${joinLine}\n\n`);
       const stop = (): void => {
         logger.info('head stopping');
-        void hp.stop().finally(() => process.exit(0));
+        void compat
+          .close()
+          .then(() => hp.stop())
+          .finally(() => process.exit(0));
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);

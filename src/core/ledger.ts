@@ -2,7 +2,7 @@ import type { Clock } from './clock.js';
 import { ConflictError, InputError, NotFoundError } from './errors.js';
 import type { ChunkCounts, JobRecord, JobState, Lease } from './job.js';
 import { TERMINAL_STATES } from './job.js';
-import type { Journal } from './journal.js';
+import type { ChunkResultRecord, Journal } from './journal.js';
 import { chunkBounds } from './range.js';
 
 /** Issues and checks lease tokens; the head signs them with its secret so they survive its restart. */
@@ -61,6 +61,12 @@ export type LedgerEvent =
   | { type: 'revoke'; worker: string; tokens: string[] }
   | { type: 'chunk-done'; jobId: string; index: number; worker: string; summary: unknown };
 
+interface Prepared {
+  outcomes: ResultOutcome[];
+  rows: ChunkResultRecord[];
+  pending: { k: number; book: JobBook; r: ResultInput }[];
+}
+
 interface Failures {
   attempts: number;
   workers: Set<string>;
@@ -79,11 +85,16 @@ class JobBook {
   /** Recent chunk run times (ms), for speculation. */
   readonly durations: number[] = [];
   nextAttempt = new Map<number, number>();
+  /** Chunks whose result is being committed: done for every decision but the bitmap. */
+  readonly inflight = new Set<number>();
   constructor(public job: JobRecord) {
     this.done = new Uint8Array(Math.ceil(job.chunks / 8));
   }
   isDone(i: number): boolean {
     return ((this.done[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+  }
+  settled(i: number): boolean {
+    return this.isDone(i) || this.inflight.has(i);
   }
   markDone(i: number): void {
     const b = i >> 3;
@@ -303,11 +314,16 @@ export class Ledger {
     return released;
   }
 
-  /** Gives out up to `n` chunks to `worker`: by priority, then submission order; retries first. */
-  lease(worker: string, n: number): Assignment[] {
+  /**
+   * Gives out up to `n` chunks to `worker`: by priority, then submission order; retries first.
+   * `accept` limits the jobs this worker may take (a seed-000 client takes only primes --list jobs).
+   */
+  lease(worker: string, n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
     const out: Assignment[] = [];
     if (n <= 0) return out;
-    const books = [...this.books.values()].sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
+    const books = [...this.books.values()]
+      .filter((b) => !accept || accept(b.job))
+      .sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
     for (const book of books) {
       while (out.length < n) {
         const index = this.nextIndex(book, worker);
@@ -333,7 +349,7 @@ export class Ledger {
     // retries first, preferring chunks this worker has not already failed
     for (let k = 0; k < book.retry.length; k++) {
       const i = book.retry[k] as number;
-      if (book.isDone(i) || book.quarantined.has(i) || (book.leases.get(i)?.length ?? 0) > 0) {
+      if (book.settled(i) || book.quarantined.has(i) || (book.leases.get(i)?.length ?? 0) > 0) {
         book.retry.splice(k, 1);
         k--;
         continue;
@@ -345,7 +361,7 @@ export class Ledger {
     }
     while (book.cursor < book.job.chunks) {
       const i = book.cursor++;
-      if (!book.isDone(i) && !book.quarantined.has(i) && (book.leases.get(i)?.length ?? 0) === 0) return i;
+      if (!book.settled(i) && !book.quarantined.has(i) && (book.leases.get(i)?.length ?? 0) === 0) return i;
     }
     return null;
   }
@@ -359,7 +375,7 @@ export class Ledger {
     let best: number | null = null;
     let bestAge = Math.max(median * this.speculateFactor, 50);
     for (const [i, ls] of book.leases) {
-      if (ls.length !== 1) continue;
+      if (ls.length !== 1 || book.inflight.has(i)) continue;
       const l = ls[0] as Lease;
       if (l.worker === worker) continue;
       const age = now - l.issuedAt;
@@ -403,7 +419,7 @@ export class Ledger {
 
   private requeue(lease: Lease): void {
     const book = this.books.get(lease.jobId);
-    if (!book || book.isDone(lease.index) || book.quarantined.has(lease.index)) return;
+    if (!book || book.settled(lease.index) || book.quarantined.has(lease.index)) return;
     if ((book.leases.get(lease.index)?.length ?? 0) > 0) return; // another copy still runs
     book.retry.push(lease.index);
   }
@@ -442,7 +458,7 @@ export class Ledger {
 
   private recordFailure(lease: Lease, error: string): void {
     const book = this.books.get(lease.jobId);
-    if (!book || book.isDone(lease.index) || book.quarantined.has(lease.index)) return;
+    if (!book || book.settled(lease.index) || book.quarantined.has(lease.index)) return;
     if ((book.leases.get(lease.index)?.length ?? 0) > 0) return; // a backup copy still runs
     const f = book.failures.get(lease.index) ?? { attempts: 0, workers: new Set<string>(), lastError: '' };
     f.attempts++;
@@ -468,9 +484,34 @@ export class Ledger {
    * expired leases are accepted if their token is genuine and the chunk is not yet done.
    */
   complete(results: readonly ResultInput[]): ResultOutcome[] {
+    const p = this.prepare(results);
+    if (p.rows.length > 0) this.apply(p, this.journal.commitChunks(p.rows));
+    return p.outcomes;
+  }
+
+  /**
+   * The same, with the commit off the event loop where the journal can (SqliteJournal's commit
+   * thread): chunks being committed count as done for every other decision until it resolves.
+   */
+  async completeAsync(results: readonly ResultInput[]): Promise<ResultOutcome[]> {
+    if (!this.journal.commitChunksAsync) return this.complete(results);
+    const p = this.prepare(results);
+    if (p.rows.length === 0) return p.outcomes;
+    for (const { book, r } of p.pending) book.inflight.add(r.index);
+    let fresh: boolean[];
+    try {
+      fresh = await this.journal.commitChunksAsync(p.rows);
+    } finally {
+      for (const { book, r } of p.pending) book.inflight.delete(r.index);
+    }
+    this.apply(p, fresh);
+    return p.outcomes;
+  }
+
+  private prepare(results: readonly ResultInput[]): Prepared {
     const outcomes: ResultOutcome[] = new Array<ResultOutcome>(results.length).fill('rejected');
-    const rows = [];
-    const pending: { k: number; book: JobBook; r: ResultInput; attempt: number }[] = [];
+    const rows: ChunkResultRecord[] = [];
+    const pending: Prepared['pending'] = [];
     const seen = new Set<string>();
     for (let k = 0; k < results.length; k++) {
       const r = results[k] as ResultInput;
@@ -491,30 +532,32 @@ export class Ledger {
         continue;
       }
       const key = `${r.jobId}:${r.index}`;
-      if (book.isDone(r.index) || seen.has(key)) {
+      if (book.settled(r.index) || seen.has(key)) {
         outcomes[k] = 'duplicate';
         this.stats.duplicates++;
         continue;
       }
       seen.add(key);
-      const attempt = lease?.attempt ?? 0;
-      rows.push({ jobId: r.jobId, index: r.index, attempt, worker: r.worker, summary: r.summary, output: r.output, finishedAt: this.clock.now() });
-      pending.push({ k, book, r, attempt });
+      rows.push({ jobId: r.jobId, index: r.index, attempt: lease?.attempt ?? 0, worker: r.worker, summary: r.summary, output: r.output, finishedAt: this.clock.now() });
+      pending.push({ k, book, r });
     }
-    if (rows.length === 0) return outcomes;
-    const fresh = this.journal.commitChunks(rows);
+    return { outcomes, rows, pending };
+  }
+
+  private apply(p: Prepared, fresh: boolean[]): void {
     const now = this.clock.now();
     const touched = new Set<JobBook>();
-    for (let j = 0; j < pending.length; j++) {
-      const { k, book, r } = pending[j] as (typeof pending)[number];
+    for (let j = 0; j < p.pending.length; j++) {
+      const { k, book, r } = p.pending[j] as Prepared['pending'][number];
       if (!fresh[j]) {
-        outcomes[k] = 'duplicate';
+        p.outcomes[k] = 'duplicate';
         this.stats.duplicates++;
         if (!book.isDone(r.index)) book.markDone(r.index);
         continue;
       }
-      outcomes[k] = 'accepted';
+      p.outcomes[k] = 'accepted';
       this.stats.accepted++;
+      if (this.books.get(book.job.id) !== book) continue; // cancelled while committing
       book.markDone(r.index);
       book.quarantined.delete(r.index);
       const copies = book.leases.get(r.index) ?? [];
@@ -531,7 +574,6 @@ export class Ledger {
       touched.add(book);
     }
     for (const book of touched) if (book.finished() && this.books.has(book.job.id)) this.finish(book);
-    return outcomes;
   }
 
   private revokeAll(book: JobBook): void {

@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { listPrimes, primeListText } from '../kernels/index.js';
+import { AnswerChecker } from './answer-checker.js';
+import type { TextChunk, Verdict } from './answer-checker.js';
+
+function primesOf(start: bigint, end: bigint): () => Iterable<string> {
+  return () => primeListText(start, listPrimes(start, end).encoded, 16); // tiny pieces: tokens must not straddle them
+}
+
+function check(chunk: TextChunk, text: string, splits: number[] = []): { verdict: Verdict; used: number } | null {
+  const c = new AnswerChecker(chunk, primesOf(chunk.start, chunk.end));
+  const bytes = Buffer.from(text);
+  let from = 0;
+  for (const at of [...splits.filter((s) => s > 0 && s < bytes.length).sort((a, b) => a - b), bytes.length]) {
+    const r = c.push(bytes.subarray(from, at));
+    if (r) return { verdict: r.verdict, used: from + r.used };
+    from = at;
+  }
+  return null;
+}
+
+const chunk = { index: 4, start: 90n, end: 113n }; // primes 97 101 103 107 109 113
+
+describe('AnswerChecker', () => {
+  it('accepts the exact primes of the chunk and says how many bytes the answer used', () => {
+    expect(check(chunk, '4:97,101,103,107,109,113\nrest')).toEqual({ verdict: { ok: true, count: 6 }, used: 25 });
+  });
+
+  it('accepts an empty list after the colon when the chunk has no primes', () => {
+    expect(check({ index: 0, start: 24n, end: 28n }, '0:\n')?.verdict).toEqual({ ok: true, count: 0 });
+  });
+
+  it('tolerates spaces, CR, a trailing comma and leading zeros', () => {
+    expect(check(chunk, '\n04: 97, 101,103 ,107,109,0113,\r\n')?.verdict).toEqual({ ok: true, count: 6 });
+  });
+
+  it('gives the same verdict for every split of the byte stream', () => {
+    const good = '4:97,101,103,107,109,113\n';
+    const bad = '4:97,101,105,107,109,113\n';
+    fc.assert(
+      fc.property(fc.array(fc.nat(good.length), { maxLength: 8 }), (splits) => {
+        expect(check(chunk, good, splits)?.verdict.ok).toBe(true);
+        expect(check(chunk, bad, splits)?.verdict).toEqual({ ok: false, reason: '105 is not prime' });
+      }),
+    );
+  });
+
+  it('returns null while the answer is incomplete', () => {
+    expect(check(chunk, '4:97,101')).toBeNull();
+  });
+
+  it.each([
+    ['5:97\n', 'answer for JobID 5, but this client was given JobID 4'],
+    ['4:97,101,103,107,109,113,127\n', '127 is outside the chunk [90, 113]'],
+    ['4:89,97\n', '89 is outside the chunk [90, 113]'],
+    ['4:97,99\n', '99 is not prime'],
+    ['4:97,97\n', '97 is repeated or out of order (the list must ascend)'],
+    ['4:97,103,101\n', 'prime 101 is missing'],
+    ['4:97,101,103,107,109\n', 'the list is incomplete: prime 113 is missing (EndingPoint 113 is part of the chunk: both ends are inclusive)'],
+    ['4:97\n', 'the list is incomplete: prime 101 is missing and 4 more'],
+    ['4:97,,101\n', 'two commas in a row'],
+    ['4:,97\n', 'the list starts with a comma'],
+    ['4:97 101\n', 'a comma is missing after 97'],
+    ['4:97;101\n', 'unexpected ";" in the list of primes'],
+    ['hello\n', 'expected "JobID:" and a list of primes, got "h"'],
+    [':97\n', 'the answer starts with ":" instead of the JobID'],
+    ['4:123456789012345678901234\n', 'a number longer than 20 digits (123456789012345678901...)'],
+    ['4:97\u0000\n', 'unexpected byte 0x00 in the list of primes'],
+  ])('refuses %j: %s', (text, reason) => {
+    expect(check(chunk, text)?.verdict).toEqual({ ok: false, reason });
+  });
+
+  it('does not run the sieve for an answer whose JobID is wrong', () => {
+    let called = 0;
+    const c = new AnswerChecker(chunk, () => {
+      called++;
+      return [];
+    });
+    expect(c.push(Buffer.from('7:97\n'))?.verdict.ok).toBe(false);
+    expect(called).toBe(0);
+  });
+
+  it('reads and drops an answer without checking it when given no expected primes', () => {
+    const c = new AnswerChecker(chunk, null);
+    expect(c.push(Buffer.from('4:1,2,3\n'))?.verdict).toEqual({ ok: true, count: 3 });
+  });
+});

@@ -1,0 +1,248 @@
+import path from 'node:path';
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { InputError } from '../core/index.js';
+import type { Head } from '../head/index.js';
+import { AllowList, DEFAULT_ALLOW } from './allow-list.js';
+import { isPrime } from './is-prime.js';
+import { CompatListener, readLengthPrefixed } from './listener.js';
+import { PrimeStreamStore } from './prime-stream-store.js';
+import type { PrimeStreamSnapshot } from './prime-stream-store.js';
+import { MAX_SEED004_BYTES, parsePrimeValue, parseTemperatureReport } from './seed004.js';
+import { TextServer } from './text-server.js';
+import type { TextServerStats } from './text-server.js';
+
+/** The seed-compat listeners of a head. Every port is off unless given (0 = any free port). */
+export interface CompatOptions {
+  /** Seed 000 text protocol (`JobID:Start:End` / `JobID:3,5,7`): `--compat-text PORT`. */
+  text?: number | null;
+  /** Seed 004 temperature reports (theirs: 5050): `--compat-telemetry PORT`. */
+  telemetry?: number | null;
+  /** Seed 004 prime stream (theirs: 4040): `--compat-primes PORT`. */
+  primes?: number | null;
+  /** Address the listeners bind (`--compat-bind`; the CLI defaults it to the head's `--bind`). */
+  bind: string;
+  /**
+   * Networks allowed to connect (`--compat-allow`): CIDRs, single addresses, or `lan` (the subnets of
+   * this machine's interfaces). Default: loopback only (127.0.0.0/8, ::1/128): these formats carry no
+   * authentication, so the networks of the lab must be named.
+   */
+  allow?: readonly string[];
+  /** The head's data dir: the prime stream is kept in `compat-primes.db` there. */
+  dataDir: string;
+  /** Seed 000 clients take chunks of this job only (`--compat-job`); default: the first primes --list job in line. */
+  job?: string | null;
+  /** Seed 000: time a client has to answer one chunk before it is closed and its chunk returns (default 10 min). */
+  textTimeoutMs?: number;
+  /** Seed 000: jobs with wider chunks are not given to text clients (default 10^7 numbers). */
+  textMaxChunk?: bigint;
+  /** Seed 004: a connection silent this long, or a message not complete in this time, is closed (default 5 s). */
+  idleMs?: number;
+  /** Connections open at once per listener (default 1024). */
+  maxConnections?: number;
+  /** Legacy temperature tiles created at most (default 4096): reports naming ever more addresses are ignored. */
+  maxLegacyNodes?: number;
+}
+
+export interface CompatPorts {
+  text: number | null;
+  telemetry: number | null;
+  primes: number | null;
+}
+
+export interface CompatStatus {
+  bind: string;
+  allow: string[];
+  ports: CompatPorts;
+  text: TextServerStats | null;
+  telemetry: { reports: number; bad: number; refusedConnections: number; nodes: number } | null;
+  primes: (PrimeStreamSnapshot & { bad: number; refusedConnections: number }) | null;
+}
+
+export interface Compat {
+  readonly ports: CompatPorts;
+  /** The legacy prime stream (null when --compat-primes is off). */
+  readonly primes: PrimeStreamStore | null;
+  status(): CompatStatus;
+  close(): Promise<void>;
+}
+
+/** One warning per key per minute, in a bounded table: refused addresses must not flood the log. */
+class WarnLimiter {
+  private readonly last = new Map<string, number>();
+  constructor(private readonly now: () => number) {}
+  ok(key: string): boolean {
+    const t = this.now();
+    const prev = this.last.get(key);
+    if (prev !== undefined && t - prev < 60_000) return false;
+    if (this.last.size >= 1024) this.last.clear();
+    this.last.set(key, t);
+    return true;
+  }
+}
+
+function checkPort(v: number | null | undefined, flag: string): number | null {
+  if (v === undefined || v === null) return null;
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw new InputError(flag, `${flag} must be a port number from 0 to 65535 (got ${String(v)})`);
+  return v;
+}
+
+function checkPositive(v: number | undefined, flag: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < 1) throw new InputError(flag, `${flag} must be a positive integer (got ${String(v)})`);
+  return v;
+}
+
+/**
+ * Opens the seed-compat listeners a head was asked for and warns (in the head's event log) which are
+ * open and to whom. Options are validated first; every error names its flag.
+ */
+export async function startCompat(head: Head, options: CompatOptions, logger?: Logger): Promise<Compat> {
+  const log = (logger ?? head.log).child({ component: 'compat' });
+  const ports = { text: checkPort(options.text, '--compat-text'), telemetry: checkPort(options.telemetry, '--compat-telemetry'), primes: checkPort(options.primes, '--compat-primes') };
+  const allow = new AllowList(options.allow ?? DEFAULT_ALLOW);
+  if (!options.bind) throw new InputError('--compat-bind', '--compat-bind must be an address to listen on');
+  const idleMs = checkPositive(options.idleMs, 'idleMs', 5000);
+  const maxConnections = checkPositive(options.maxConnections, 'maxConnections', 1024);
+  const maxLegacyNodes = checkPositive(options.maxLegacyNodes, 'maxLegacyNodes', 4096);
+  const timeoutMs = checkPositive(options.textTimeoutMs, '--compat-timeout-ms', 600_000);
+  const maxChunk = options.textMaxChunk ?? 10_000_000n;
+  if (maxChunk < 1n) throw new InputError('--compat-max-chunk', `--compat-max-chunk must be a positive integer (got ${maxChunk})`);
+  const job = options.job ?? null;
+
+  const limiter = new WarnLimiter(() => head.clock.now());
+  const warn = (key: string, msg: string): void => {
+    if (limiter.ok(key)) head.event('warn', 'compat', msg);
+    else log.debug(msg);
+  };
+  const refused = (what: string) => (remote: string, why: 'not allowed' | 'too many connections'): void => {
+    if (why === 'not allowed') warn(`refused ${what} ${remote}`, `refused a ${what} connection from ${remote}: not in --compat-allow (${allow.toString()})`);
+    else warn(`full ${what}`, `refused a ${what} connection from ${remote}: ${maxConnections} connections are open already`);
+  };
+  const base = { host: options.bind, allow, maxConnections };
+
+  let text: TextServer | null = null;
+  let telemetry: CompatListener | null = null;
+  let primesListener: CompatListener | null = null;
+  let store: PrimeStreamStore | null = null;
+  const tele = { reports: 0, bad: 0, nodes: new Set<string>() };
+  const prim = { bad: 0 };
+  const open: CompatPorts = { text: null, telemetry: null, primes: null };
+
+  const closeAll = async (): Promise<void> => {
+    await text?.close();
+    await telemetry?.close();
+    await primesListener?.close();
+    store?.close();
+  };
+
+  try {
+    if (ports.text !== null) {
+      text = new TextServer(head, { ...base, flag: '--compat-text', port: ports.text, onRefused: refused('seed 000 text'), job, timeoutMs, maxChunk });
+      open.text = await text.listen();
+    }
+
+    if (ports.telemetry !== null) {
+      telemetry = new CompatListener({ ...base, flag: '--compat-telemetry', port: ports.telemetry, onRefused: refused('seed 004 telemetry') }, (socket: net.Socket, remote: string) =>
+        readLengthPrefixed(socket, {
+          maxBytes: MAX_SEED004_BYTES,
+          idleMs,
+          messageMs: idleMs,
+          onMessage(body) {
+            let r: ReturnType<typeof parseTemperatureReport>;
+            try {
+              r = parseTemperatureReport(body);
+            } catch (err) {
+              tele.bad++;
+              warn(`bad telemetry ${remote}`, `ignored a seed 004 temperature report from ${remote}: ${(err as Error).message}`);
+              return false;
+            }
+            const address = r.ip ?? remote;
+            if (!tele.nodes.has(address) && !head.nodes.get(`legacy:${address}`)) {
+              if (tele.nodes.size >= maxLegacyNodes) {
+                tele.bad++;
+                warn('legacy nodes full', `ignored a seed 004 temperature report from ${remote} for ${address}: ${maxLegacyNodes} legacy tiles exist already`);
+                return false;
+              }
+            }
+            tele.nodes.add(address);
+            tele.reports++;
+            head.nodes.legacyReport(address, remote, r.temp);
+            return false; // one report per connection, as seed 004's head reads it
+          },
+          onBad(reason) {
+            tele.bad++;
+            warn(`bad telemetry ${remote}`, `closed a seed 004 telemetry connection from ${remote}: ${reason}`);
+          },
+        }),
+      );
+      open.telemetry = await telemetry.listen();
+    }
+
+    if (ports.primes !== null) {
+      const s = new PrimeStreamStore(path.join(options.dataDir, 'compat-primes.db'), {
+        onError: (err) => head.event('error', 'compat', `could not write the legacy prime stream: ${err.message}`),
+      });
+      store = s;
+      primesListener = new CompatListener({ ...base, flag: '--compat-primes', port: ports.primes, onRefused: refused('seed 004 prime stream') }, (socket: net.Socket, remote: string) =>
+        readLengthPrefixed(socket, {
+          maxBytes: MAX_SEED004_BYTES,
+          idleMs,
+          messageMs: idleMs,
+          onMessage(body) {
+            let n: bigint;
+            try {
+              n = parsePrimeValue(body);
+            } catch (err) {
+              s.add(null, remote);
+              warn(`bad prime ${remote}`, `ignored a value of the seed 004 prime stream from ${remote}: ${(err as Error).message}`);
+              return true;
+            }
+            if (!isPrime(n)) {
+              s.add(null, remote);
+              warn(`bad prime ${remote}`, `ignored a value of the seed 004 prime stream from ${remote}: ${n} is not prime`);
+              return true;
+            }
+            s.add(n, remote);
+            return true;
+          },
+          onBad(reason) {
+            prim.bad++;
+            warn(`bad prime ${remote}`, `closed a seed 004 prime stream connection from ${remote}: ${reason}`);
+          },
+        }),
+      );
+      open.primes = await primesListener.listen();
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+
+  const shown = [
+    open.text !== null ? `seed 000 text on ${options.bind}:${open.text}` : null,
+    open.telemetry !== null ? `seed 004 telemetry on ${options.bind}:${open.telemetry}` : null,
+    open.primes !== null ? `seed 004 primes on ${options.bind}:${open.primes}` : null,
+  ].filter((s): s is string => s !== null);
+  if (shown.length > 0) {
+    const who = allow.any ? 'from ANY address' : `from ${allow.toString()} only`;
+    const hint = allow.loopbackOnly ? ' (only this machine: add --compat-allow 192.168.4.0/22 or --compat-allow lan for the lab)' : '';
+    head.event('warn', 'compat', `seed-compat listeners open WITHOUT authentication: ${shown.join(', ')}; accepting connections ${who}${hint}`);
+  }
+
+  return {
+    ports: open,
+    primes: store,
+    status(): CompatStatus {
+      return {
+        bind: options.bind,
+        allow: allow.entries,
+        ports: { ...open },
+        text: text ? text.status() : null,
+        telemetry: telemetry ? { reports: tele.reports, bad: tele.bad, refusedConnections: telemetry.stats.refused, nodes: tele.nodes.size } : null,
+        primes: store && primesListener ? { ...store.snapshot(100), bad: prim.bad, refusedConnections: primesListener.stats.refused } : null,
+      };
+    },
+    close: closeAll,
+  };
+}

@@ -1,0 +1,154 @@
+import net from 'node:net';
+import { FrameDecoder, FrameTooLargeError } from '../protocol/index.js';
+import { InputError } from '../core/index.js';
+import type { AllowList } from './allow-list.js';
+import { plainAddress } from './allow-list.js';
+
+export interface ListenerOptions {
+  /** The flag that opened it, for messages (`--compat-telemetry`). */
+  flag: string;
+  host: string;
+  port: number;
+  allow: AllowList;
+  /** Connections open at once; more are closed at accept. */
+  maxConnections: number;
+  /** A connection from outside --compat-allow, or over the cap, was closed at accept. */
+  onRefused(remote: string, why: 'not allowed' | 'too many connections'): void;
+}
+
+/**
+ * A plain TCP listener for one seed format: refuses addresses outside the allow list and connections
+ * over the cap before reading a byte, swallows socket errors, and destroys every socket on close.
+ */
+export class CompatListener {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  readonly stats = { accepted: 0, refused: 0 };
+
+  constructor(
+    private readonly o: ListenerOptions,
+    onSocket: (socket: net.Socket, remote: string) => void,
+  ) {
+    this.server = net.createServer({ noDelay: true }, (socket) => {
+      socket.on('error', () => {
+        /* resets, timeouts: the close handler cleans up */
+      });
+      const remote = plainAddress(socket.remoteAddress ?? '');
+      if (!o.allow.allows(remote)) {
+        this.stats.refused++;
+        socket.destroy();
+        o.onRefused(remote, 'not allowed');
+        return;
+      }
+      if (this.sockets.size >= o.maxConnections) {
+        this.stats.refused++;
+        socket.destroy();
+        o.onRefused(remote, 'too many connections');
+        return;
+      }
+      this.stats.accepted++;
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      onSocket(socket, remote);
+    });
+    this.server.on('error', () => {
+      /* reported by listen() */
+    });
+  }
+
+  get active(): number {
+    return this.sockets.size;
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : this.o.port;
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message;
+        reject(new InputError(this.o.flag, `${this.o.flag}: cannot listen on ${this.o.host}:${this.o.port}: ${why}`, { cause: err }));
+      };
+      this.server.once('error', onError);
+      this.server.listen({ host: this.o.host, port: this.o.port, backlog: 511 }, () => {
+        this.server.off('error', onError);
+        resolve(this.port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    if (this.server.listening) await closed;
+  }
+}
+
+export interface LengthPrefixedOptions {
+  /** Largest body accepted; a larger length closes the socket before its body is read. */
+  maxBytes: number;
+  /** No byte for this long: closed. */
+  idleMs: number;
+  /** A message begun must be complete within this time (no byte-at-a-time drip). */
+  messageMs: number;
+  /** Handles a whole body; returns false to close the connection. */
+  onMessage(body: Buffer): boolean;
+  /** A broken connection (too large, too slow); the socket is already being closed. */
+  onBad(reason: string): void;
+}
+
+/** Reads `4-byte big-endian length + body` messages from a socket, as the seed 004 scripts send them. */
+export function readLengthPrefixed(socket: net.Socket, o: LengthPrefixedOptions): void {
+  const decoder = new FrameDecoder({ maxFrameBytes: o.maxBytes });
+  let deadline: NodeJS.Timeout | null = null;
+  let done = false;
+  const stop = (reason: string | null): void => {
+    if (done) return;
+    done = true;
+    if (deadline) clearTimeout(deadline);
+    if (reason !== null) {
+      o.onBad(reason);
+      socket.destroy();
+    } else {
+      socket.end();
+      socket.destroySoon();
+    }
+  };
+  socket.setTimeout(o.idleMs, () => stop(`silent for ${o.idleMs} ms`));
+  socket.on('close', () => {
+    done = true;
+    if (deadline) clearTimeout(deadline);
+  });
+  socket.on('data', (chunk: Buffer) => {
+    if (done) return;
+    let bodies: Buffer[];
+    try {
+      bodies = decoder.push(chunk);
+    } catch (err) {
+      stop(err instanceof FrameTooLargeError ? `a length of ${err.length} bytes (the limit is ${err.max})` : (err as Error).message);
+      return;
+    }
+    for (const body of bodies) {
+      let more: boolean;
+      try {
+        more = o.onMessage(body);
+      } catch (err) {
+        stop(`handler error: ${(err as Error).message}`);
+        return;
+      }
+      if (!more) {
+        stop(null);
+        return;
+      }
+    }
+    if (decoder.buffered > 0 && deadline === null) {
+      deadline = setTimeout(() => stop(`a message took longer than ${o.messageMs} ms to arrive`), o.messageMs);
+      deadline.unref();
+    } else if (decoder.buffered === 0 && deadline !== null) {
+      clearTimeout(deadline);
+      deadline = null;
+    }
+  });
+}

@@ -1,0 +1,321 @@
+import type net from 'node:net';
+import type { Assignment, JobRecord } from '../core/index.js';
+import type { Head } from '../head/index.js';
+import { getTask, primeListText } from '../kernels/index.js';
+import type { ChunkOutput } from '../kernels/index.js';
+import { AnswerChecker } from './answer-checker.js';
+import { CompatListener } from './listener.js';
+import type { ListenerOptions } from './listener.js';
+
+export interface TextServerOptions extends ListenerOptions {
+  /** Only this job's chunks (else the first job in line that is a primes --list job). */
+  job: string | null;
+  /** A client that has not answered a chunk within this time is closed and its chunk returns. */
+  timeoutMs: number;
+  /** Jobs with wider chunks are not given to text clients (a Python loop would never finish them). */
+  maxChunk: bigint;
+}
+
+/**
+ * A seed 000 client:
+ * - `waiting`: connected, no chunk (no suitable job has work); any byte but a blank closes it
+ * - `computing`: was sent `JobID:Start:End`, its answer is being read and checked
+ * - `closed`: gone; its chunk went back to the queue
+ */
+export type TextClientState = 'waiting' | 'computing' | 'closed';
+
+interface TextClient {
+  id: string;
+  remote: string;
+  instance: number;
+  socket: net.Socket;
+  state: TextClientState;
+  lease: Assignment | null;
+  /** The chunk was finished by another copy or cancelled: its answer is read and dropped. */
+  revoked: boolean;
+  checker: AnswerChecker | null;
+  computed: ChunkOutput | null;
+  leasedAt: number;
+  lastReport: number;
+}
+
+export interface TextServerStats {
+  clients: number;
+  computing: number;
+  accepted: number;
+  duplicates: number;
+  refused: number;
+  timeouts: number;
+  /** Connections closed at accept (outside --compat-allow, or too many). */
+  refusedConnections: number;
+}
+
+const BLANK = new Set([10, 13, 32]);
+
+/**
+ * Seed 000's text protocol. The head sends `JobID:StartingPoint:EndingPoint\n` (a chunk of a primes
+ * --list job; JobID is the chunk index, both ends inclusive), the client answers `JobID:3,5,7\n`.
+ * Each connection is a worker with one slot in the ledger: it holds a lease (heartbeated while the
+ * connection is open, for at most `timeoutMs`), a disconnect returns it at once, and an answer is
+ * accepted only if it is exactly the chunk's primes; the head then stores the same summary and compact
+ * list a native worker would have sent. A legacy client never counts toward a chunk's quarantine (it is
+ * not authenticated, so it must not be able to fail a job): its lost or refused chunks simply return.
+ */
+export class TextServer {
+  private readonly listener: CompatListener;
+  private readonly clients = new Map<string, TextClient>();
+  private timer: NodeJS.Timeout | null = null;
+  private pollScheduled = false;
+  private readonly warnedJobs = new Set<string>();
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+  readonly stats = { accepted: 0, duplicates: 0, refused: 0, timeouts: 0 };
+
+  constructor(
+    private readonly head: Head,
+    private readonly o: TextServerOptions,
+  ) {
+    this.listener = new CompatListener(o, (socket, remote) => this.onSocket(socket, remote));
+    head.ledger.on((e) => {
+      if (e.type !== 'revoke' || this.stopped) return;
+      const c = this.clients.get(e.worker);
+      if (c?.lease && e.tokens.includes(c.lease.token)) c.revoked = true;
+    });
+  }
+
+  async listen(): Promise<number> {
+    const port = await this.listener.listen();
+    const every = Math.max(50, Math.min(1000, Math.floor(this.head.leaseMs / 3)));
+    this.timer = setInterval(() => this.guard('tick', () => this.tick()), every);
+    this.timer.unref();
+    this.unsubscribe = this.head.onChange((what) => {
+      if (what === 'jobs') this.schedulePoll();
+    });
+    return port;
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  status(): TextServerStats {
+    let computing = 0;
+    for (const c of this.clients.values()) if (c.state === 'computing') computing++;
+    return { clients: this.clients.size, computing, ...this.stats, refusedConnections: this.listener.stats.refused };
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
+    for (const c of [...this.clients.values()]) this.drop(c, null);
+    await this.listener.close();
+  }
+
+  // ---- connections ----
+
+  private onSocket(socket: net.Socket, remote: string): void {
+    const used = new Set<number>();
+    for (const c of this.clients.values()) if (c.remote === remote) used.add(c.instance);
+    let instance = 0;
+    while (used.has(instance)) instance++;
+    const id = `seed000:${remote}#${instance}`;
+    const now = this.head.clock.now();
+    const client: TextClient = { id, remote, instance, socket, state: 'waiting', lease: null, revoked: false, checker: null, computed: null, leasedAt: 0, lastReport: now };
+    this.clients.set(id, client);
+    socket.setKeepAlive(true, 30_000);
+    this.head.ledger.registerWorker(id);
+    this.head.nodes.join({
+      id,
+      name: instance === 0 ? `${remote} (seed 000)` : `${remote} (seed 000 #${instance})`,
+      instance,
+      hostname: remote,
+      addresses: [remote],
+      remote,
+      slots: 1,
+      kernels: ['primes'],
+      pid: 0,
+      version: 'seed 000 text protocol',
+      legacy: true,
+      telemetry: {},
+    });
+    this.head.event('info', 'compat', `seed 000 client ${remote} connected (node ${id})`, { node: id });
+    socket.on('data', (buf: Buffer) => this.onData(client, buf));
+    socket.on('close', () => this.drop(client, null));
+    this.assign(client);
+  }
+
+  private onData(c: TextClient, buf: Buffer): void {
+    try {
+      this.read(c, buf);
+    } catch (err) {
+      // nothing a client sends may take the head down: log it, close the client, return its chunk
+      this.head.log.error({ err, node: c.id }, 'seed 000 client handler failed');
+      this.drop(c, `internal error: ${(err as Error).message}`);
+    }
+  }
+
+  private read(c: TextClient, buf: Buffer): void {
+    let rest: Buffer = buf;
+    while (rest.length > 0 && c.state !== 'closed') {
+      if (c.state === 'waiting' || !c.lease) {
+        for (const b of rest) {
+          if (!BLANK.has(b)) {
+            this.drop(c, 'sent data before it was given a chunk');
+            return;
+          }
+        }
+        return;
+      }
+      const lease = c.lease;
+      if (!c.checker) {
+        const chunk = { index: lease.index, start: lease.start, end: lease.end };
+        c.checker = new AnswerChecker(chunk, c.revoked ? null : () => this.expected(c, lease));
+      }
+      const r = c.checker.push(rest);
+      if (r === null) return;
+      if (!r.verdict.ok) {
+        this.stats.refused++;
+        this.drop(c, `refused its answer for job ${lease.jobId} chunk ${lease.index} [${lease.start}, ${lease.end}]: ${r.verdict.reason}`);
+        return;
+      }
+      this.completed(c, lease);
+      rest = rest.subarray(r.used);
+    }
+  }
+
+  /** The exact primes of the leased chunk, computed once the client starts answering it. */
+  private expected(c: TextClient, lease: Assignment): Iterable<string> {
+    c.computed = getTask('primes').run({ list: true }, lease.start, lease.end);
+    return primeListText(lease.start, c.computed.output ?? new Uint8Array(0));
+  }
+
+  private completed(c: TextClient, lease: Assignment): void {
+    const computed = c.computed;
+    const revoked = c.revoked;
+    c.lease = null;
+    c.checker = null;
+    c.computed = null;
+    c.revoked = false;
+    c.state = 'waiting';
+    if (revoked || !computed) {
+      this.stats.duplicates++;
+      this.head.log.debug({ node: c.id, job: lease.jobId, chunk: lease.index }, 'seed 000 answer for a finished chunk dropped');
+    } else {
+      const [outcome] = this.head.ledger.complete([
+        { token: lease.token, jobId: lease.jobId, index: lease.index, worker: c.id, summary: computed.summary, output: computed.output },
+      ]);
+      if (outcome === 'accepted') this.stats.accepted++;
+      else this.stats.duplicates++;
+      this.head.log.debug({ node: c.id, job: lease.jobId, chunk: lease.index, outcome }, 'seed 000 answer');
+    }
+    this.head.nodes.report(c.id, {});
+    c.lastReport = this.head.clock.now();
+    this.assign(c);
+  }
+
+  /** Closes a client (reason null: it left by itself) and returns its chunk to the queue at once. */
+  private drop(c: TextClient, reason: string | null): void {
+    if (c.state === 'closed') return;
+    const had = c.lease;
+    c.state = 'closed';
+    c.lease = null;
+    this.clients.delete(c.id);
+    c.socket.destroy();
+    const released = this.head.ledger.releaseWorker(c.id, 'drained');
+    this.head.nodes.setState(c.id, 'gone', false);
+    const returned = released.length > 0 && had ? `; chunk ${had.index} of job ${had.jobId} returned to the queue` : '';
+    if (reason !== null) this.head.event('warn', 'compat', `closed seed 000 client ${c.remote} (node ${c.id}): ${reason}${returned}`, { node: c.id });
+    else this.head.event(returned ? 'warn' : 'info', 'compat', `seed 000 client ${c.remote} left (node ${c.id})${returned}`, { node: c.id });
+    if (released.length > 0) this.head.scheduleDispatch();
+  }
+
+  // ---- chunks ----
+
+  private suitable(job: JobRecord): boolean {
+    return job.task === 'primes' && job.params['list'] === true && (this.o.job === null || job.id === this.o.job) && job.chunk <= this.o.maxChunk;
+  }
+
+  /**
+   * The job the ledger would lease from next: the first unfinished job with a chunk to give, by
+   * priority then submission order (the ledger's own order).
+   */
+  private nextJob(): JobRecord | null {
+    const jobs = [...this.head.ledger.activeJobs()].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    for (const j of jobs) if (this.head.ledger.counts(j.id).pending > 0) return j;
+    return null;
+  }
+
+  private assign(c: TextClient): void {
+    if (c.state !== 'waiting' || c.lease || this.stopped) return;
+    const [a] = this.head.ledger.lease(c.id, 1, (job) => this.suitable(job));
+    if (!a) {
+      const next = this.nextJob();
+      if (next && !this.suitable(next)) this.warnJob(next);
+      return;
+    }
+    c.lease = a;
+    c.revoked = false;
+    c.checker = null;
+    c.computed = null;
+    c.state = 'computing';
+    c.leasedAt = this.head.clock.now();
+    c.socket.write(`${a.index}:${a.start}:${a.end}\n`);
+    this.head.log.debug({ node: c.id, job: a.jobId, chunk: a.index }, 'seed 000 chunk sent');
+  }
+
+  private warnJob(job: JobRecord): void {
+    if (this.warnedJobs.has(job.id)) return;
+    if (this.warnedJobs.size > 1000) this.warnedJobs.clear();
+    this.warnedJobs.add(job.id);
+    const why =
+      job.task !== 'primes' || job.params['list'] !== true
+        ? 'they take only primes jobs submitted with --list'
+        : this.o.job !== null && job.id !== this.o.job
+          ? `they take only job ${this.o.job} (--compat-job)`
+          : `its chunks of ${job.chunk} numbers are wider than ${this.o.maxChunk} (submit with a smaller --chunk)`;
+    this.head.event('info', 'compat', `seed 000 clients wait while job ${job.id} (${job.task}) runs: ${why}`, { job: job.id });
+  }
+
+  private schedulePoll(): void {
+    if (this.pollScheduled || this.stopped) return;
+    this.pollScheduled = true;
+    setImmediate(() => {
+      this.pollScheduled = false;
+      this.guard('poll', () => this.poll());
+    });
+  }
+
+  /** Runs a timer's work; an error is logged, never thrown out of a timer (it would end the head). */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.head.log.error({ err }, `seed 000 ${what} failed`);
+    }
+  }
+
+  private poll(): void {
+    for (const c of this.clients.values()) if (c.state === 'waiting') this.assign(c);
+  }
+
+  /** Heartbeats leases of connected clients, times out silent ones, keeps tiles fresh, hands out work. */
+  private tick(): void {
+    const now = this.head.clock.now();
+    for (const c of [...this.clients.values()]) {
+      if (c.state === 'computing') {
+        if (now - c.leasedAt > this.o.timeoutMs) {
+          this.stats.timeouts++;
+          this.drop(c, `no answer to chunk ${c.lease?.index} within ${Math.round(this.o.timeoutMs / 1000)} s (--compat-timeout-ms)`);
+          continue;
+        }
+        this.head.ledger.heartbeat(c.id);
+      }
+      if (now - c.lastReport >= 5000) {
+        c.lastReport = now;
+        this.head.nodes.report(c.id, {});
+      }
+    }
+    this.poll();
+  }
+}

@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Head } from '../head/index.js';
+import { AllowList, DEFAULT_ALLOW } from './allow-list.js';
+import { startCompat } from './compat.js';
+import type { Compat } from './compat.js';
+import { compatRoutes } from './routes.js';
+
+const port = z.number().int().min(0).max(65535);
+
+/**
+ * The compat settings of `bramble head`, in the shape `resolveConfig` takes (flag, BRAMBLE_COMPAT_*
+ * environment variable, or the `head` section of config.json): spread into HeadConfig.
+ */
+export const CompatConfig = {
+  compatText: port.optional(),
+  compatTelemetry: port.optional(),
+  compatPrimes: port.optional(),
+  compatBind: z.string().min(1).optional(),
+  compatAllow: z.array(z.string().min(1)).min(1).optional(),
+  compatJob: z.string().min(1).optional(),
+  compatTimeoutMs: z.number().int().min(1000).max(86_400_000).default(600_000),
+  compatMaxChunk: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(10_000_000),
+};
+
+export type CompatConfigValues = z.infer<z.ZodObject<typeof CompatConfig>>;
+
+/** Adds the compat flags to `bramble head`. */
+export function addCompatFlags(cmd: Command): Command {
+  return cmd
+    .option('--compat-text <port>', 'seed 000 text protocol (JobID:Start:End) for Python clients; off by default')
+    .option('--compat-telemetry <port>', 'seed 004 temperature reports (their port: 5050); off by default')
+    .option('--compat-primes <port>', 'seed 004 prime stream (their port: 4040); off by default')
+    .option('--compat-bind <addr>', 'address of the compat listeners (default: --bind)')
+    .option('--compat-allow <cidrs>', `networks allowed to use them, e.g. 192.168.4.0/22,10.0.0.7 or lan (default: ${DEFAULT_ALLOW.join(',')})`)
+    .option('--compat-job <id>', 'seed 000 clients take chunks of this job only (default: the first primes --list job in line)')
+    .option('--compat-timeout-ms <ms>', 'seed 000: time a client has to answer one chunk (default 600000)')
+    .option('--compat-max-chunk <n>', 'seed 000: jobs with wider chunks are left to native workers (default 1e7)');
+}
+
+/** What `bramble head` needs to run the compat listeners next to the head. */
+export interface CompatWiring {
+  /** True when at least one compat port was given. */
+  readonly enabled: boolean;
+  /** Adds the /api/compat routes (call it from startHeadProcess's extendHttp). */
+  extendHttp(app: FastifyInstance, head: Head, auth: (req: FastifyRequest) => boolean): void;
+  /** Opens the listeners (after startHeadProcess) and warns which are open. */
+  start(head: Head): Promise<Compat | null>;
+  close(): Promise<void>;
+}
+
+/** Validates the compat settings at once (before the head starts) and returns the wiring. */
+export function compatWiring(cfg: CompatConfigValues & { bind: string }, ctx: { dataDir: string; logger: Logger }): CompatWiring {
+  const bind = cfg.compatBind ?? cfg.bind;
+  const allow = cfg.compatAllow ?? [...DEFAULT_ALLOW];
+  new AllowList(allow); // a wrong --compat-allow fails before anything listens
+  const enabled = cfg.compatText !== undefined || cfg.compatTelemetry !== undefined || cfg.compatPrimes !== undefined;
+  let compat: Compat | null = null;
+  const off: Compat = {
+    ports: { text: null, telemetry: null, primes: null },
+    primes: null,
+    status: () => ({ bind, allow: new AllowList(allow).entries, ports: { text: null, telemetry: null, primes: null }, text: null, telemetry: null, primes: null }),
+    close: async () => {},
+  };
+  return {
+    enabled,
+    extendHttp(app, head) {
+      compatRoutes(app, head, () => (enabled ? compat : off));
+    },
+    async start(head) {
+      if (!enabled) return null;
+      compat = await startCompat(
+        head,
+        {
+          text: cfg.compatText ?? null,
+          telemetry: cfg.compatTelemetry ?? null,
+          primes: cfg.compatPrimes ?? null,
+          bind,
+          allow,
+          dataDir: ctx.dataDir,
+          job: cfg.compatJob ?? null,
+          textTimeoutMs: cfg.compatTimeoutMs,
+          textMaxChunk: BigInt(cfg.compatMaxChunk),
+        },
+        ctx.logger,
+      );
+      return compat;
+    },
+    async close() {
+      const c = compat;
+      compat = null;
+      await c?.close();
+    },
+  };
+}

@@ -1,0 +1,442 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Compat, CompatOptions } from '../src/compat/index.js';
+import { compatRoutes, startCompat } from '../src/compat/index.js';
+import type { HeadProcess } from '../src/head/index.js';
+import { startHeadProcess } from '../src/head/index.js';
+import { listPrimes, primeListText } from '../src/kernels/index.js';
+import { initCluster } from '../src/trust/index.js';
+import type { Proc } from './helpers/procs.js';
+import { api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const SEED000 = path.join(FIXTURES, 'seed000_client.py');
+const TEMP_WORKER = path.join(FIXTURES, 'seed004_temp_worker.py');
+const PRIME_WORKER = path.join(FIXTURES, 'seed004_prime_worker.py');
+
+const dirs: string[] = [];
+const procs: Proc[] = [];
+const pys: Py[] = [];
+const heads: { hp: HeadProcess; compat: Compat }[] = [];
+afterAll(async () => {
+  for (const p of pys) await p.kill();
+  for (const p of procs) await p.kill();
+  for (const h of heads) {
+    await h.compat.close();
+    await h.hp.stop();
+  }
+  for (const d of dirs) cleanup(d);
+});
+
+// ---- helpers ----
+
+interface Py {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+/** Runs a seed script with python3, as the lab runs it. */
+function python(script: string, args: string[] = [], env: Record<string, string> = {}, onOut?: (text: string, p: Py) => void): Py {
+  const child = spawn('python3', ['-u', script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const p: Py = {
+    child,
+    out: () => out,
+    exited,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    onOut?.(out, p);
+  });
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  pys.push(p);
+  return p;
+}
+
+interface CompatHead {
+  dir: string;
+  url: string;
+  port: number;
+  hp: HeadProcess;
+  compat: Compat;
+}
+
+/** A head in this process (its compat options are not CLI flags yet), with real TLS, real worker processes. */
+async function compatHead(options: Partial<CompatOptions>, head: { leaseMs?: number; staleMs?: number; lostMs?: number } = {}): Promise<CompatHead> {
+  const dir = tmpDir('bramble-compat-');
+  dirs.push(dir);
+  const cluster = await initCluster(dir);
+  let compat: Compat | null = null;
+  const hp = await startHeadProcess({
+    cluster,
+    dataDir: dir,
+    bind: '127.0.0.1',
+    port: 0,
+    httpPort: 0,
+    insecure: false,
+    logger: pino({ level: 'silent' }),
+    leaseMs: head.leaseMs ?? 3000,
+    staleMs: head.staleMs,
+    lostMs: head.lostMs,
+    extendHttp: (app, h) => compatRoutes(app, h, () => compat),
+  });
+  compat = await startCompat(hp.head, { bind: '127.0.0.1', dataDir: dir, ...options });
+  heads.push({ hp, compat });
+  return { dir, url: hp.httpUrl as string, port: hp.workerPort, hp, compat };
+}
+
+/** Opens a raw TCP connection; resolves when connected. */
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+/** Resolves when the head closes the socket (with the time it took). */
+function closedBy(s: net.Socket): Promise<number> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    if (s.destroyed || s.readableEnded) return resolve(0);
+    s.on('error', () => {});
+    s.on('close', () => resolve(Date.now() - t0));
+    s.resume();
+  });
+}
+
+function readLine(s: net.Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        s.off('data', onData);
+        resolve(buf.slice(0, nl));
+      }
+    };
+    s.on('data', onData);
+    s.once('close', () => reject(new Error(`closed before a line (got ${JSON.stringify(buf)})`)));
+  });
+}
+
+function frame(body: string | Buffer): Buffer {
+  const b = typeof body === 'string' ? Buffer.from(body) : body;
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(b.length);
+  return Buffer.concat([len, b]);
+}
+
+async function sendFrame(port: number, body: string | Buffer): Promise<void> {
+  const s = await connect(port);
+  s.end(frame(body));
+  await closedBy(s);
+}
+
+function primesText(start: bigint, end: bigint): string {
+  return [...primeListText(start, listPrimes(start, end).encoded)].join('');
+}
+
+interface Status {
+  id: string;
+  state: string;
+  chunks: { total: number; done: number; failed: number };
+}
+
+async function waitDone(h: CompatHead, id: string, timeoutMs = 90_000): Promise<Status> {
+  return waitFor(
+    `job ${id} to finish`,
+    async () => {
+      const r = await api<Status>(h, 'GET', `/api/jobs/${id}`);
+      return ['done', 'failed', 'cancelled'].includes(r.json.state) ? r.json : null;
+    },
+    timeoutMs,
+    100,
+  );
+}
+
+function events(h: CompatHead): string[] {
+  return h.hp.head.events.map((e) => e.msg);
+}
+
+function seed000Rows(h: CompatHead, job: string): number {
+  let n = 0;
+  for (const r of h.hp.head.journal.results(job)) if (r.worker.startsWith('seed000:')) n++;
+  return n;
+}
+
+// ---- seed 000 ----
+
+describe('seed 000 text protocol', () => {
+  it('Python clients and a native worker compute a primes --list job; one client is SIGKILLed mid-chunk', async () => {
+    const h = await compatHead({ text: 0 });
+    expect(events(h).some((m) => m.startsWith(`seed-compat listeners open WITHOUT authentication: seed 000 text on 127.0.0.1:${h.compat.ports.text}`))).toBe(true);
+    const sub = await api<Status>(h, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '2000000', chunk: '200000', params: { list: true } });
+    expect(sub.status).toBe(201);
+    const id = sub.json.id;
+    const port = String(h.compat.ports.text);
+
+    // B is killed the moment it has a chunk: it is computing it (a Python loop, ~0.3 s a chunk)
+    let killedAt: string | null = null;
+    const b = python(SEED000, ['127.0.0.1', port], {}, (out, p) => {
+      const m = /Job (\d+):/.exec(out);
+      if (m && killedAt === null) {
+        killedAt = m[1] as string;
+        p.child.kill('SIGKILL');
+      }
+    });
+    await b.exited;
+    expect(killedAt).not.toBeNull();
+    const returned = new RegExp(`^seed 000 client 127\\.0\\.0\\.1 left \\(node seed000:127\\.0\\.0\\.1#0\\); chunk ${killedAt} of job ${id} returned to the queue$`);
+    await waitFor('the killed client chunk to return', () => events(h).some((m) => returned.test(m)));
+
+    const a = python(SEED000, ['127.0.0.1', port]);
+    await waitFor('a chunk accepted from the Python client', () => (h.compat.status().text?.accepted ?? 0) >= 1, 30_000);
+    const nodes = await api<{ nodes: { id: string; legacy: boolean; slots: number; state: string }[] }>(h, 'GET', '/api/nodes');
+    expect(nodes.json.nodes).toContainEqual(expect.objectContaining({ id: 'seed000:127.0.0.1#0', legacy: true, slots: 1, state: 'ready' }));
+
+    const w = startWorker(h, 'native', ['--slots', '1']);
+    procs.push(w);
+    const st = await waitDone(h, id);
+    expect(st.state).toBe('done');
+    expect(st.chunks).toMatchObject({ total: 10, done: 10, failed: 0 });
+    const r = await api<Record<string, unknown>>(h, 'GET', `/api/jobs/${id}/result`);
+    expect(r.json).toMatchObject({ count: '148933', first: '2', last: '1999993', largestGap: { gap: '132', after: '1357201' } });
+    const out = await api<string>(h, 'GET', `/api/jobs/${id}/output`);
+    expect(out.json === primesText(1n, 2_000_000n)).toBe(true);
+    expect(seed000Rows(h, id)).toBeGreaterThanOrEqual(1);
+    expect(h.compat.status().text?.refused).toBe(0);
+    await a.kill();
+  });
+
+  it('refuses lying, garbage and silent clients without harm to the job; a Python client finishes it', async () => {
+    const h = await compatHead({ text: 0, textTimeoutMs: 1500 });
+    const sub = await api<Status>(h, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '300000', chunk: '50000', params: { list: true } });
+    const id = sub.json.id;
+    const port = h.compat.ports.text as number;
+
+    const answers: [string, (line: string) => string][] = [
+      ['a composite', (l) => `${l.split(':')[0]}:2,3,5,7,9\n`],
+      ['a short list', (l) => `${l.split(':')[0]}:2,3,5\n`],
+      ['another JobID', (l) => `${Number(l.split(':')[0]) + 1}:\n`],
+      ['garbage', () => 'GET / HTTP/1.1\r\n\r\n'],
+      ['binary', () => '\u0000\u00ff\u0001'],
+    ];
+    for (const [, answer] of answers) {
+      const s = await connect(port);
+      const line = await readLine(s);
+      expect(line).toMatch(/^\d+:\d+:\d+$/);
+      s.write(answer(line));
+      await closedBy(s);
+    }
+    // a silent client: given a chunk, never answers, closed after textTimeoutMs
+    const silent = await connect(port);
+    await readLine(silent);
+    const took = await closedBy(silent);
+    expect(took).toBeGreaterThan(800);
+    expect(took).toBeLessThan(10_000);
+    // a client that sends two (wrong) answers at once
+    const twice = await connect(port);
+    await readLine(twice);
+    twice.write('0:2\n0:2\n');
+    await closedBy(twice);
+
+    const st0 = h.compat.status().text;
+    expect(st0).toMatchObject({ refused: 6, timeouts: 1, accepted: 0 });
+    expect(events(h).filter((m) => m.includes('refused its answer')).length).toBe(6);
+    expect(events(h).some((m) => m.includes(': 9 is not prime'))).toBe(true);
+    expect(events(h).some((m) => /no answer to chunk \d+ within 2 s/.test(m))).toBe(true);
+
+    python(SEED000, ['127.0.0.1', String(port)]);
+    const st = await waitDone(h, id);
+    expect(st.state).toBe('done');
+    expect(st.chunks.failed).toBe(0);
+    const r = await api<Record<string, unknown>>(h, 'GET', `/api/jobs/${id}/result`);
+    expect(r.json).toMatchObject({ count: '25997', last: '299993' });
+    expect(seed000Rows(h, id)).toBe(6);
+    const health = await api(h, 'GET', '/api/health');
+    expect(health.status).toBe(200);
+  });
+
+  it('makes clients wait while no primes --list job has work, then serves them', async () => {
+    const h = await compatHead({ text: 0 });
+    const s = await connect(h.compat.ports.text as number);
+    const first = readLine(s);
+    const other = await api<Status>(h, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '1000', chunk: '1000' });
+    await waitFor('the plain primes job to be noticed', () => events(h).some((m) => m.includes(`seed 000 clients wait while job ${other.json.id} (primes) runs: they take only primes jobs submitted with --list`)));
+    await api(h, 'POST', `/api/jobs/${other.json.id}/cancel`);
+    const listed = await api<Status>(h, 'POST', '/api/jobs', { task: 'primes', start: '10', end: '30', chunk: '100', params: { list: true } });
+    expect(await first).toBe('0:10:30');
+    s.write('0:11,13,17,19,23,29\n');
+    const st = await waitDone(h, listed.json.id);
+    expect(st.state).toBe('done');
+    s.destroy();
+  });
+});
+
+// ---- seed 004 ----
+
+describe('seed 004 temperature reports', () => {
+  it('the seed temperature workers appear as legacy tiles, then go stale and lost when they stop', async () => {
+    const h = await compatHead({ telemetry: 0 }, { staleMs: 2500, lostMs: 4000 });
+    const port = String(h.compat.ports.telemetry);
+    const temps = ['41.5', '55.0', '72.3'];
+    const senders = temps.map((t, i) => {
+      // each "Pi" has its own copy of the script (the seed's check refuses a second copy of one file)
+      // and its own vcgencmd
+      const pi = path.join(h.dir, `pi${i}`);
+      mkdirSync(pi);
+      copyFileSync(TEMP_WORKER, path.join(pi, 'worker-1.py'));
+      writeFileSync(path.join(pi, 'vcgencmd'), `#!/bin/sh\necho "temp=${t}'C"\n`);
+      chmodSync(path.join(pi, 'vcgencmd'), 0o755);
+      return python(path.join(pi, 'worker-1.py'), [], { SEED_SERVER_IP: '127.0.0.1', SEED_PORT: port, SEED_REPORT_IP: `10.0.4.${i + 1}`, PATH: `${pi}:${process.env['PATH'] ?? ''}` });
+    });
+    type N = { id: string; name: string; legacy: boolean; state: string; remote: string; telemetry: { temp?: number } };
+    const nodes = await waitFor('three legacy tiles', async () => {
+      const r = await api<{ nodes: N[] }>(h, 'GET', '/api/nodes');
+      const legacy = r.json.nodes.filter((n) => n.legacy);
+      return legacy.length === 3 ? legacy : null;
+    });
+    expect(nodes.map((n) => [n.id, n.name, n.telemetry.temp, n.state, n.remote]).sort()).toEqual([
+      ['legacy:10.0.4.1', '10.0.4.1', 41.5, 'ready', '127.0.0.1'],
+      ['legacy:10.0.4.2', '10.0.4.2', 55, 'ready', '127.0.0.1'],
+      ['legacy:10.0.4.3', '10.0.4.3', 72.3, 'ready', '127.0.0.1'],
+    ]);
+    for (const s of senders) await s.kill();
+    for (const state of ['stale', 'lost']) {
+      await waitFor(`the tiles to be ${state}`, async () => {
+        const r = await api<{ nodes: N[] }>(h, 'GET', '/api/nodes');
+        return r.json.nodes.filter((n) => n.legacy && n.state === state).length === 3;
+      }, 15_000);
+    }
+    // a report naming no usable address ("???": no eth0) is keyed by the sender's address
+    await sendFrame(h.compat.ports.telemetry as number, JSON.stringify({ ip: '???', temp: 50.5 }));
+    await waitFor('a tile for the sender address', () => h.hp.head.nodes.get('legacy:127.0.0.1')?.telemetry.temp === 50.5);
+  });
+});
+
+describe('seed 004 prime stream', () => {
+  it('the seed prime workers fill /api/compat/primes with unique primes, kept on disk and downloadable', async () => {
+    const h = await compatHead({ primes: 0 });
+    const env = { SEED_SERVER_IP: '127.0.0.1', SEED_PORT: String(h.compat.ports.primes) };
+    // overlapping ranges: [500, 1000] is sent twice
+    const workers = [python(PRIME_WORKER, ['1', '1000'], env), python(PRIME_WORKER, ['500', '2000'], env)];
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
+    await sendFrame(h.compat.ports.primes as number, '1001'); // 7 x 11 x 13: refused
+    await sendFrame(h.compat.ports.primes as number, 'many');
+    const snap = await waitFor('every value to be counted', async () => {
+      const r = await api<Record<string, unknown>>(h, 'GET', '/api/compat/primes');
+      return r.json['received'] === 168 + 303 - 95 + 2 ? r.json : null;
+    });
+    expect(snap).toEqual({ count: '303', max: '1999', reporters: ['127.0.0.1'], reportersTotal: 1, received: 378, duplicates: 73, rejected: 2 });
+    const txt = await api<string>(h, 'GET', '/api/compat/primes.txt');
+    expect(txt.status).toBe(200);
+    expect(txt.json).toBe(primesText(1n, 2000n));
+    const db = h.compat.primes?.file as string;
+    expect(path.basename(db)).toBe('compat-primes.db');
+    expect(path.dirname(db)).toBe(h.dir);
+  });
+});
+
+// ---- hostile input ----
+
+describe('compat listeners under hostile input', () => {
+  it('close oversize, garbage, silent and dripping connections, and refuse addresses outside --compat-allow', async () => {
+    const h = await compatHead({ text: 0, telemetry: 0, primes: 0, idleMs: 800 });
+    const tele = h.compat.ports.telemetry as number;
+    const primes = h.compat.ports.primes as number;
+
+    // a length over 64 KiB closes the socket before any body is sent
+    for (const port of [tele, primes]) {
+      const s = await connect(port);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(64 * 1024 + 1);
+      s.write(len);
+      expect(await closedBy(s)).toBeLessThan(700);
+    }
+    // garbage bodies
+    await sendFrame(tele, 'not json');
+    await sendFrame(tele, JSON.stringify({ ip: '10.9.9.9', temp: 'hot' }));
+    await sendFrame(tele, JSON.stringify([1, 2]));
+    await sendFrame(tele, Buffer.from([0xff, 0xfe, 0x00]));
+    // silent: connects and sends nothing
+    const silent = await connect(tele);
+    expect(await closedBy(silent)).toBeGreaterThan(600);
+    // dripping: one byte of a message every 300 ms never completes it in time
+    const drip = await connect(primes);
+    const closed = closedBy(drip);
+    const t = setInterval(() => drip.writable && drip.write(Buffer.from([0])), 300);
+    const took = await closed;
+    clearInterval(t);
+    expect(took).toBeGreaterThan(600);
+    expect(took).toBeLessThan(5000);
+    // random bytes on every port
+    for (const port of [tele, primes, h.compat.ports.text as number]) {
+      for (let k = 0; k < 5; k++) {
+        const s = await connect(port);
+        s.write(Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 97 + k * 31) & 255)));
+        s.end();
+        await closedBy(s);
+      }
+    }
+    expect(h.hp.head.nodes.list().filter((n) => n.legacy && n.id.startsWith('legacy:'))).toEqual([]);
+    expect(h.compat.status().telemetry).toMatchObject({ reports: 0 });
+
+    // the head is fine: a good report still lands
+    await sendFrame(tele, JSON.stringify({ ip: '10.0.0.9', temp: 44 }));
+    await waitFor('the good report', () => h.hp.head.nodes.get('legacy:10.0.0.9')?.telemetry.temp === 44);
+    expect((await api(h, 'GET', '/api/health')).status).toBe(200);
+
+    // addresses outside --compat-allow are closed at accept
+    const closedHead = await compatHead({ telemetry: 0, allow: ['10.0.0.0/8'] });
+    const s = await connect(closedHead.compat.ports.telemetry as number);
+    s.write(frame(JSON.stringify({ ip: '10.0.0.1', temp: 40 })));
+    await closedBy(s);
+    expect(closedHead.compat.status().telemetry).toMatchObject({ reports: 0, refusedConnections: 1 });
+    expect(events(closedHead).some((m) => m.includes('refused a seed 004 telemetry connection from 127.0.0.1: not in --compat-allow (10.0.0.0/8)'))).toBe(true);
+    expect(events(closedHead).some((m) => m.includes('accepting connections from 10.0.0.0/8 only'))).toBe(true);
+  });
+});
+
+// ---- the CLI (once `bramble head` has the compat flags) ----
+
+const cliHasCompat = (await run(['head', '--help'])).out.includes('--compat-telemetry');
+
+describe.runIf(cliHasCompat)('bramble head --compat-*', () => {
+  it('opens the listeners given on the command line and reports into /api/nodes and /api/compat/primes', async () => {
+    const dir = tmpDir('bramble-compat-cli-');
+    dirs.push(dir);
+    const [tele, primes] = [await freePort(), await freePort()];
+    const head = await startHead(dir, ['--compat-telemetry', String(tele), '--compat-primes', String(primes)]);
+    procs.push(head);
+    await waitFor('the telemetry listener', async () => {
+      try {
+        await sendFrame(tele, JSON.stringify({ ip: '10.1.1.1', temp: 61.5 }));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    await sendFrame(primes, '7919');
+    await waitFor('the tile and the prime', async () => {
+      const n = await api<{ nodes: { id: string; legacy: boolean }[] }>(head, 'GET', '/api/nodes');
+      const p = await api<{ count: string; max: string }>(head, 'GET', '/api/compat/primes');
+      return n.json.nodes.some((x) => x.id === 'legacy:10.1.1.1' && x.legacy) && p.json.max === '7919';
+    });
+    expect(head.out() + head.err()).toMatch(/seed-compat listeners open WITHOUT authentication/);
+  });
+});
