@@ -44,6 +44,8 @@ export interface Journal {
    * row, true when it was new and false when that chunk was already done (a duplicate).
    */
   commitChunks(rows: ChunkResultRecord[]): boolean[];
+  /** The same, off the caller's thread where the journal can: resolves once the rows are durable. */
+  commitChunksAsync?(rows: ChunkResultRecord[]): Promise<boolean[]>;
   /** Indices of done chunks of a job, for rebuilding the ledger after a restart. */
   doneChunks(jobId: string): Iterable<number>;
   recordFailure(failure: ChunkFailureRecord): void;

@@ -169,4 +169,30 @@ describe('Ledger', () => {
     // the result of a lease given out before the restart is still accepted (its token verifies)
     expect(again.complete([done(a[0]!.token, 0)])).toEqual(['accepted']);
   });
+
+  it('with an async commit, a chunk being committed is neither re-leased, expired into a failure, nor accepted twice', async () => {
+    const clock = new ManualClock(0);
+    const journal = new MemoryJournal();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = Object.assign(journal, {
+      commitChunksAsync: async (rows: Parameters<MemoryJournal['commitChunks']>[0]) => {
+        await gate;
+        return journal.commitChunks(rows);
+      },
+    });
+    const ledger = new Ledger({ clock, journal: slow, signer: new TestSigner(), leaseMs: 100, speculate: false });
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 0n, chunk: 1n, chunks: 1, priority: 0, maxAttempts: 1 });
+    ledger.registerWorker('w1');
+    ledger.registerWorker('w2');
+    const [a] = ledger.lease('w1', 1);
+    const first = ledger.completeAsync([done(a!.token, 0)]);
+    expect(ledger.complete([done(a!.token, 0)])).toEqual(['duplicate']);
+    clock.advance(1000);
+    ledger.expire(); // would quarantine (maxAttempts 1) if the in-flight chunk counted as failed
+    expect(ledger.lease('w2', 1)).toHaveLength(0);
+    release();
+    expect(await first).toEqual(['accepted']);
+    expect(ledger.getJob('j').state).toBe('done');
+  });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Assignment, JobRecord, Lease, LedgerEvent, ResultInput } from '../core/index.js';
+import type { Assignment, JobRecord, Lease, LedgerEvent, ResultInput, ResultOutcome } from '../core/index.js';
 import { BrambleError, ConflictError, InputError, Ledger, NotFoundError, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobInput, Live, TaskDef } from '../kernels/index.js';
@@ -47,6 +47,8 @@ interface Peer {
   conn: FramedConnection;
   node: string | null;
   wanted: number;
+  /** When a `want` arrived while work was waiting (for the want -> assign latency figure). */
+  wantAt: bigint | null;
   lastServed: number;
   draining: boolean;
 }
@@ -101,6 +103,8 @@ export class Head {
   private readonly jobLive = new Map<string, JobLive>();
   private pendingResults: { peer: Peer; input: ResultInput }[] = [];
   private flushScheduled = false;
+  /** One commit in flight at a time: results arriving meanwhile form the next batch (group commit). */
+  private committing = false;
   private dispatchScheduled = false;
   private timers: NodeJS.Timeout[] = [];
   readonly headId = randomBytes(6).toString('hex');
@@ -108,6 +112,14 @@ export class Head {
   private readonly eventListeners = new Set<(e: HeadEvent) => void>();
   private readonly changeListeners = new Set<(what: 'jobs' | 'nodes', id: string) => void>();
   readonly counters = { resultsIn: 0, badMessages: 0, authFailures: 0 };
+  /** Recent times (ms) from a `want` that found work waiting to the `assign` that answered it. */
+  readonly assignLatency: number[] = [];
+
+  latencyPercentiles(): { p50: number | null; p99: number | null; samples: number } {
+    const s = [...this.assignLatency].sort((a, b) => a - b);
+    const at = (q: number): number | null => (s.length ? (s[Math.min(s.length - 1, Math.floor(q * s.length))] as number) : null);
+    return { p50: at(0.5), p99: at(0.99), samples: s.length };
+  }
   readonly leaseMs: number;
 
   constructor(private readonly o: HeadOptions) {
@@ -160,7 +172,7 @@ export class Head {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await this.server.close();
-    this.flushResults();
+    for (let i = 0; i < 200 && this.committing; i++) await new Promise((r) => setTimeout(r, 10));
     this.journal.close();
   }
 
@@ -231,7 +243,7 @@ export class Head {
   // ---- workers ----
 
   private onConnection(p: Pending): void {
-    const peer: Peer = { conn: p.conn, node: null, wanted: 0, lastServed: 0, draining: false };
+    const peer: Peer = { conn: p.conn, node: null, wanted: 0, wantAt: null, lastServed: 0, draining: false };
     this.conns.add(peer);
     const nonce = newNonce();
     p.conn.send({ type: 'challenge', nonce, head: this.headId });
@@ -299,7 +311,10 @@ export class Head {
     switch (msg.type) {
       case 'want':
         peer.wanted = peer.draining ? 0 : msg.n;
-        if (peer.wanted > 0) this.scheduleDispatch();
+        if (peer.wanted > 0) {
+          if (peer.wantAt === null && this.ledger.hasWork()) peer.wantAt = process.hrtime.bigint();
+          this.scheduleDispatch();
+        }
         break;
       case 'heartbeat': {
         const stale = this.ledger.heartbeat(node, msg.tokens);
@@ -322,10 +337,7 @@ export class Head {
           peer,
           input: { token: msg.token, jobId: msg.job, index: msg.index, worker: node, summary: msg.summary, output: msg.output ?? null },
         });
-        if (!this.flushScheduled) {
-          this.flushScheduled = true;
-          setImmediate(() => this.flushResults());
-        }
+        this.scheduleFlush();
         break;
       case 'fail':
         this.ledger.fail(node, msg.token, msg.error);
@@ -341,9 +353,16 @@ export class Head {
     }
   }
 
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.committing) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushResults());
+  }
+
   /** Validates, commits (one transaction for the batch) and only then acknowledges results. */
   private flushResults(): void {
     this.flushScheduled = false;
+    if (this.committing) return;
     const batch = this.pendingResults;
     this.pendingResults = [];
     if (batch.length === 0) return;
@@ -377,7 +396,22 @@ export class Head {
       good.push(item);
     }
     if (good.length === 0) return;
-    const outcomes = this.ledger.complete(good.map((g) => g.input));
+    this.committing = true;
+    this.ledger.completeAsync(good.map((g) => g.input)).then(
+      (outcomes) => {
+        this.committing = false;
+        this.acknowledge(good, outcomes);
+        if (this.pendingResults.length > 0) this.scheduleFlush();
+      },
+      (err: unknown) => {
+        // the journal cannot commit: stop rather than acknowledge what is not durable
+        this.log.fatal({ err }, 'journal commit failed; stopping the head (restart it to resume)');
+        process.exit(70);
+      },
+    );
+  }
+
+  private acknowledge(good: { peer: Peer; input: ResultInput }[], outcomes: ResultOutcome[]): void {
     const acks = new Map<Peer, string[]>();
     good.forEach((g, k) => {
       if (outcomes[k] === 'duplicate') this.log.debug({ job: g.input.jobId, chunk: g.input.index }, 'duplicate result dropped');
@@ -411,6 +445,11 @@ export class Head {
       peer.wanted -= chunks.length;
       peer.lastServed = this.clock.now();
       peer.conn.send({ type: 'assign', chunks: chunks.map(wireChunk) });
+      if (peer.wantAt !== null) {
+        this.assignLatency.push(Number(process.hrtime.bigint() - peer.wantAt) / 1e6);
+        if (this.assignLatency.length > 20_000) this.assignLatency.splice(0, 10_000);
+        peer.wantAt = null;
+      }
     }
   }
 

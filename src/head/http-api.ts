@@ -204,6 +204,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       server: head.serverStats,
       pendingConnections: head.pendingConnections,
       workers: head.connectedWorkers(),
+      wantToAssignMs: head.latencyPercentiles(),
       memory: { rss: m.rss, heapUsed: m.heapUsed },
       cpu: process.cpuUsage(),
       uptime: process.uptime(),

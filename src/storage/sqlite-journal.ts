@@ -1,7 +1,14 @@
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
 import { StorageError } from './errors.js';
+
+/** The compiled thread module (tests that run the TypeScript sources use the build in dist/). */
+function threadUrl(name: string): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL(`../../dist/storage/${name}.js`, here) : new URL(`./${name}.js`, here);
+}
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -127,6 +134,40 @@ export class SqliteJournal implements Journal {
   }
 
   private readonly commitTx: (rows: ChunkResultRecord[]) => boolean[];
+  private writer: Worker | null = null;
+  private writerSeq = 0;
+  private readonly writerWaits = new Map<number, { resolve: (f: boolean[]) => void; reject: (e: Error) => void }>();
+
+  /**
+   * Commits on the journal's commit thread (same transaction, same synchronous=FULL), resolving once
+   * the rows are durable. The event loop keeps serving while the disk syncs.
+   */
+  commitChunksAsync(rows: ChunkResultRecord[]): Promise<boolean[]> {
+    if (this.path === ':memory:') return Promise.resolve(this.commitChunks(rows));
+    if (!this.writer) {
+      this.writer = new Worker(threadUrl('commit-thread'), { workerData: { path: this.path } });
+      this.writer.on('message', (m: { id: number; fresh?: boolean[]; error?: string }) => {
+        const w = this.writerWaits.get(m.id);
+        this.writerWaits.delete(m.id);
+        if (!w) return;
+        if (m.error !== undefined) w.reject(new StorageError(`journal commit failed: ${m.error}`));
+        else w.resolve(m.fresh ?? []);
+      });
+      const failAll = (err: Error): void => {
+        for (const w of this.writerWaits.values()) w.reject(new StorageError(`journal commit thread failed: ${err.message}`, { cause: err }));
+        this.writerWaits.clear();
+        this.writer = null;
+      };
+      this.writer.on('error', failAll);
+      this.writer.on('exit', (code) => failAll(new Error(`exited with code ${code}`)));
+    }
+    const id = ++this.writerSeq;
+    const packed = rows.map((r) => ({ ...r, summary: packr.pack(r.summary) }));
+    return new Promise((resolve, reject) => {
+      this.writerWaits.set(id, { resolve, reject });
+      this.writer?.postMessage({ id, rows: packed });
+    });
+  }
 
   createJob(job: JobRecord): void {
     this.st.insertJob.run({
@@ -238,6 +279,11 @@ export class SqliteJournal implements Journal {
   }
 
   close(): void {
+    if (this.writer) {
+      this.writer.removeAllListeners('exit');
+      this.writer.postMessage({ close: true });
+      this.writer = null;
+    }
     if (this.db.open) this.db.close();
   }
 }

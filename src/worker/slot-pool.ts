@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { SlotReply, SlotRequest } from './slot-thread.js';
 
-const THREAD_URL = new URL('./slot-thread.js', import.meta.url);
+// the compiled thread module (tests that run the TypeScript sources use the build in dist/)
+const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/slot-thread.js', import.meta.url) : new URL('./slot-thread.js', import.meta.url);
 
 interface Slot {
   thread: Worker;

@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+// Coordinator benchmarks (issue 8), run after `npm run build`:
+//   node bench/coordinator.mjs        (RUNS=5 CHUNKS=20000 for more)
+// 1. Throughput: `noop` chunks per second end to end (head + 2 worker processes over TLS), against the
+//    same work as BullMQ jobs (no-op processor, 2 worker processes, concurrency 50, removeOnComplete)
+//    on a local redis-server started here; interleaved, median of RUNS. Also p50/p99 want -> assign.
+// 2. Scaling: primes [0, 1e10] with 1 and 2 slots (`bramble run --workers N`): T1 / (2 x T2).
+// 3. Head memory per queued chunk and per connected worker.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(ROOT, 'bin/bramble.js');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function proc(cmd, args, env = {}) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  return { child, out: () => out, exited, kill: async () => { if (child.exitCode === null) { child.kill('SIGKILL'); await exited; } } };
+}
+
+function api(head, method, route, body) {
+  const payload = body ? Buffer.from(JSON.stringify(body)) : null;
+  return new Promise((resolve, reject) => {
+    const req = https.request(new URL(head.url + route), { method, ca: head.ca, headers: { authorization: `Bearer ${head.token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) } }, (res) => {
+      let t = '';
+      res.on('data', (d) => (t += d));
+      res.on('end', () => resolve(JSON.parse(t)));
+    });
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+async function startHead(dir) {
+  const port = await freePort();
+  const httpPort = await freePort();
+  const p = proc(process.execPath, [BIN, 'head', '--data', dir, '--bind', '127.0.0.1', '--port', String(port), '--http-port', String(httpPort), '--log-level', 'error']);
+  const state = path.join(dir, 'head.json');
+  for (let i = 0; i < 300 && !existsSync(state); i++) await sleep(50);
+  const url = JSON.parse(readFileSync(state, 'utf8')).url;
+  return { ...p, dir, port, url, ca: readFileSync(path.join(dir, 'ca.crt')), token: readFileSync(path.join(dir, 'admin-token'), 'utf8').trim() };
+}
+
+async function waitJob(head, id) {
+  for (;;) {
+    const st = await api(head, 'GET', `/api/jobs/${id}`);
+    if (['done', 'failed', 'cancelled'].includes(st.state)) return st;
+    await sleep(20);
+  }
+}
+
+/** Head + 2 worker processes over TLS; returns chunks/s measured by the head (job start to finish). */
+async function brambleNoop(chunks) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-bench-'));
+  const head = await startHead(dir);
+  const workers = [0, 1].map((i) => proc(process.execPath, [BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', `b${i}`, '--slots', '2', '--prefetch', '32', '--log-level', 'error']));
+  for (;;) {
+    const { nodes } = await api(head, 'GET', '/api/nodes');
+    if (nodes.filter((n) => n.state === 'ready').length === 2) break;
+    await sleep(50);
+  }
+  const sub = await api(head, 'POST', '/api/jobs', { task: 'noop', params: { chunks } });
+  await waitJob(head, sub.id);
+  const r = await api(head, 'GET', `/api/jobs/${sub.id}/result`);
+  const stats = await api(head, 'GET', '/api/stats');
+  for (const w of workers) await w.kill();
+  await head.kill();
+  rmSync(dir, { recursive: true, force: true });
+  return { rate: chunks / r.seconds, seconds: r.seconds, p50: stats.wantToAssignMs.p50, p99: stats.wantToAssignMs.p99 };
+}
+
+const BULL_WORKER = `
+const { Worker } = require('bullmq');
+const w = new Worker('bench', async () => {}, { connection: { host: '127.0.0.1', port: Number(process.env.REDIS_PORT) }, concurrency: 50 });
+process.on('SIGTERM', async () => { await w.close(); process.exit(0); });
+`;
+
+async function bullmqNoop(chunks) {
+  let bullmq;
+  try {
+    bullmq = await import('bullmq');
+  } catch {
+    return null;
+  }
+  const port = await freePort();
+  const redis = proc('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  for (let i = 0; i < 100; i++) {
+    if (redis.out().includes('Ready to accept')) break;
+    if (redis.child.exitCode !== null) return null;
+    await sleep(50);
+  }
+  const connection = { host: '127.0.0.1', port };
+  const queue = new bullmq.Queue('bench', { connection });
+  await queue.obliterate({ force: true }).catch(() => {});
+  const workers = [0, 1].map(() => proc(process.execPath, ['-e', BULL_WORKER], { REDIS_PORT: String(port), NODE_PATH: path.join(ROOT, 'node_modules') }));
+  await sleep(1000);
+  const t0 = performance.now();
+  for (let i = 0; i < chunks; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, chunks - i) }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts: { removeOnComplete: true } })));
+  }
+  for (;;) {
+    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    if (c.waiting + c.active + c.delayed + (c.prioritized ?? 0) === 0) break;
+    await sleep(20);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await queue.close();
+  for (const w of workers) await w.kill();
+  await redis.kill();
+  return { rate: chunks / secs, seconds: secs };
+}
+
+function rss(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m[1]) * 1024;
+}
+
+async function memory() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-bench-'));
+  const head = await startHead(dir);
+  await sleep(500);
+  const r0 = rss(head.child.pid);
+  const sub = await api(head, 'POST', '/api/jobs', { task: 'noop', params: { chunks: 1_000_000 } });
+  await sleep(500);
+  const r1 = rss(head.child.pid);
+  await api(head, 'POST', `/api/jobs/${sub.id}/cancel`);
+  const { simWorker } = await import('./sim-worker.mjs');
+  const cluster = { caHash: null, secret: readFileSync(path.join(dir, 'cluster-secret'), 'utf8').trim() };
+  const { certHash } = await import('../dist/trust/index.js');
+  cluster.caHash = certHash(readFileSync(path.join(dir, 'ca.crt'), 'utf8'));
+  const sims = [];
+  for (let i = 0; i < 200; i++) sims.push(await simWorker({ host: '127.0.0.1', port: head.port, ...cluster, name: `m${i}` }));
+  await sleep(1000);
+  const r2 = rss(head.child.pid);
+  for (const s of sims) s.close();
+  await head.kill();
+  rmSync(dir, { recursive: true, force: true });
+  return { perQueuedChunk: (r1 - r0) / 1_000_000, perWorker: (r2 - r1) / 200 };
+}
+
+async function scaling(runs) {
+  const t = { 1: [], 2: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const n of [1, 2]) {
+      const p = proc(process.execPath, [BIN, 'run', 'primes', '--start', '0', '--end', '1e10', '--workers', String(n), '--json']);
+      await p.exited;
+      t[n].push(JSON.parse(p.out().trim().split('\n').pop()).seconds);
+    }
+  }
+  const t1 = median(t[1]);
+  const t2 = median(t[2]);
+  return { t1, t2, efficiency: t1 / (2 * t2) };
+}
+
+export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
+  const chunks = Number(process.env.CHUNKS ?? 20000);
+  const ours = [];
+  const theirs = [];
+  const lat = [];
+  for (let i = 0; i < runs; i++) {
+    const b = await brambleNoop(chunks);
+    ours.push(b.rate);
+    lat.push(b);
+    log(`  bramble noop run ${i + 1}: ${b.rate.toFixed(0)} chunks/s, want->assign p99 ${b.p99?.toFixed(2)} ms`);
+    const q = await bullmqNoop(chunks);
+    if (q) {
+      theirs.push(q.rate);
+      log(`  bullmq  noop run ${i + 1}: ${q.rate.toFixed(0)} jobs/s`);
+    }
+  }
+  const rows = [
+    {
+      name: `noop throughput, ${chunks} chunks, 2 worker processes`,
+      ours: median(ours),
+      yardstick: theirs.length ? median(theirs) : null,
+      unit: 'chunks/s (higher is better)',
+      ratio: theirs.length ? median(ours) / median(theirs) : null,
+      p50ms: median(lat.map((l) => l.p50)),
+      p99ms: median(lat.map((l) => l.p99)),
+    },
+  ];
+  const sc = await scaling(runs);
+  rows.push({ name: 'primes [0, 1e10] scaling 1 -> 2 slots', ours: sc.efficiency, yardstick: 0.9, unit: `T1 ${sc.t1.toFixed(2)} s, T2 ${sc.t2.toFixed(2)} s, efficiency T1/(2 T2)`, ratio: sc.efficiency / 0.9 });
+  const mem = await memory();
+  rows.push({ name: 'head memory', ours: mem.perQueuedChunk, yardstick: null, unit: `bytes per queued chunk; ${(mem.perWorker / 1024).toFixed(1)} KiB per connected worker`, ratio: null });
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const rows = await run({ log: (s) => console.log(s) });
+  for (const r of rows) console.log(JSON.stringify(r));
+  process.exit(0);
+}
