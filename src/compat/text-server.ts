@@ -203,7 +203,7 @@ export class TextServer {
       this.head.log.debug({ node: c.id, job: lease.jobId, chunk: lease.index }, 'seed 000 answer for a finished chunk dropped');
     } else {
       const [outcome] = this.head.ledger.complete([
-        { token: lease.token, jobId: lease.jobId, index: lease.index, worker: c.id, summary: computed.summary, output: computed.output },
+        { token: lease.token, jobId: lease.jobId, index: lease.index, span: lease.span, worker: c.id, summary: computed.summary, output: computed.output },
       ]);
       if (outcome === 'accepted') this.stats.accepted++;
       else this.stats.duplicates++;

@@ -19,8 +19,14 @@ export interface JobRecord {
   params: Record<string, unknown>;
   start: bigint;
   end: bigint;
+  /** Numbers per chunk (a "grain" when chunkMs is set). */
   chunk: bigint;
   chunks: number;
+  /**
+   * Target time per lease (ms) when the user gave no --chunk: a lease then covers a span of
+   * consecutive chunks sized to the worker's measured speed. null: one chunk per lease.
+   */
+  chunkMs: number | null;
   priority: number;
   maxAttempts: number;
   state: JobState;
@@ -37,6 +43,8 @@ export interface Lease {
   index: number;
   attempt: number;
   worker: string;
+  /** Consecutive chunks covered, from `index`. */
+  span: number;
   deadline: number;
   issuedAt: number;
   /** A speculative copy of a chunk already leased elsewhere. */

@@ -4,6 +4,8 @@ import type { JobRecord, JobState } from './job.js';
 export interface ChunkResultRecord {
   jobId: string;
   index: number;
+  /** Consecutive chunks this row covers, from `index`. */
+  span: number;
   attempt: number;
   worker: string;
   /** Task summary of the chunk (small, MessagePack-able). */
@@ -25,6 +27,7 @@ export interface ChunkFailureRecord {
 export interface QuarantineRecord {
   jobId: string;
   index: number;
+  span: number;
   error: string;
 }
 
@@ -46,8 +49,8 @@ export interface Journal {
   commitChunks(rows: ChunkResultRecord[]): boolean[];
   /** The same, off the caller's thread where the journal can: resolves once the rows are durable. */
   commitChunksAsync?(rows: ChunkResultRecord[]): Promise<boolean[]>;
-  /** Indices of done chunks of a job, for rebuilding the ledger after a restart. */
-  doneChunks(jobId: string): Iterable<number>;
+  /** [index, span] of every result row of a job, for rebuilding the ledger after a restart. */
+  doneSpans(jobId: string): Iterable<[number, number]>;
   recordFailure(failure: ChunkFailureRecord): void;
   failures(jobId: string): ChunkFailureRecord[];
   quarantine(record: QuarantineRecord): void;

@@ -7,11 +7,11 @@ import { Ledger } from './ledger.js';
 /** A signer that tests can read: `job:index:attempt:n`. */
 class TestSigner implements LeaseSigner {
   private n = 0;
-  sign(jobId: string, index: number, attempt: number): string {
-    return `${jobId}:${index}:${attempt}:${++this.n}`;
+  sign(jobId: string, index: number, span: number, attempt: number): string {
+    return `${jobId}:${index}:${span}:${attempt}:${++this.n}`;
   }
-  verify(token: string, jobId: string, index: number): boolean {
-    return token.startsWith(`${jobId}:${index}:`);
+  verify(token: string, jobId: string, index: number, span: number): boolean {
+    return token.startsWith(`${jobId}:${index}:${span}:`);
   }
 }
 
@@ -21,11 +21,11 @@ function setup(chunks = 4, opts: { leaseMs?: number; maxAttempts?: number; specu
   const ledger = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: opts.leaseMs ?? 1000, speculate: opts.speculate ?? false });
   const events: LedgerEvent[] = [];
   ledger.on((e) => events.push(e));
-  ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: BigInt(chunks - 1), chunk: 1n, chunks, priority: 0, maxAttempts: opts.maxAttempts ?? 3 });
+  ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: BigInt(chunks - 1), chunk: 1n, chunks, chunkMs: null, priority: 0, maxAttempts: opts.maxAttempts ?? 3 });
   return { clock, journal, ledger, events };
 }
 
-const done = (token: string, index: number, worker = 'w1') => ({ token, jobId: 'j', index, worker, summary: {}, output: null });
+const done = (token: string, index: number, worker = 'w1', span = 1, ms?: number) => ({ token, jobId: 'j', index, span, worker, summary: {}, output: null, ms });
 
 describe('Ledger', () => {
   it('gives out each chunk once, in index order, and finishes the job when all are done', () => {
@@ -135,7 +135,7 @@ describe('Ledger', () => {
 
   it('runs higher priority first, then FIFO', () => {
     const { ledger } = setup(2);
-    ledger.submit({ id: 'hi', task: 'noop', params: {}, start: 0n, end: 0n, chunk: 1n, chunks: 1, priority: 5, maxAttempts: 3 });
+    ledger.submit({ id: 'hi', task: 'noop', params: {}, start: 0n, end: 0n, chunk: 1n, chunks: 1, chunkMs: null, priority: 5, maxAttempts: 3 });
     ledger.registerWorker('w1');
     expect(ledger.lease('w1', 3).map((a) => `${a.jobId}:${a.index}`)).toEqual(['hi:0', 'j:0', 'j:1']);
   });
@@ -182,7 +182,7 @@ describe('Ledger', () => {
       },
     });
     const ledger = new Ledger({ clock, journal: slow, signer: new TestSigner(), leaseMs: 100, speculate: false });
-    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 0n, chunk: 1n, chunks: 1, priority: 0, maxAttempts: 1 });
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 0n, chunk: 1n, chunks: 1, chunkMs: null, priority: 0, maxAttempts: 1 });
     ledger.registerWorker('w1');
     ledger.registerWorker('w2');
     const [a] = ledger.lease('w1', 1);
@@ -194,5 +194,42 @@ describe('Ledger', () => {
     release();
     expect(await first).toEqual(['accepted']);
     expect(ledger.getJob('j').state).toBe('done');
+  });
+
+  it('sizes leases by time: one chunk first, then spans grown toward chunkMs from each worker’s measured speed', () => {
+    const clock = new ManualClock(0);
+    const journal = new MemoryJournal();
+    const ledger = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 60_000, speculate: false });
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 9999n, chunk: 1n, chunks: 10_000, chunkMs: 2000, priority: 0, maxAttempts: 3 });
+    ledger.registerWorker('fast');
+    ledger.registerWorker('slow');
+    const [f1] = ledger.lease('fast', 1);
+    const [s1] = ledger.lease('slow', 1);
+    expect([f1!.span, s1!.span]).toEqual([1, 1]);
+    ledger.complete([done(f1!.token, f1!.index, 'fast', 1, 10), done(s1!.token, s1!.index, 'slow', 1, 500)]);
+    const [f2] = ledger.lease('fast', 1);
+    const [s2] = ledger.lease('slow', 1);
+    expect(f2!.span).toBe(4); // 2000 ms / 10 ms = 200, grown at most 4x a step
+    expect(s2!.span).toBe(4); // 2000 ms / 500 ms = 4
+    expect(f2!.end - f2!.start + 1n).toBe(4n);
+    ledger.complete([done(f2!.token, f2!.index, 'fast', 4, 40), done(s2!.token, s2!.index, 'slow', 4, 2000)]);
+    const [f3] = ledger.lease('fast', 1);
+    const [s3] = ledger.lease('slow', 1);
+    expect(f3!.span).toBe(16);
+    expect(s3!.span).toBe(4);
+    // spans tile the job: every chunk done once, counted in chunks
+    expect(ledger.complete([done(f3!.token, f3!.index, 'fast', 16, 160), done(s3!.token, s3!.index, 'slow', 4, 2000)])).toEqual(['accepted', 'accepted']);
+    expect(ledger.counts('j')).toMatchObject({ total: 10_000, done: 1 + 1 + 4 + 4 + 16 + 4 });
+    // a span's token does not verify for another span size
+    expect(ledger.complete([done(f3!.token, f3!.index, 'fast', 15)])).toEqual(['rejected']);
+    let guard = 0;
+    while (ledger.getJob('j').state !== 'done' && guard++ < 10_000) {
+      const [a] = ledger.lease('fast', 1);
+      ledger.complete([done(a!.token, a!.index, 'fast', a!.span, a!.span * 10)]);
+    }
+    expect(ledger.getJob('j').state).toBe('done');
+    const rows = [...journal.results('j')];
+    expect(rows.reduce((n, r) => n + r.span, 0)).toBe(10_000);
+    expect(rows.every((r, k) => k === 0 || r.index === rows[k - 1]!.index + rows[k - 1]!.span)).toBe(true);
   });
 });

@@ -7,8 +7,8 @@ import { chunkBounds } from './range.js';
 
 /** Issues and checks lease tokens; the head signs them with its secret so they survive its restart. */
 export interface LeaseSigner {
-  sign(jobId: string, index: number, attempt: number): string;
-  verify(token: string, jobId: string, index: number): boolean;
+  sign(jobId: string, index: number, span: number, attempt: number): string;
+  verify(token: string, jobId: string, index: number, span: number): boolean;
 }
 
 export interface LedgerOptions {
@@ -21,12 +21,15 @@ export interface LedgerOptions {
   speculate?: boolean;
   /** A lease is a straggler when it has run this many times the job's median chunk time. */
   speculateFactor?: number;
+  /** Largest span (chunks per lease) for jobs sized by time. */
+  maxSpan?: number;
 }
 
 export interface Assignment {
   token: string;
   jobId: string;
   index: number;
+  span: number;
   attempt: number;
   task: string;
   params: Record<string, unknown>;
@@ -39,7 +42,10 @@ export interface ResultInput {
   token: string;
   jobId: string;
   index: number;
+  span: number;
   worker: string;
+  /** Compute time the worker reports, for sizing its next spans. */
+  ms?: number;
   summary: unknown;
   output: Uint8Array | null;
 }
@@ -78,10 +84,18 @@ class JobBook {
   readonly done: Uint8Array;
   doneCount = 0;
   cursor = 0;
-  readonly retry: number[] = [];
+  /** Spans returned to the queue: retried whole. */
+  readonly retry: { i: number; span: number }[] = [];
+  /** Active leases by the first chunk of their span. */
   readonly leases = new Map<number, Lease[]>();
   readonly failures = new Map<number, Failures>();
-  readonly quarantined = new Map<number, string>();
+  readonly quarantined = new Map<number, { error: string; span: number }>();
+  quarantinedCount = 0;
+  /** Chunks covered by a quarantined span (bitmap), so fresh spans stop at them. */
+  readonly failedBits: Uint8Array;
+  /** Per worker: measured ms per chunk and the last span given, for jobs sized by time. */
+  readonly msPerChunk = new Map<string, number>();
+  readonly lastSpan = new Map<string, number>();
   /** Recent chunk run times (ms), for speculation. */
   readonly durations: number[] = [];
   nextAttempt = new Map<number, number>();
@@ -89,6 +103,28 @@ class JobBook {
   readonly inflight = new Set<number>();
   constructor(public job: JobRecord) {
     this.done = new Uint8Array(Math.ceil(job.chunks / 8));
+    this.failedBits = new Uint8Array(Math.ceil(job.chunks / 8));
+  }
+  isFailed(i: number): boolean {
+    return ((this.failedBits[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+  }
+  markFailed(i: number, span: number, error: string): void {
+    this.quarantined.set(i, { error, span });
+    for (let j = i; j < i + span; j++) {
+      if (this.isFailed(j)) continue;
+      this.failedBits[j >> 3] = (this.failedBits[j >> 3] ?? 0) | (1 << (j & 7));
+      this.quarantinedCount++;
+    }
+  }
+  unmarkFailed(i: number): void {
+    const q = this.quarantined.get(i);
+    if (!q) return;
+    this.quarantined.delete(i);
+    for (let j = i; j < i + q.span; j++) {
+      if (!this.isFailed(j)) continue;
+      this.failedBits[j >> 3] = (this.failedBits[j >> 3] ?? 0) & ~(1 << (j & 7));
+      this.quarantinedCount--;
+    }
   }
   isDone(i: number): boolean {
     return ((this.done[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
@@ -96,13 +132,19 @@ class JobBook {
   settled(i: number): boolean {
     return this.isDone(i) || this.inflight.has(i);
   }
-  markDone(i: number): void {
-    const b = i >> 3;
-    this.done[b] = (this.done[b] ?? 0) | (1 << (i & 7));
-    this.doneCount++;
+  markDone(i: number, span = 1): void {
+    for (let j = i; j < i + span; j++) {
+      if (this.isDone(j)) continue;
+      this.done[j >> 3] = (this.done[j >> 3] ?? 0) | (1 << (j & 7));
+      this.doneCount++;
+    }
+  }
+  /** A chunk is free when nothing covers it: not done, not being committed, not quarantined. */
+  free(i: number): boolean {
+    return !this.settled(i) && !this.isFailed(i);
   }
   finished(): boolean {
-    return this.doneCount + this.quarantined.size >= this.job.chunks;
+    return this.doneCount + this.quarantinedCount >= this.job.chunks;
   }
   medianDuration(): number | null {
     if (this.durations.length < 3) return null;
@@ -122,6 +164,7 @@ export class Ledger {
   readonly leaseMs: number;
   private readonly speculate: boolean;
   private readonly speculateFactor: number;
+  private readonly maxSpan: number;
   private readonly books = new Map<string, JobBook>();
   private readonly byToken = new Map<string, Lease>();
   private readonly byWorker = new Map<string, Set<string>>();
@@ -138,6 +181,7 @@ export class Ledger {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.speculate = options.speculate ?? true;
     this.speculateFactor = options.speculateFactor ?? 2;
+    this.maxSpan = options.maxSpan ?? 1 << 16;
     this.recover();
   }
 
@@ -155,8 +199,8 @@ export class Ledger {
       this.seq = Math.max(this.seq, job.seq);
       if (TERMINAL_STATES.has(job.state)) continue;
       const book = new JobBook(job);
-      for (const i of this.journal.doneChunks(job.id)) if (!book.isDone(i)) book.markDone(i);
-      for (const q of this.journal.quarantined(job.id)) book.quarantined.set(q.index, q.error);
+      for (const [i, span] of this.journal.doneSpans(job.id)) book.markDone(i, span);
+      for (const q of this.journal.quarantined(job.id)) book.markFailed(q.index, q.span, q.error);
       for (const f of this.journal.failures(job.id)) {
         const fl = book.failures.get(f.index) ?? { attempts: 0, workers: new Set<string>(), lastError: '' };
         fl.attempts++;
@@ -208,13 +252,17 @@ export class Ledger {
     const book = this.books.get(id);
     if (!book) {
       const job = this.getJob(id);
-      const failed = this.journal.quarantined(id).length;
-      const done = job.state === 'cancelled' ? [...this.journal.doneChunks(id)].length : job.chunks - failed;
+      const failed = this.journal.quarantined(id).reduce((n, q) => n + q.span, 0);
+      let done = job.chunks - failed;
+      if (job.state === 'cancelled') {
+        done = 0;
+        for (const [, span] of this.journal.doneSpans(id)) done += span;
+      }
       return { total: job.chunks, done, leased: 0, pending: job.chunks - done - failed, failed };
     }
     let leased = 0;
-    for (const ls of book.leases.values()) if (ls.length > 0) leased++;
-    const failed = book.quarantined.size;
+    for (const ls of book.leases.values()) if (ls.length > 0) leased += (ls[0] as Lease).span;
+    const failed = book.quarantinedCount;
     return { total: book.job.chunks, done: book.doneCount, leased, pending: book.job.chunks - book.doneCount - leased - failed, failed };
   }
 
@@ -225,19 +273,19 @@ export class Ledger {
     const book = this.books.get(id);
     if (!book) {
       if (job.state === 'done') out.fill(2);
-      else for (const i of this.journal.doneChunks(id)) out[i] = 2;
-      for (const q of this.journal.quarantined(id)) out[q.index] = 3;
+      else for (const [i, span] of this.journal.doneSpans(id)) out.fill(2, i, i + span);
+      for (const q of this.journal.quarantined(id)) out.fill(3, q.index, q.index + q.span);
       return out;
     }
     for (let i = 0; i < job.chunks; i++) if (book.isDone(i)) out[i] = 2;
-    for (const [i, ls] of book.leases) if (ls.length > 0) out[i] = 1;
-    for (const i of book.quarantined.keys()) out[i] = 3;
+    for (const [i, ls] of book.leases) if (ls.length > 0) out.fill(1, i, i + (ls[0] as Lease).span);
+    for (const [i, q] of book.quarantined) out.fill(3, i, i + q.span);
     return out;
   }
 
   quarantinedChunks(id: string): { index: number; error: string }[] {
     const book = this.books.get(id);
-    if (book) return [...book.quarantined].map(([index, error]) => ({ index, error })).sort((a, b) => a.index - b.index);
+    if (book) return [...book.quarantined].map(([index, q]) => ({ index, error: q.error })).sort((a, b) => a.index - b.index);
     return this.journal.quarantined(id).map((q) => ({ index: q.index, error: q.error }));
   }
 
@@ -326,73 +374,96 @@ export class Ledger {
       .sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
     for (const book of books) {
       while (out.length < n) {
-        const index = this.nextIndex(book, worker);
-        if (index === null) break;
-        out.push(this.issue(book, index, worker, false));
+        const next = this.nextSpan(book, worker);
+        if (next === null) break;
+        out.push(this.issue(book, next.i, next.span, worker, false));
       }
       if (out.length >= n) break;
     }
     if (out.length < n && this.speculate) {
       for (const book of books) {
         while (out.length < n) {
-          const index = this.straggler(book, worker);
-          if (index === null) break;
+          const lease = this.straggler(book, worker);
+          if (lease === null) break;
           this.stats.backups++;
-          out.push(this.issue(book, index, worker, true));
+          out.push(this.issue(book, lease.index, lease.span, worker, true));
         }
       }
     }
     return out;
   }
 
-  private nextIndex(book: JobBook, worker: string): number | null {
-    // retries first, preferring chunks this worker has not already failed
+  /** Retries first (preferring spans this worker has not failed), then a fresh span from the cursor. */
+  private nextSpan(book: JobBook, worker: string): { i: number; span: number } | null {
     for (let k = 0; k < book.retry.length; k++) {
-      const i = book.retry[k] as number;
-      if (book.settled(i) || book.quarantined.has(i) || (book.leases.get(i)?.length ?? 0) > 0) {
+      const r = book.retry[k] as { i: number; span: number };
+      if (!book.free(r.i) || (book.leases.get(r.i)?.length ?? 0) > 0) {
         book.retry.splice(k, 1);
         k--;
         continue;
       }
-      const f = book.failures.get(i);
+      const f = book.failures.get(r.i);
       if (f && f.workers.has(worker) && this.workers.size > f.workers.size) continue;
       book.retry.splice(k, 1);
-      return i;
+      return r;
     }
     while (book.cursor < book.job.chunks) {
       const i = book.cursor++;
-      if (!book.settled(i) && !book.quarantined.has(i) && (book.leases.get(i)?.length ?? 0) === 0) return i;
+      if (!book.free(i) || (book.leases.get(i)?.length ?? 0) > 0) continue;
+      const want = this.spanFor(book, worker);
+      let span = 1;
+      while (span < want && i + span < book.job.chunks && book.free(i + span) && !book.leases.has(i + span)) span++;
+      book.cursor = i + span;
+      book.lastSpan.set(worker, span);
+      return { i, span };
     }
     return null;
   }
 
+  /**
+   * Chunks per lease for a job sized by time: start at one, then aim at chunkMs from the worker's
+   * measured speed, growing at most 4x a step; near the end, small enough to share the tail.
+   */
+  private spanFor(book: JobBook, worker: string): number {
+    const target = book.job.chunkMs;
+    if (target === null) return 1;
+    const rate = book.msPerChunk.get(worker);
+    if (rate === undefined) return 1;
+    let k = Math.floor(target / Math.max(rate, 1e-3));
+    k = Math.min(k, (book.lastSpan.get(worker) ?? 1) * 4, this.maxSpan);
+    const left = book.job.chunks - book.cursor;
+    k = Math.min(k, Math.max(1, Math.ceil(left / (2 * Math.max(1, this.workers.size)))));
+    return Math.max(1, k);
+  }
+
   /** The longest-running single-copy lease of a job, once its run time is well past the median. */
-  private straggler(book: JobBook, worker: string): number | null {
+  private straggler(book: JobBook, worker: string): Lease | null {
     if (book.retry.length > 0 || book.cursor < book.job.chunks) return null;
     const median = book.medianDuration();
     if (median === null) return null;
     const now = this.clock.now();
-    let best: number | null = null;
-    let bestAge = Math.max(median * this.speculateFactor, 50);
+    let best: Lease | null = null;
+    let bestAge = 50;
     for (const [i, ls] of book.leases) {
       if (ls.length !== 1 || book.inflight.has(i)) continue;
       const l = ls[0] as Lease;
       if (l.worker === worker) continue;
       const age = now - l.issuedAt;
-      if (age > bestAge) {
+      // compare with the median time of a lease of this size
+      if (age > Math.max(bestAge, median * l.span * this.speculateFactor)) {
         bestAge = age;
-        best = i;
+        best = l;
       }
     }
     return best;
   }
 
-  private issue(book: JobBook, index: number, worker: string, backup: boolean): Assignment {
+  private issue(book: JobBook, index: number, span: number, worker: string, backup: boolean): Assignment {
     const now = this.clock.now();
     const attempt = book.nextAttempt.get(index) ?? 1;
     book.nextAttempt.set(index, attempt + 1);
-    const token = this.signer.sign(book.job.id, index, attempt);
-    const lease: Lease = { token, jobId: book.job.id, index, attempt, worker, deadline: now + this.leaseMs, issuedAt: now, backup };
+    const token = this.signer.sign(book.job.id, index, span, attempt);
+    const lease: Lease = { token, jobId: book.job.id, index, span, attempt, worker, deadline: now + this.leaseMs, issuedAt: now, backup };
     const ls = book.leases.get(index);
     if (ls) ls.push(lease);
     else book.leases.set(index, [lease]);
@@ -401,8 +472,9 @@ export class Ledger {
     if (!mine) this.byWorker.set(worker, (mine = new Set()));
     mine.add(token);
     if (book.job.state === 'queued') this.setState(book, 'running');
-    const b = chunkBounds(book.job, index);
-    return { token, jobId: book.job.id, index, attempt, task: book.job.task, params: book.job.params, start: b.start, end: b.end, backup };
+    const first = chunkBounds(book.job, index);
+    const last = chunkBounds(book.job, index + span - 1);
+    return { token, jobId: book.job.id, index, span, attempt, task: book.job.task, params: book.job.params, start: first.start, end: last.end, backup };
   }
 
   private dropLease(lease: Lease): void {
@@ -419,9 +491,9 @@ export class Ledger {
 
   private requeue(lease: Lease): void {
     const book = this.books.get(lease.jobId);
-    if (!book || book.settled(lease.index) || book.quarantined.has(lease.index)) return;
+    if (!book || !book.free(lease.index)) return;
     if ((book.leases.get(lease.index)?.length ?? 0) > 0) return; // another copy still runs
-    book.retry.push(lease.index);
+    book.retry.push({ i: lease.index, span: lease.span });
   }
 
   /** Extends every lease the worker holds. Returns tokens the worker holds that are no longer valid. */
@@ -458,7 +530,7 @@ export class Ledger {
 
   private recordFailure(lease: Lease, error: string): void {
     const book = this.books.get(lease.jobId);
-    if (!book || book.settled(lease.index) || book.quarantined.has(lease.index)) return;
+    if (!book || !book.free(lease.index)) return;
     if ((book.leases.get(lease.index)?.length ?? 0) > 0) return; // a backup copy still runs
     const f = book.failures.get(lease.index) ?? { attempts: 0, workers: new Set<string>(), lastError: '' };
     f.attempts++;
@@ -469,12 +541,12 @@ export class Ledger {
     this.emit({ type: 'chunk-failed', jobId: lease.jobId, index: lease.index, worker: lease.worker, error, attempts: f.attempts });
     if (f.attempts >= book.job.maxAttempts) {
       const msg = `failed ${f.attempts} times on ${f.workers.size} worker(s); last error: ${error}`;
-      book.quarantined.set(lease.index, msg);
-      this.journal.quarantine({ jobId: lease.jobId, index: lease.index, error: msg });
+      book.markFailed(lease.index, lease.span, msg);
+      this.journal.quarantine({ jobId: lease.jobId, index: lease.index, span: lease.span, error: msg });
       this.emit({ type: 'chunk-quarantined', jobId: lease.jobId, index: lease.index, error: msg });
       if (book.finished()) this.finish(book);
     } else {
-      book.retry.push(lease.index);
+      book.retry.push({ i: lease.index, span: lease.span });
     }
   }
 
@@ -517,7 +589,9 @@ export class Ledger {
       const r = results[k] as ResultInput;
       const book = this.books.get(r.jobId);
       const lease = this.byToken.get(r.token);
-      const genuine = lease ? lease.jobId === r.jobId && lease.index === r.index : this.signer.verify(r.token, r.jobId, r.index);
+      const genuine = lease
+        ? lease.jobId === r.jobId && lease.index === r.index && lease.span === r.span
+        : this.signer.verify(r.token, r.jobId, r.index, r.span);
       if (!genuine) {
         this.stats.rejected++;
         continue;
@@ -532,13 +606,13 @@ export class Ledger {
         continue;
       }
       const key = `${r.jobId}:${r.index}`;
-      if (book.settled(r.index) || seen.has(key)) {
+      if (book.settled(r.index) || r.index + r.span > book.job.chunks || seen.has(key)) {
         outcomes[k] = 'duplicate';
         this.stats.duplicates++;
         continue;
       }
       seen.add(key);
-      rows.push({ jobId: r.jobId, index: r.index, attempt: lease?.attempt ?? 0, worker: r.worker, summary: r.summary, output: r.output, finishedAt: this.clock.now() });
+      rows.push({ jobId: r.jobId, index: r.index, span: r.span, attempt: lease?.attempt ?? 0, worker: r.worker, summary: r.summary, output: r.output, finishedAt: this.clock.now() });
       pending.push({ k, book, r });
     }
     return { outcomes, rows, pending };
@@ -552,19 +626,24 @@ export class Ledger {
       if (!fresh[j]) {
         p.outcomes[k] = 'duplicate';
         this.stats.duplicates++;
-        if (!book.isDone(r.index)) book.markDone(r.index);
+        book.markDone(r.index, r.span);
         continue;
       }
       p.outcomes[k] = 'accepted';
       this.stats.accepted++;
       if (this.books.get(book.job.id) !== book) continue; // cancelled while committing
-      book.markDone(r.index);
-      book.quarantined.delete(r.index);
+      book.unmarkFailed(r.index);
+      book.markDone(r.index, r.span);
       const copies = book.leases.get(r.index) ?? [];
       const mine = copies.find((l) => l.token === r.token);
       if (mine) {
-        book.durations.push(now - mine.issuedAt);
+        book.durations.push((now - mine.issuedAt) / mine.span);
         if (book.durations.length > 64) book.durations.shift();
+      }
+      if (r.ms !== undefined && r.ms >= 0) {
+        const per = r.ms / r.span;
+        const old = book.msPerChunk.get(r.worker);
+        book.msPerChunk.set(r.worker, old === undefined ? per : 0.5 * old + 0.5 * per);
       }
       for (const l of [...copies]) {
         this.dropLease(l);

@@ -335,7 +335,7 @@ export class Head {
         this.counters.resultsIn++;
         this.pendingResults.push({
           peer,
-          input: { token: msg.token, jobId: msg.job, index: msg.index, worker: node, summary: msg.summary, output: msg.output ?? null },
+          input: { token: msg.token, jobId: msg.job, index: msg.index, span: msg.span ?? 1, worker: node, summary: msg.summary, output: msg.output ?? null, ms: msg.ms },
         });
         this.scheduleFlush();
         break;
@@ -376,14 +376,13 @@ export class Head {
         peer.conn.send({ type: 'ack', tokens: [input.token] });
         continue;
       }
-      if (input.index >= job.chunks) {
+      if (input.index + input.span > job.chunks) {
         this.counters.badMessages++;
-        peer.conn.fail(new ProtocolError(ErrorCode.BadMessage, `result for chunk ${input.index} of job ${job.id}, which has ${job.chunks} chunks`));
+        peer.conn.fail(new ProtocolError(ErrorCode.BadMessage, `result for chunks ${input.index}..${input.index + input.span - 1} of job ${job.id}, which has ${job.chunks} chunks`));
         continue;
       }
       try {
-        const b = { start: job.start + BigInt(input.index) * job.chunk, end: 0n };
-        b.end = b.start + job.chunk - 1n < job.end ? b.start + job.chunk - 1n : job.end;
+        const b = spanBounds(job, input.index, input.span);
         input.summary = getTask(job.task).checkSummary(input.summary, b.start, b.end);
         if (input.output && !getTask(job.task).hasOutput(job.params)) input.output = null;
       } catch (err) {
@@ -560,9 +559,8 @@ export class Head {
     const job = this.ledger.getJob(id);
     const folder = getTask(job.task).folder();
     for (const r of this.journal.results(id)) {
-      const start = job.start + BigInt(r.index) * job.chunk;
-      const end = start + job.chunk - 1n < job.end ? start + job.chunk - 1n : job.end;
-      folder.add(r.index, start, end, r.summary as Record<string, unknown>);
+      const b = spanBounds(job, r.index, r.span);
+      folder.add(r.index, b.start, b.end, r.summary as Record<string, unknown>);
     }
     const summary = folder.result();
     this.journal.setJobSummary(id, summary);
@@ -638,8 +636,15 @@ export class Head {
   }
 }
 
+/** First and last number of `span` chunks from `index`. */
+function spanBounds(job: JobRecord, index: number, span: number): { start: bigint; end: bigint } {
+  const start = job.start + BigInt(index) * job.chunk;
+  const last = start + BigInt(span) * job.chunk - 1n;
+  return { start, end: last < job.end ? last : job.end };
+}
+
 function wireChunk(a: Assignment): MessageOf<'assign'>['chunks'][number] {
-  return { token: a.token, job: a.jobId, index: a.index, attempt: a.attempt, task: a.task, params: a.params, start: a.start.toString(), end: a.end.toString() };
+  return { token: a.token, job: a.jobId, index: a.index, span: a.span, attempt: a.attempt, task: a.task, params: a.params, start: a.start.toString(), end: a.end.toString() };
 }
 
 export { NotFoundError };

@@ -9,6 +9,8 @@ export interface JobInput {
   chunk?: string | number;
   priority?: string | number;
   maxAttempts?: string | number;
+  /** Seconds of work per lease when no chunk is given (default 2). */
+  chunkTime?: string | number;
   params?: Record<string, unknown>;
 }
 
@@ -19,6 +21,7 @@ export interface JobPlan {
   end: bigint;
   chunk: bigint;
   chunks: number;
+  chunkMs: number | null;
   priority: number;
   maxAttempts: number;
 }
@@ -33,6 +36,12 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
   let start: bigint;
   let end: bigint;
   let chunk: bigint;
+  let chunkMs: number | null = null;
+  if (input.chunkTime !== undefined) {
+    const t = Number(input.chunkTime);
+    if (!Number.isFinite(t) || t <= 0 || t > 3600) throw new InputError('--chunk-time', `--chunk-time must be a number of seconds between 0 and 3600 (got ${JSON.stringify(input.chunkTime)})`);
+    if (input.chunk !== undefined) throw new InputError('--chunk-time', 'give either --chunk or --chunk-time, not both');
+  }
   if (task.range) {
     if (input.start !== undefined || input.end !== undefined) {
       throw new InputError('--start', `task ${task.name} takes no --start/--end`);
@@ -46,10 +55,14 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
     if (input.end === undefined) throw new InputError('--end', `--end is required for ${task.name}`);
     start = parseInteger('--start', input.start, { min: task.minStart });
     end = parseInteger('--end', input.end, { min: task.minStart });
-    chunk = input.chunk === undefined ? task.defaultChunkSize(start, end, slots) : parseInteger('--chunk', input.chunk, { min: 1n });
+    if (input.chunk === undefined) {
+      // sized by time: small chunks, leased in spans that grow to --chunk-time per worker
+      chunk = task.defaultChunkSize(start, end, slots);
+      chunkMs = Math.round(Number(input.chunkTime ?? 2) * 1000);
+    } else chunk = parseInteger('--chunk', input.chunk, { min: 1n });
   }
   const range = makeRange(start, end, chunk);
   const priority = Number(parseInteger('--priority', input.priority ?? 0, { max: 1000n }));
   const maxAttempts = Number(parseInteger('--max-attempts', input.maxAttempts ?? 3, { min: 1n, max: 100n }));
-  return { task: task.name, params, ...range, chunks: Number((end - start) / chunk + 1n), priority, maxAttempts };
+  return { task: task.name, params, ...range, chunks: Number((end - start) / chunk + 1n), chunkMs, priority, maxAttempts };
 }

@@ -33,7 +33,10 @@ export interface TaskDef {
   /** The range a job of this task covers, when it is not given by --start/--end. */
   range?(params: Record<string, unknown>): { start: bigint; end: bigint; chunk: bigint };
   minStart: bigint;
-  /** About 1-2 s of work per chunk on a typical slot. */
+  /**
+   * Chunk size when the user gives none: small (tens of ms on a fast core), since leases then cover
+   * spans of chunks sized to each worker's measured speed (--chunk-time).
+   */
   defaultChunkSize(start: bigint, end: bigint, slots: number): bigint;
   run(params: Record<string, unknown>, start: bigint, end: bigint): ChunkOutput;
   /** Checks a summary that came from the network before it is stored. */
@@ -95,7 +98,7 @@ const primes: TaskDef = {
   },
   defaultChunkSize(start, end, slots) {
     // every chunk pays for walking the sieving primes up to sqrt(end): keep chunks at least that wide
-    const chunk = defaultChunk(start, end, 200_000_000n, slots * 4);
+    const chunk = defaultChunk(start, end, 20_000_000n, slots * 4);
     const floor = isqrt(end);
     const width = end - start + 1n;
     return chunk >= floor ? chunk : floor < width ? floor : width;
@@ -199,7 +202,7 @@ const collatz: TaskDef = {
     return { mode: choice(raw['mode'], '--mode', ['steps', 'verify'] as const, 'steps') };
   },
   defaultChunkSize(start, end, slots) {
-    return defaultChunk(start, end, 2_000_000n, slots * 4);
+    return defaultChunk(start, end, 200_000n, slots * 4);
   },
   run(params, start, end) {
     if (params['mode'] === 'verify') {

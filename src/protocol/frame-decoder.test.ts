@@ -70,7 +70,7 @@ describe('message validation', () => {
     const msgs = [
       { type: 'want', n: 3 },
       { type: 'ack', tokens: ['a', 'b'] },
-      { type: 'assign', chunks: [{ token: 't', job: 'j', index: 4, attempt: 1, task: 'primes', params: { list: true }, start: '18446744073709551615', end: '18446744073709551615' }] },
+      { type: 'assign', chunks: [{ token: 't', job: 'j', index: 4, span: 1, attempt: 1, task: 'primes', params: { list: true }, start: '18446744073709551615', end: '18446744073709551615' }] },
       { type: 'result', token: 't', job: 'j', index: 0, summary: { c: 1 }, output: new Uint8Array([1, 2, 3]) },
       { type: 'error', code: 'X', message: 'y' },
     ] as const;

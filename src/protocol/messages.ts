@@ -62,6 +62,8 @@ export const AssignedChunk = z.object({
   token,
   job: id,
   index: z.number().int().min(0),
+  /** Consecutive chunks covered from `index` (jobs sized by time); start/end span them all. */
+  span: z.number().int().min(1).max(1 << 24),
   attempt: z.number().int().min(0),
   task: z.string().max(64),
   params,
@@ -75,6 +77,8 @@ export const Result = z.object({
   token,
   job: id,
   index: z.number().int().min(0),
+  /** As assigned; absent means 1. */
+  span: z.number().int().min(1).max(1 << 24).optional(),
   summary: z.unknown(),
   output: z.instanceof(Uint8Array).nullable().optional(),
   ms: z.number().min(0).optional(),

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 interface Row {
   jobId: string;
   index: number;
+  span: number;
   attempt: number;
   worker: string;
   summary: Uint8Array;
@@ -22,11 +23,11 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('busy_timeout = 10000');
 if (db.pragma('synchronous', { simple: true }) !== 2) throw new Error('commit thread: synchronous=FULL did not take');
-const insert = db.prepare('INSERT OR IGNORE INTO chunks (job_id, idx, attempt, worker, summary, output, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+const insert = db.prepare('INSERT OR IGNORE INTO chunks (job_id, idx, span, attempt, worker, summary, output, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
 const unquarantine = db.prepare('DELETE FROM quarantine WHERE job_id = ? AND idx = ?');
 const commit = db.transaction((rows: Row[]) =>
   rows.map((r) => {
-    const info = insert.run(r.jobId, r.index, r.attempt, r.worker, r.summary, r.output, r.finishedAt);
+    const info = insert.run(r.jobId, r.index, r.span, r.attempt, r.worker, r.summary, r.output, r.finishedAt);
     if (info.changes === 1) unquarantine.run(r.jobId, r.index);
     return info.changes === 1;
   }),

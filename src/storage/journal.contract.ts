@@ -12,6 +12,7 @@ export function journalContract(name: string, make: () => { journal: Journal; re
     end: 18446744073709551615n,
     chunk: 100n,
     chunks: 7,
+    chunkMs: null,
     priority: 0,
     maxAttempts: 3,
     state: 'queued',
@@ -39,10 +40,10 @@ export function journalContract(name: string, make: () => { journal: Journal; re
     it('commits a chunk once: a second commit of the same chunk reports a duplicate', () => {
       const { journal } = make();
       journal.createJob(job('a'));
-      const row = { jobId: 'a', index: 3, attempt: 1, worker: 'w', summary: { c: 5 }, output: new Uint8Array([1, 2]), finishedAt: 1 };
+      const row = { jobId: 'a', index: 3, span: 1, attempt: 1, worker: 'w', summary: { c: 5 }, output: new Uint8Array([1, 2]), finishedAt: 1 };
       expect(journal.commitChunks([row, { ...row, index: 1 }])).toEqual([true, true]);
       expect(journal.commitChunks([{ ...row, summary: { c: 999 } }])).toEqual([false]);
-      expect([...journal.doneChunks('a')].sort()).toEqual([1, 3]);
+      expect([...journal.doneSpans('a')].sort()).toEqual([[1, 1], [3, 1]]);
       const rows = [...journal.results('a', { withOutput: true })];
       expect(rows.map((r) => r.index)).toEqual([1, 3]);
       expect(rows[1]?.summary).toEqual({ c: 5 });
@@ -52,7 +53,7 @@ export function journalContract(name: string, make: () => { journal: Journal; re
     it('pages results in index order from any start', () => {
       const { journal } = make();
       journal.createJob(job('a'));
-      const rows = Array.from({ length: 1200 }, (_, i) => ({ jobId: 'a', index: 1199 - i, attempt: 1, worker: 'w', summary: { i: 1199 - i }, output: null, finishedAt: 1 }));
+      const rows = Array.from({ length: 1200 }, (_, i) => ({ jobId: 'a', index: 1199 - i, span: 1, attempt: 1, worker: 'w', summary: { i: 1199 - i }, output: null, finishedAt: 1 }));
       journal.commitChunks(rows);
       const got = [...journal.results('a', { from: 10 })].map((r) => r.index);
       expect(got).toHaveLength(1190);
@@ -63,9 +64,9 @@ export function journalContract(name: string, make: () => { journal: Journal; re
       const { journal } = make();
       journal.createJob(job('a'));
       journal.recordFailure({ jobId: 'a', index: 2, attempt: 1, worker: 'w', error: 'x', at: 1 });
-      journal.quarantine({ jobId: 'a', index: 2, error: 'failed 3 times' });
+      journal.quarantine({ jobId: 'a', index: 2, span: 3, error: 'failed 3 times' });
       expect(journal.failures('a')).toHaveLength(1);
-      expect(journal.quarantined('a')).toEqual([{ jobId: 'a', index: 2, error: 'failed 3 times' }]);
+      expect(journal.quarantined('a')).toEqual([{ jobId: 'a', index: 2, span: 3, error: 'failed 3 times' }]);
       journal.setJobSummary('a', { count: '12' });
       expect(journal.getJobSummary('a')).toEqual({ count: '12' });
     });
@@ -74,11 +75,11 @@ export function journalContract(name: string, make: () => { journal: Journal; re
       const made = make();
       if (!made.reopen) return;
       made.journal.createJob(job('a'));
-      made.journal.commitChunks([{ jobId: 'a', index: 0, attempt: 1, worker: 'w', summary: {}, output: null, finishedAt: 1 }]);
+      made.journal.commitChunks([{ jobId: 'a', index: 0, span: 2, attempt: 1, worker: 'w', summary: {}, output: null, finishedAt: 1 }]);
       made.journal.close();
       const again = made.reopen();
       expect(again.getJob('a')?.id).toBe('a');
-      expect([...again.doneChunks('a')]).toEqual([0]);
+      expect([...again.doneSpans('a')]).toEqual([[0, 2]]);
       again.close();
     });
   });

@@ -45,8 +45,8 @@ export class MemoryJournal implements Journal {
       return true;
     });
   }
-  doneChunks(jobId: string): Iterable<number> {
-    return [...(this.chunks.get(jobId)?.keys() ?? [])];
+  doneSpans(jobId: string): Iterable<[number, number]> {
+    return [...(this.chunks.get(jobId)?.values() ?? [])].map((r) => [r.index, r.span] as [number, number]);
   }
   recordFailure(f: ChunkFailureRecord): void {
     this.fails.push({ ...f });

@@ -21,6 +21,7 @@ interface JobRow {
   end: string;
   chunk: string;
   chunks: number;
+  chunk_ms: number | null;
   priority: number;
   max_attempts: number;
   state: JobState;
@@ -40,6 +41,7 @@ function toJob(r: JobRow): JobRecord {
     end: BigInt(r.end),
     chunk: BigInt(r.chunk),
     chunks: r.chunks,
+    chunkMs: r.chunk_ms,
     priority: r.priority,
     maxAttempts: r.max_attempts,
     state: r.state,
@@ -54,12 +56,12 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, seq INTEGER NOT NULL, task TEXT NOT NULL, params TEXT NOT NULL,
-  start TEXT NOT NULL, "end" TEXT NOT NULL, chunk TEXT NOT NULL, chunks INTEGER NOT NULL,
+  start TEXT NOT NULL, "end" TEXT NOT NULL, chunk TEXT NOT NULL, chunks INTEGER NOT NULL, chunk_ms INTEGER,
   priority INTEGER NOT NULL, max_attempts INTEGER NOT NULL, state TEXT NOT NULL,
   created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, error TEXT, summary BLOB
 );
 CREATE TABLE IF NOT EXISTS chunks (
-  job_id TEXT NOT NULL, idx INTEGER NOT NULL, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
+  job_id TEXT NOT NULL, idx INTEGER NOT NULL, span INTEGER NOT NULL DEFAULT 1, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
   summary BLOB NOT NULL, output BLOB, finished_at INTEGER NOT NULL,
   PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
@@ -69,7 +71,7 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 CREATE INDEX IF NOT EXISTS failures_job ON failures (job_id, idx);
 CREATE TABLE IF NOT EXISTS quarantine (
-  job_id TEXT NOT NULL, idx INTEGER NOT NULL, error TEXT NOT NULL, PRIMARY KEY (job_id, idx)
+  job_id TEXT NOT NULL, idx INTEGER NOT NULL, span INTEGER NOT NULL DEFAULT 1, error TEXT NOT NULL, PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
 `;
 
@@ -99,8 +101,8 @@ export class SqliteJournal implements Journal {
     const db = this.db;
     this.st = {
       insertJob: db.prepare(
-        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, priority, max_attempts, state, created_at, started_at, finished_at, error)
-         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @priority, @max_attempts, @state, @created_at, @started_at, @finished_at, @error)`,
+        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, chunk_ms, priority, max_attempts, state, created_at, started_at, finished_at, error)
+         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @chunk_ms, @priority, @max_attempts, @state, @created_at, @started_at, @finished_at, @error)`,
       ),
       setState: db.prepare(
         `UPDATE jobs SET state = ?, error = ?, started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END),
@@ -111,21 +113,21 @@ export class SqliteJournal implements Journal {
       getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       listJobs: db.prepare('SELECT * FROM jobs ORDER BY seq'),
       insertChunk: db.prepare(
-        'INSERT OR IGNORE INTO chunks (job_id, idx, attempt, worker, summary, output, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO chunks (job_id, idx, span, attempt, worker, summary, output, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      doneChunks: db.prepare('SELECT idx FROM chunks WHERE job_id = ?').pluck(),
+      doneSpans: db.prepare('SELECT idx, span FROM chunks WHERE job_id = ?').raw(),
       insertFailure: db.prepare('INSERT INTO failures (job_id, idx, attempt, worker, error, at) VALUES (?, ?, ?, ?, ?, ?)'),
       failures: db.prepare('SELECT * FROM failures WHERE job_id = ? ORDER BY rowid'),
-      quarantine: db.prepare('INSERT OR REPLACE INTO quarantine (job_id, idx, error) VALUES (?, ?, ?)'),
+      quarantine: db.prepare('INSERT OR REPLACE INTO quarantine (job_id, idx, span, error) VALUES (?, ?, ?, ?)'),
       unquarantine: db.prepare('DELETE FROM quarantine WHERE job_id = ? AND idx = ?'),
       quarantined: db.prepare('SELECT * FROM quarantine WHERE job_id = ? ORDER BY idx'),
-      results: db.prepare('SELECT idx, attempt, worker, summary, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
-      resultsOut: db.prepare('SELECT idx, attempt, worker, summary, output, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
+      results: db.prepare('SELECT idx, span, attempt, worker, summary, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
+      resultsOut: db.prepare('SELECT idx, span, attempt, worker, summary, output, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
     };
     this.commitTx = db.transaction((rows: ChunkResultRecord[]) => {
       const out: boolean[] = [];
       for (const r of rows) {
-        const info = this.st.insertChunk.run(r.jobId, r.index, r.attempt, r.worker, packr.pack(r.summary), r.output, r.finishedAt);
+        const info = this.st.insertChunk.run(r.jobId, r.index, r.span, r.attempt, r.worker, packr.pack(r.summary), r.output, r.finishedAt);
         if (info.changes === 1) this.st.unquarantine.run(r.jobId, r.index);
         out.push(info.changes === 1);
       }
@@ -179,6 +181,7 @@ export class SqliteJournal implements Journal {
       end: job.end.toString(),
       chunk: job.chunk.toString(),
       chunks: job.chunks,
+      chunk_ms: job.chunkMs,
       priority: job.priority,
       max_attempts: job.maxAttempts,
       state: job.state,
@@ -215,8 +218,8 @@ export class SqliteJournal implements Journal {
     return this.commitTx(rows);
   }
 
-  doneChunks(jobId: string): Iterable<number> {
-    return this.st.doneChunks.iterate(jobId) as IterableIterator<number>;
+  doneSpans(jobId: string): Iterable<[number, number]> {
+    return this.st.doneSpans.all(jobId) as [number, number][];
   }
 
   recordFailure(f: ChunkFailureRecord): void {
@@ -230,13 +233,14 @@ export class SqliteJournal implements Journal {
   }
 
   quarantine(q: QuarantineRecord): void {
-    this.st.quarantine.run(q.jobId, q.index, q.error);
+    this.st.quarantine.run(q.jobId, q.index, q.span, q.error);
   }
 
   quarantined(jobId: string): QuarantineRecord[] {
-    return (this.st.quarantined.all(jobId) as { job_id: string; idx: number; error: string }[]).map((r) => ({
+    return (this.st.quarantined.all(jobId) as { job_id: string; idx: number; span: number; error: string }[]).map((r) => ({
       jobId: r.job_id,
       index: r.idx,
+      span: r.span,
       error: r.error,
     }));
   }
@@ -252,6 +256,7 @@ export class SqliteJournal implements Journal {
     for (;;) {
       const rows = stmt.all(jobId, from, page) as {
         idx: number;
+        span: number;
         attempt: number;
         worker: string;
         summary: Buffer;
@@ -262,6 +267,7 @@ export class SqliteJournal implements Journal {
         yield {
           jobId,
           index: r.idx,
+          span: r.span,
           attempt: r.attempt,
           worker: r.worker,
           summary: packr.unpack(r.summary),

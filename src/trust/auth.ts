@@ -22,18 +22,18 @@ export function checkProof(secret: string, nonce: string, node: string, binding:
 /** Signs lease tokens so the head recognises its own tokens after a restart. */
 export class HmacLeaseSigner {
   constructor(private readonly key: string) {}
-  sign(jobId: string, index: number, attempt: number): string {
+  sign(jobId: string, index: number, span: number, attempt: number): string {
     const nonce = `${attempt.toString(36)}-${randomBytes(6).toString('base64url')}`;
-    return `${nonce}.${this.mac(jobId, index, nonce)}`;
+    return `${nonce}.${this.mac(jobId, index, span, nonce)}`;
   }
-  verify(token: string, jobId: string, index: number): boolean {
+  verify(token: string, jobId: string, index: number, span: number): boolean {
     const dot = token.lastIndexOf('.');
     if (dot <= 0) return false;
-    const want = Buffer.from(this.mac(jobId, index, token.slice(0, dot)));
+    const want = Buffer.from(this.mac(jobId, index, span, token.slice(0, dot)));
     const got = Buffer.from(token.slice(dot + 1));
     return want.length === got.length && timingSafeEqual(want, got);
   }
-  private mac(jobId: string, index: number, nonce: string): string {
-    return createHmac('sha256', this.key).update(`lease\0${jobId}\0${index}\0${nonce}`).digest('base64url').slice(0, 22);
+  private mac(jobId: string, index: number, span: number, nonce: string): string {
+    return createHmac('sha256', this.key).update(`lease\0${jobId}\0${index}\0${span}\0${nonce}`).digest('base64url').slice(0, 22);
   }
 }

@@ -218,7 +218,7 @@ export class WorkerAgent {
           this.chunksDone++;
           const n = BigInt(chunk.end) - BigInt(chunk.start) + 1n;
           this.numbersDone += n;
-          const msg: MessageOf<'result'> = { type: 'result', token: chunk.token, job: chunk.job, index: chunk.index, summary: reply.summary, output: reply.output as Uint8Array<ArrayBuffer> | null, ms: reply.ms };
+          const msg: MessageOf<'result'> = { type: 'result', token: chunk.token, job: chunk.job, index: chunk.index, span: chunk.span, summary: reply.summary, output: reply.output as Uint8Array<ArrayBuffer> | null, ms: reply.ms };
           this.unacked.set(chunk.token, msg);
           this.link?.conn.send(msg);
         } else if (reply.error !== 'cancelled') {

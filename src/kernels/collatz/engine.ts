@@ -150,13 +150,16 @@ function limbJump(lo: number): boolean {
 
 // ---- single T-steps with exact bookkeeping, used when a jump could matter ----
 
-/**
- * Up to `count` T-steps on an exact double x (all values below 2^53 guaranteed by the caller), offering
- * every value to the maximum; stops early when x < stopBelow. Returns [x, C-steps].
- */
+// results of the slow walkers: the value reached, the C-steps taken, whether it stopped early
 let slowX = 0;
+let slowXB = 0n;
 let slowS = 0;
 let slowStopped = false;
+
+/**
+ * Up to `count` T-steps on an exact double x (the caller guarantees every value stays below 2^53),
+ * offering every value to the maximum; stops early once x < stopBelow.
+ */
 function slowStepsD(x: number, count: number, stopBelow: number): void {
   let s = 0;
   slowStopped = false;
@@ -179,7 +182,7 @@ function slowStepsD(x: number, count: number, stopBelow: number): void {
   slowS = s;
 }
 
-let slowXB = 0n;
+/** The same in BigInt, for values of any size. */
 function slowStepsB(x: bigint, count: number, stopBelow: bigint): void {
   let s = 0;
   slowStopped = false;

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Life kernel benchmark: a 2048 x 2048 random torus (density 0.5), 100 generations of B3/S23 on one
+// thread, against `bgolly -a QuickLife -m 100` (Debian package golly) on a soup of the same size and
+// density written by ../shared/yardsticks/random_soup.py; interleaved, median of RUNS runs each.
+// Run after `npm run build`:
+//   node bench/life.mjs               (RUNS=5 node bench/life.mjs for more runs)
+// Our time is grid.step(rule, 100) in this process (the grid is filled before timing). bgolly's time is
+// its whole process, which includes reading the 3 MB RLE soup; that reading alone (bgolly -m 0) is
+// measured too and reported as yardstick_load_s, and ratio_net compares against bgolly minus it.
+// Correctness: our kernel runs the same Python soup and must equal bgolly's output cell for cell.
+// Exports run() for bench/run.mjs; prints a table when executed directly.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const yardsticks = process.env.BRAMBLE_YARDSTICKS ?? resolve(here, '..', '..', 'shared', 'yardsticks');
+const SIZE = 2048;
+const GENERATIONS = 100;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function bgolly(args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('bgolly', args, { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return r.error || r.status !== 0 ? null : seconds;
+}
+
+/** The Python soup as RLE text, or null without python3 or the script. */
+function pythonSoup() {
+  const script = join(yardsticks, 'random_soup.py');
+  if (!existsSync(script)) return null;
+  const r = spawnSync('python3', [script, String(SIZE), String(SIZE), '1'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return r.error || r.status !== 0 ? null : r.stdout;
+}
+
+export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
+  const { LifeGrid, parseRule } = await import('../dist/kernels/life.js');
+  const { rleToGrid } = await import('../dist/kernels/rle.js');
+  const rule = parseRule('B3/S23');
+  const dir = mkdtempSync(join(tmpdir(), 'bramble-bench-life-'));
+  try {
+    const soup = pythonSoup();
+    const soupFile = join(dir, 'soup.rle');
+    let haveBgolly = soup !== null;
+    if (soup !== null) writeFileSync(soupFile, soup);
+    // correctness, untimed: the same soup through our kernel and through bgolly
+    let correct = null;
+    if (haveBgolly) {
+      const out = join(dir, 'out.rle');
+      if (bgolly(['-a', 'QuickLife', '-m', String(GENERATIONS), '-q', '-q', '-o', out, soupFile]) === null) haveBgolly = false;
+      else {
+        const g = rleToGrid(soup);
+        g.step(rule, GENERATIONS);
+        correct = rleToGrid(readFileSync(out, 'utf8'), { width: SIZE, height: SIZE, wrap: true }).equals(g);
+      }
+    }
+    const ours = [];
+    const theirs = [];
+    const loads = [];
+    let engine = '';
+    let population = 0;
+    for (let i = 0; i < runs; i++) {
+      const g = LifeGrid.random(SIZE, SIZE, 0.5, i + 1);
+      engine = g.engine;
+      const a = process.hrtime.bigint();
+      g.step(rule, GENERATIONS);
+      ours.push(Number(process.hrtime.bigint() - a) / 1e9);
+      population = g.population();
+      if (haveBgolly) {
+        const t = bgolly(['-a', 'QuickLife', '-m', String(GENERATIONS), '-q', '-q', soupFile]);
+        const l = bgolly(['-a', 'QuickLife', '-m', '0', '-q', '-q', soupFile]);
+        if (t !== null && l !== null) {
+          theirs.push(t);
+          loads.push(l);
+        }
+      }
+      log(`life ${SIZE}x${SIZE} x${GENERATIONS}: run ${i + 1}/${runs}: ours ${ours[i].toFixed(3)} s${theirs[i] === undefined ? '' : `, bgolly ${theirs[i].toFixed(3)} s (load ${loads[i].toFixed(3)} s)`}`);
+    }
+    const o = median(ours);
+    const t = theirs.length ? median(theirs) : null;
+    const l = loads.length ? median(loads) : null;
+    return [
+      {
+        kernel: 'life',
+        case: `life ${SIZE}x${SIZE} torus, ${GENERATIONS} generations`,
+        runs,
+        engine,
+        ours_s: Number(o.toFixed(4)),
+        yardstick: 'bgolly -a QuickLife -m 100',
+        yardstick_s: t === null ? null : Number(t.toFixed(4)),
+        yardstick_load_s: l === null ? null : Number(l.toFixed(4)),
+        ratio: t === null ? null : Number((o / t).toFixed(3)),
+        ratio_net: t === null || l === null ? null : Number((o / Math.max(t - l, 1e-6)).toFixed(3)),
+        population,
+        correct: correct !== false,
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const rows = await run({ log: (s) => console.error(s) });
+  for (const r of rows) {
+    const y = r.yardstick_s === null ? '   n/a' : r.yardstick_s.toFixed(3);
+    console.log(
+      `${r.case.padEnd(34)} ours ${r.ours_s.toFixed(3)} s (${r.engine})   bgolly ${y} s (of which loading ${r.yardstick_load_s ?? 'n/a'} s)   ratio ${r.ratio ?? 'n/a'} (net of loading ${r.ratio_net ?? 'n/a'})   ${r.correct ? 'ok' : 'WRONG'}   (median of ${r.runs})`,
+    );
+  }
+  if (rows.some((r) => !r.correct)) process.exitCode = 1;
+}
