@@ -10,6 +10,7 @@ import { startHeadProcess } from '../head/index.js';
 import type { JobStatus } from '../head/index.js';
 import { startWorkerProcess } from '../worker/main.js';
 import { addCompatFlags, CompatConfig, compatWiring } from '../compat/index.js';
+import { acquireInstanceLock, registerDeployCommands } from '../deploy/index.js';
 import {
   defaultDataDir,
   initCluster,
@@ -39,7 +40,8 @@ function taskOptions(cmd: Command): Command {
   return cmd
     .option('--start <n>', 'first number of the range (1000000, 1_000_000, 1e6, 2^32 all work)')
     .option('--end <n>', 'last number of the range (inclusive, at most 2^64-1)')
-    .option('--chunk <n>', 'numbers per chunk (default: about 1-2 s of work per chunk)')
+    .option('--chunk <n>', 'numbers per chunk (default: small chunks, leased in spans sized by --chunk-time)')
+    .option('--chunk-time <seconds>', 'with no --chunk: work per lease for each worker, measured (default 2)')
     .option('--priority <n>', 'higher runs first (default 0)')
     .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)')
     .option('--list', 'primes: keep every prime (for --out / result --out)')
@@ -85,7 +87,7 @@ function jobInput(task: string, o: Record<string, unknown>): JobInput {
   for (const k of ['list', 'mode', 'size', 'generations', 'rule', 'bounded', 'random', 'seed', 'pattern', 'chunks']) {
     if (o[k] !== undefined && !(own[task] ?? []).includes(k)) throw new InputError(`--${k}`, `--${k} does not apply to task ${task}`);
   }
-  return { task, start: s('start'), end: s('end'), chunk: s('chunk'), priority: s('priority'), maxAttempts: s('maxAttempts'), params };
+  return { task, start: s('start'), end: s('end'), chunk: s('chunk'), chunkTime: s('chunkTime'), priority: s('priority'), maxAttempts: s('maxAttempts'), params };
 }
 
 function printJson(v: unknown): void {
@@ -327,6 +329,7 @@ export function buildProgram(): Command {
         else if (isInitialised(dir)) ({ caHash, secret } = loadCluster(dir));
         else throw new InputError('--join', `--join TOKEN is required (run \`bramble token\` on the head), or --data DIR of a cluster on this machine`);
       }
+      await acquireInstanceLock(dir, cfg.instance); // held until the process exits; the error names the pid holding it
       const logger = makeLogger(cfg.logLevel);
       const agent = startWorkerProcess({ host, port, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION });
       const stop = (): void => {
@@ -421,6 +424,7 @@ export function buildProgram(): Command {
       );
   });
 
+  registerDeployCommands(program);
   return program;
 }
 
