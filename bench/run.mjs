@@ -11,7 +11,12 @@ for (const name of all.filter((n) => pick.includes(n))) {
   for (const r of rows) {
     results.push(r);
     const f = (v) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3)) : String(v));
-    console.log(`${r.name}: ours ${f(r.ours)}, yardstick ${f(r.yardstick)}, ratio ${f(r.ratio)}${r.unit ? `  (${r.unit})` : ''}${r.p99ms !== undefined ? `, want->assign p50 ${f(r.p50ms)} ms p99 ${f(r.p99ms)} ms` : ''}`);
+    // kernel rows: {kernel, case, ours_s, yardstick, yardstick_s, ratio}; coordinator rows: {name, ours, yardstick, unit, ratio}
+    const name = r.name ?? `${r.kernel} ${r.case}`;
+    const ours = r.ours_s ?? r.ours;
+    const theirs = r.yardstick_s ?? r.yardstick;
+    const unit = r.unit ?? (r.ours_s !== undefined ? `seconds; yardstick: ${r.yardstick}` : '');
+    console.log(`${name}: ours ${f(ours)}, yardstick ${f(theirs)}, ratio ${f(r.ratio)}${unit ? `  (${unit})` : ''}${r.p99ms !== undefined ? `, want->assign p50 ${f(r.p50ms)} ms p99 ${f(r.p99ms)} ms` : ''}`);
   }
 }
 process.exit(0);

@@ -2,7 +2,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Proc } from './helpers/procs.js';
-import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
+import { cleanup, run, startHead, startWorker, tmpDir } from './helpers/procs.js';
 
 const dirs: string[] = [];
 const procs: Proc[] = [];

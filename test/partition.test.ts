@@ -74,7 +74,7 @@ describe.skipIf(missing !== null)('network partition', () => {
     const head: HeadHandle = await startHead(dir, ['--bind', '0.0.0.0', '--lease-ms', '1500', '--telemetry-ms', '300', '--stale-ms', '1000', '--lost-ms', '60000'], undefined, env);
     procs.push(head);
     // the worker in the namespace reaches the head at the veth address
-    const child = spawn('ip', ['netns', 'exec', NS, process.execPath, BIN, 'worker', '--head', `${HEAD_IP}:${head.port}`, '--data', dir, '--name', 'island', '--slots', '2', '--log-level', 'warn'], {
+    const child = spawn('ip', ['netns', 'exec', NS, process.execPath, BIN, 'worker', '--head', `${HEAD_IP}:${head.port}`, '--data', dir, '--name', 'island', '--instance', '999', '--slots', '2', '--log-level', 'warn'], {
       env: { ...process.env, ...env },
       stdio: 'ignore',
     });

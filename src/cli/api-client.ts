@@ -79,7 +79,7 @@ export class ApiClient {
           res.on('data', (d: Buffer) => parts.push(d));
           res.on('end', () => {
             const text = Buffer.concat(parts).toString('utf8');
-            let json: unknown = null;
+            let json: unknown;
             try {
               json = text ? JSON.parse(text) : null;
             } catch {

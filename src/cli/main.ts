@@ -1,4 +1,5 @@
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,28 @@ async function ensureCluster(dir: string, log: { info: (m: string) => void }): P
     return initCluster(dir);
   }
   return loadCluster(dir);
+}
+
+/**
+ * A worker instance's id, kept in the data dir so a restarted worker is the same node on the
+ * dashboard (hostnames repeat across a classroom of Pis, so the id is random, made once).
+ */
+function stableNodeId(dir: string, instance: number): string | undefined {
+  const file = path.join(dir, `worker-${instance}.id`);
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^[\w.#:-]{1,128}$/.test(id)) return id;
+  } catch {
+    /* first start */
+  }
+  const id = `${os.hostname().slice(0, 40)}#${instance}-${randomBytes(4).toString('hex')}`;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, id + '\n');
+    return id;
+  } catch {
+    return undefined; // a read-only place: a fresh id each start
+  }
 }
 
 /** Polls a job until it ends, drawing the progress bar. */
@@ -331,7 +354,8 @@ export function buildProgram(): Command {
       }
       await acquireInstanceLock(dir, cfg.instance); // held until the process exits; the error names the pid holding it
       const logger = makeLogger(cfg.logLevel);
-      const agent = startWorkerProcess({ host, port, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION });
+      const node = stableNodeId(dir, cfg.instance);
+      const agent = startWorkerProcess({ host, port, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node });
       const stop = (): void => {
         logger.info('worker draining');
         void agent.drain().finally(() => process.exit(0));

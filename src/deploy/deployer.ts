@@ -125,7 +125,7 @@ export function parseProbe(out: string): Probe {
     const i = line.indexOf('=');
     if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1));
   }
-  let info: Probe['info'] = null;
+  let info: Probe['info'];
   try {
     info = kv.has('nodeinfo') ? (JSON.parse(kv.get('nodeinfo') as string) as Probe['info']) : null;
   } catch {
@@ -356,7 +356,7 @@ export async function deploy(targets: readonly Target[], o: DeployOptions): Prom
   });
 }
 
-export interface UndeployOptions extends RemoteOptions {}
+export type UndeployOptions = RemoteOptions;
 
 /** Stops the services deploy installed and removes its directory on every target. */
 export async function undeploy(targets: readonly Target[], o: UndeployOptions): Promise<HostOutcome[]> {

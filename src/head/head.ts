@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Assignment, JobRecord, Lease, LedgerEvent, ResultInput, ResultOutcome } from '../core/index.js';
-import { BrambleError, ConflictError, InputError, Ledger, NotFoundError, systemClock } from '../core/index.js';
+import { BrambleError, ConflictError, InputError, Ledger, NotFoundError, TERMINAL_STATES, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobInput, Live, TaskDef } from '../kernels/index.js';
 import { getTask, planJob } from '../kernels/index.js';
@@ -474,15 +474,18 @@ export class Head {
     return job;
   }
 
+  /** Running totals of an unfinished job (rebuilt from the journal after a restart); none for finished jobs. */
   private liveOf(id: string): JobLive | undefined {
     let jl = this.jobLive.get(id);
     if (!jl) {
+      let job: JobRecord;
       try {
-        const job = this.ledger.getJob(id);
-        jl = this.rebuildLive(job);
+        job = this.ledger.getJob(id);
       } catch {
         return undefined;
       }
+      if (TERMINAL_STATES.has(job.state)) return undefined;
+      jl = this.rebuildLive(job);
     }
     return jl;
   }
@@ -532,9 +535,15 @@ export class Head {
       progress: counts.total === 0 ? 1 : (counts.done + counts.failed) / counts.total,
       rate,
       etaSeconds: eta,
-      live: jl?.live.snapshot() ?? {},
+      live: jl?.live.snapshot() ?? this.finishedLive(job),
       failedChunks: this.ledger.quarantinedChunks(id).slice(0, 100),
     };
+  }
+
+  /** For a finished job the live panel shows its final summary (done/failed), or nothing (cancelled). */
+  private finishedLive(job: JobRecord): Record<string, unknown> {
+    if (job.state !== 'done' && job.state !== 'failed') return {};
+    return (this.journal.getJobSummary(job.id) as Record<string, unknown> | undefined) ?? this.finalSummary(job.id);
   }
 
   /** The folded result of a finished job (summary fields as decimal strings). */

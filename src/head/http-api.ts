@@ -98,8 +98,9 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     const url = req.url.split('?')[0] ?? '';
     if (url === '/api/health' || url === '/login') return;
     if (!authorised(req)) {
-      if (req.method === 'GET' && (url === '/' || url.startsWith('/job/') || url.startsWith('/node/')) && (req.headers.accept ?? '').includes('text/html')) {
-        return reply.code(401).type('text/html').send('<!doctype html><title>bramble</title><p>Log in with the URL that <code>bramble head</code> printed (it carries a one-time login), or <code>bramble dashboard-url</code> on the head.</p>');
+      const page = url === '/' || url === '/jobs' || url === '/jobs/new' || url === '/log' || url.startsWith('/job/') || url.startsWith('/node/');
+      if (req.method === 'GET' && page && (req.headers.accept ?? '').includes('text/html')) {
+        return reply.code(401).type('text/html').send('<!doctype html><title>bramble</title><p>Log in with the dashboard URL that <code>bramble head</code> printed when it started (it carries the login).</p>');
       }
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token (Authorization: Bearer ..., or log in with the URL the head printed)' } });
     }

@@ -13,6 +13,8 @@ export interface WorkerProcessOptions {
   prefetch?: number;
   logger: Logger;
   version?: string;
+  /** Stable node id (kept in the data dir by the CLI). */
+  node?: string;
 }
 
 /** Composition root of a worker: the agent, its slots, and a clean drain on SIGTERM/SIGINT. */
@@ -29,6 +31,7 @@ export function startWorkerProcess(o: WorkerProcessOptions): WorkerAgent {
     prefetch: o.prefetch,
     logger: o.logger,
     version: o.version,
+    node: o.node,
   });
   agent.start();
   return agent;

@@ -23,7 +23,8 @@ process.on('exit', () => {
 
 /** Starts `bramble ARGS` as a real process. */
 export function bramble(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BRAMBLE_DATA: '/nonexistent-bramble-data', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // each process gets its own default data dir: nothing of the user's ~/.bramble is read or written
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BRAMBLE_DATA: mkdtempSync(path.join(os.tmpdir(), 'bramble-home-')), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
@@ -105,8 +106,12 @@ export async function startHead(dir: string, extra: string[] = [], ports?: { por
   return Object.assign(p, { dir, port, httpPort, url });
 }
 
+let nextInstance = 1;
+
+/** A worker on this machine: each gets its own --instance (one machine, one lock per instance). */
 export function startWorker(head: { dir: string; port: number }, name: string, extra: string[] = [], env: Record<string, string> = {}): Proc {
-  return bramble(['worker', '--head', `127.0.0.1:${head.port}`, '--data', head.dir, '--name', name, '--log-level', 'warn', ...extra], env);
+  const instance = extra.includes('--instance') ? [] : ['--instance', String(nextInstance++ % 1000)];
+  return bramble(['worker', '--head', `127.0.0.1:${head.port}`, '--data', head.dir, '--name', name, '--log-level', 'warn', ...instance, ...extra], env);
 }
 
 /** A tiny API client for tests, trusting the cluster CA of the data dir. */

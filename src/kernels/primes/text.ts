@@ -23,7 +23,9 @@ export function readVarint(enc: Uint8Array, pos: number): [number, number] {
 export function decodeList(start: bigint, enc: Uint8Array): bigint[] {
   const out: bigint[] = [];
   if (enc.length === 0) return out;
-  let [v, pos] = readVarint(enc, 0);
+  const first = readVarint(enc, 0);
+  let v = first[0];
+  let pos = first[1];
   let cur = start + BigInt(v);
   out.push(cur);
   while (pos < enc.length) {
@@ -49,7 +51,9 @@ export function* listText(start: bigint, enc: Uint8Array, maxChars: number): Gen
   const limit = outBuf.length - DIGITS - 2;
   const decoder = new TextDecoder();
   const d = new Uint8Array(DIGITS);
-  let [v, pos] = readVarint(enc, 0);
+  const first = readVarint(enc, 0);
+  const v = first[0];
+  let pos = first[1];
   const firstText = (start + BigInt(v)).toString();
   if (firstText.length > DIGITS - 2) bad('value too large');
   d.fill(48);
