@@ -78,7 +78,7 @@ async function waitJob(head, id) {
 async function brambleNoop(chunks) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-bench-'));
   const head = await startHead(dir);
-  const workers = [0, 1].map((i) => proc(process.execPath, [BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', `b${i}`, '--slots', '2', '--prefetch', '32', '--log-level', 'error']));
+  const workers = [0, 1].map((i) => proc(process.execPath, [BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', `b${i}`, '--instance', String(i + 1), '--slots', '2', '--prefetch', '32', '--log-level', 'error']));
   for (;;) {
     const { nodes } = await api(head, 'GET', '/api/nodes');
     if (nodes.filter((n) => n.state === 'ready').length === 2) break;

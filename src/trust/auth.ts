@@ -21,9 +21,12 @@ export function checkProof(secret: string, nonce: string, node: string, binding:
 
 /** Signs lease tokens so the head recognises its own tokens after a restart. */
 export class HmacLeaseSigner {
+  /** Nonces: a random prefix per head start, then a counter (unique without a random draw per lease). */
+  private readonly prefix = randomBytes(6).toString('base64url');
+  private counter = 0;
   constructor(private readonly key: string) {}
   sign(jobId: string, index: number, span: number, attempt: number): string {
-    const nonce = `${attempt.toString(36)}-${randomBytes(6).toString('base64url')}`;
+    const nonce = `${attempt.toString(36)}-${this.prefix}${(this.counter++).toString(36)}`;
     return `${nonce}.${this.mac(jobId, index, span, nonce)}`;
   }
   verify(token: string, jobId: string, index: number, span: number): boolean {
