@@ -169,6 +169,7 @@ export class Ledger {
   private readonly byToken = new Map<string, Lease>();
   private readonly byWorker = new Map<string, Set<string>>();
   private readonly workers = new Set<string>();
+  private readonly slots = new Map<string, number>();
   private readonly listeners: ((e: LedgerEvent) => void)[] = [];
   private seq = 0;
   /** Counters for metrics. */
@@ -338,8 +339,16 @@ export class Ledger {
 
   // ---- workers ----
 
-  registerWorker(worker: string): void {
+  /** A worker joined with `slots` slots (its share of a job's tail is sized by slots). */
+  registerWorker(worker: string, slots = 1): void {
     this.workers.add(worker);
+    this.slots.set(worker, Math.max(1, slots));
+  }
+
+  private totalSlots(): number {
+    let n = 0;
+    for (const w of this.workers) n += this.slots.get(w) ?? 1;
+    return Math.max(1, n);
   }
 
   /**
@@ -348,6 +357,7 @@ export class Ledger {
    */
   releaseWorker(worker: string, reason: 'lost' | 'drained'): Lease[] {
     this.workers.delete(worker);
+    this.slots.delete(worker);
     const tokens = this.byWorker.get(worker);
     this.byWorker.delete(worker);
     const released: Lease[] = [];
@@ -431,8 +441,9 @@ export class Ledger {
     if (rate === undefined) return 1;
     let k = Math.floor(target / Math.max(rate, 1e-3));
     k = Math.min(k, (book.lastSpan.get(worker) ?? 1) * 4, this.maxSpan);
+    // keep at least ~3 leases per slot in what is left, so the tail is shared by every slot
     const left = book.job.chunks - book.cursor;
-    k = Math.min(k, Math.max(1, Math.ceil(left / (2 * Math.max(1, this.workers.size)))));
+    k = Math.min(k, Math.max(1, Math.floor(left / (3 * this.totalSlots()))));
     return Math.max(1, k);
   }
 

@@ -292,7 +292,7 @@ export class Head {
     }
     peer.node = msg.node;
     this.peers.set(msg.node, peer);
-    this.ledger.registerWorker(msg.node);
+    this.ledger.registerWorker(msg.node, msg.slots);
     const { type: _t, version: _v, node, name, instance, hostname, addresses, slots, kernels, pid, version_text, proof: _p, ...telemetry } = msg;
     this.nodes.join({ id: node, name, instance, hostname, addresses, remote: p.conn.remoteAddress, slots, kernels, pid, version: version_text ?? null, legacy: false, telemetry });
     this.event('info', 'node', `node ${name} joined from ${p.conn.remoteAddress} with ${slots} slot(s)`, { node });

@@ -85,9 +85,20 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     this.close({ code, message });
   }
 
+  private corked = false;
+
+  /** Frames sent in one tick leave in one write (one TLS record, one syscall) when the tick ends. */
   send(msg: Message): boolean {
     if (!this.isOpen) return false;
     try {
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(() => {
+          this.corked = false;
+          this.socket.uncork();
+        });
+      }
       return this.socket.write(encodeMessage(msg, this.maxFrameBytes));
     } catch (err) {
       this.fail(err);
