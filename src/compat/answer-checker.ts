@@ -1,4 +1,4 @@
-import { isPrime } from './is-prime.js';
+import { isPrime } from '../kernels/index.js';
 
 /** The chunk a seed 000 client was given: `JobID:StartingPoint:EndingPoint`, both ends inclusive. */
 export interface TextChunk {

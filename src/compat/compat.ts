@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { InputError } from '../core/index.js';
 import type { Head } from '../head/index.js';
 import { AllowList, DEFAULT_ALLOW } from './allow-list.js';
-import { isPrime } from './is-prime.js';
+import { isPrime } from '../kernels/index.js';
 import { CompatListener, readLengthPrefixed } from './listener.js';
 import { PrimeStreamStore } from './prime-stream-store.js';
 import type { PrimeStreamSnapshot } from './prime-stream-store.js';

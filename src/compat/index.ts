@@ -12,7 +12,6 @@ export type { CompatConfigValues, CompatWiring } from './wire.js';
 export { AllowList, DEFAULT_ALLOW, plainAddress } from './allow-list.js';
 export { AnswerChecker } from './answer-checker.js';
 export type { TextChunk, Verdict } from './answer-checker.js';
-export { isPrime } from './is-prime.js';
 export { PrimeStreamStore } from './prime-stream-store.js';
 export type { PrimeStreamSnapshot } from './prime-stream-store.js';
 export { MAX_SEED004_BYTES, parsePrimeValue, parseTemperatureReport } from './seed004.js';

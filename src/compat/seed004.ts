@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { MAX_U64 } from './is-prime.js';
+import { U64_MAX as MAX_U64 } from '../core/index.js';
 
 /** Seed 004's messages are tiny; a length over this closes the socket before the body is read. */
 export const MAX_SEED004_BYTES = 64 * 1024;

@@ -23,6 +23,7 @@ import {
   ST_SIZE,
 } from './primes/collect.js';
 import { Engine, isqrt, passBytes, sieveLimit } from './primes/engine.js';
+import { isPrimeMR } from './primes/mr.js';
 import { decodeList, listText } from './primes/text.js';
 import { BIT_OF_RESIDUE, LITTLE_ENDIAN } from './primes/tables.js';
 
@@ -208,4 +209,19 @@ export function decodePrimeList(start: bigint, encoded: Uint8Array): bigint[] {
   return decodeList(start, encoded);
 }
 
+const SMALL_PRIMES = [2n, 3n, 5n, 7n, 11n, 13n, 17n, 19n, 23n, 29n, 31n, 37n];
 
+/**
+ * Exact primality of one number 0 <= n <= 2^64 - 1 (trial division by the primes to 37, then the
+ * deterministic 7-base Miller-Rabin the sieve uses for short ranges far up). For single values from the
+ * network (the seed 004 prime stream); ranges are the sieve's job.
+ */
+export function isPrime(n: bigint): boolean {
+  if (typeof n !== 'bigint' || n < 0n || n > (1n << 64n) - 1n) throw new RangeError(`isPrime takes 0 <= n <= 2^64 - 1 (got ${String(n)})`);
+  if (n < 2n) return false;
+  for (const p of SMALL_PRIMES) {
+    if (n === p) return true;
+    if (n % p === 0n) return false;
+  }
+  return isPrimeMR(n);
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { listPrimes, decodePrimeList } from '../kernels/index.js';
-import { isPrime, MAX_U64 } from './is-prime.js';
+import { listPrimes, decodePrimeList } from './primes.js';
+import { U64_MAX as MAX_U64 } from '../core/index.js';
+import { isPrime } from './primes.js';
 
 describe('isPrime', () => {
   it('agrees with the sieve on [0, 5000] and around 10^12', () => {
