@@ -29,6 +29,8 @@ export interface NodeView {
   os: string | null;
   arch: string | null;
   throttled: number | null;
+  /** Hot (over --hot-temp) or throttled: the head gives it at most --hot-slots chunks. */
+  hot: boolean;
   chunksDone: number | null;
   uptime: number | null;
   version: string | null;
@@ -129,6 +131,7 @@ export class ClusterViews {
       os: t.os ?? null,
       arch: t.arch ?? null,
       throttled: t.throttled ?? null,
+      hot: this.head.isHot(n.id),
       chunksDone: t.chunksDone ?? null,
       uptime: t.uptime ?? null,
       version: n.version,

@@ -127,6 +127,7 @@ button:disabled { opacity: .5; cursor: default; }
 .tile.compact .t-addr { display: none; }
 .tile.s-stale { background-image: repeating-linear-gradient(135deg, rgba(10,14,23,.45) 0 6px, transparent 6px 12px); outline: 3px dashed var(--amber); outline-offset: -3px; }
 .tile.s-stale .t-badge { display: block; background: var(--amber); color: #1a1200; }
+.tile.hot .t-badge { display: block; background: #7f1d1d; color: #fff; }
 .tile.s-lost, .tile.s-gone { background-color: #141a28 !important; color: #8d99b2 !important; box-shadow: inset 0 0 0 2px rgba(239,68,68,.85); }
 .tile.s-gone { box-shadow: inset 0 0 0 1px var(--line); opacity: .6; }
 .tile.s-lost .t-badge { display: block; background: var(--red); color: #fff; }

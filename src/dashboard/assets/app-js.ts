@@ -288,13 +288,13 @@ function viewWall(root) {
     return t;
   }
   function paintTile(t, n) {
-    var key = [n.name, n.temp, n.state, n.address, n.busy, n.slots, n.rate === null ? '' : fmtSI(n.rate)].join('|');
+    var key = [n.name, n.temp, n.state, n.address, n.busy, n.slots, n.rate === null ? '' : fmtSI(n.rate), n.hot].join('|');
     if (key === t.key) return;
     t.key = key;
     var bg = temperatureColour(n.temp);
     t.el.style.backgroundColor = bg;
     t.el.style.color = textOn(bg);
-    t.el.className = 'tile s-' + n.state + (n.temp === null ? ' no-temp' : '') + (dims.compact ? ' compact' : '');
+    t.el.className = 'tile s-' + n.state + (n.temp === null ? ' no-temp' : '') + (n.hot && n.state === 'ready' ? ' hot' : '') + (dims.compact ? ' compact' : '');
     t.el.setAttribute('data-id', n.id);
     t.el.setAttribute('data-state', n.state);
     t.el.setAttribute('data-temp', n.temp === null ? '' : String(n.temp));
@@ -313,7 +313,7 @@ function viewWall(root) {
       setText(t.slotsText, n.busy + '/' + n.slots);
     }
     setText(t.rate, n.rate ? fmtSI(n.rate) + '/s' : '');
-    setText(t.badge, STATE_LABEL[n.state] || '');
+    setText(t.badge, STATE_LABEL[n.state] || (n.hot ? 'HOT · FEWER CHUNKS' : ''));
   }
   function visible() {
     var list = [];
