@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Coordinator benchmarks (issue 8), run after `npm run build`:
 //   node bench/coordinator.mjs        (RUNS=5 CHUNKS=20000 for more)
-// 1. Throughput: `noop` chunks per second end to end (head + 2 worker processes over TLS), against the
+// 1. Throughput: `noop` chunks per second end to end (head + 2 worker processes over TLS, 2 slots + 48
+//    prefetched = 50 chunks in flight per process, as BullMQ's concurrency 50), against the
 //    same work as BullMQ jobs (no-op processor, 2 worker processes, concurrency 50, removeOnComplete)
 //    on a local redis-server started here; interleaved, median of RUNS. Also p50/p99 want -> assign.
 // 2. Scaling: primes [0, 1e10] with 1 and 2 slots (`bramble run --workers N`): T1 / (2 x T2).
@@ -78,7 +79,7 @@ async function waitJob(head, id) {
 async function brambleNoop(chunks) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-bench-'));
   const head = await startHead(dir);
-  const workers = [0, 1].map((i) => proc(process.execPath, [BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', `b${i}`, '--instance', String(i + 1), '--slots', '2', '--prefetch', '32', '--log-level', 'error']));
+  const workers = [0, 1].map((i) => proc(process.execPath, [BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', `b${i}`, '--instance', String(i + 1), '--slots', '2', '--prefetch', '48', '--log-level', 'error']));
   for (;;) {
     const { nodes } = await api(head, 'GET', '/api/nodes');
     if (nodes.filter((n) => n.state === 'ready').length === 2) break;

@@ -8,6 +8,7 @@ import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { taskNames } from '../kernels/index.js';
 import { authProof } from '../trust/index.js';
 import { SlotPool } from './slot-pool.js';
+import type { SlotReply } from './slot-thread.js';
 import { TelemetrySampler, localAddresses } from './telemetry.js';
 
 /**
@@ -40,6 +41,8 @@ export interface WorkerAgentOptions {
 interface Running {
   chunk: AssignedChunk;
   runId: number | null;
+  /** Part of a batch of short chunks: a cancel drops its result instead of stopping the slot. */
+  batched: boolean;
 }
 
 export class WorkerAgent {
@@ -57,6 +60,8 @@ export class WorkerAgent {
   private backoffMs = 250;
   private readonly sampler = new TelemetrySampler();
   private chunksDone = 0;
+  /** Recent compute time per chunk (ms), for batching tiny chunks. */
+  private avgChunkMs: number | null = null;
   private numbersDone = 0n;
   private rateWindow: { t: number; n: bigint }[] = [];
   private stopResolve: (() => void) | null = null;
@@ -175,7 +180,7 @@ export class WorkerAgent {
           const k = this.queue.findIndex((c) => c.token === t);
           if (k >= 0) this.queue.splice(k, 1);
           const r = this.running.get(t);
-          if (r && r.runId !== null) this.pool.cancel(r.runId);
+          if (r && r.runId !== null && !r.batched) this.pool.cancel(r.runId);
           this.running.delete(t);
           this.unacked.delete(t);
         }
@@ -204,31 +209,45 @@ export class WorkerAgent {
     this.link.conn.send({ type: 'want', n });
   }
 
+  /**
+   * Chunks per slot message: 1, unless chunks have been finishing in well under a millisecond; then
+   * a slot takes its share of the queue at once (one thread round trip for many tiny chunks).
+   */
+  private batchSize(): number {
+    if (this.avgChunkMs === null || this.avgChunkMs > 0.5) return 1;
+    return Math.min(32, Math.max(1, Math.ceil(this.queue.length / Math.max(1, this.pool.free))));
+  }
+
   private pump(): void {
     while (this.queue.length > 0 && this.pool.free > 0) {
-      const chunk = this.queue.shift() as AssignedChunk;
-      const entry: Running = { chunk, runId: null };
-      this.running.set(chunk.token, entry);
-      const { id, done } = this.pool.run({ task: chunk.task, params: chunk.params, start: chunk.start, end: chunk.end });
-      entry.runId = id;
-      void done.then((reply) => {
-        if (this.running.get(chunk.token) !== entry) return; // cancelled
-        this.running.delete(chunk.token);
-        if (reply.ok) {
-          this.chunksDone++;
-          const n = BigInt(chunk.end) - BigInt(chunk.start) + 1n;
-          this.numbersDone += n;
-          const msg: MessageOf<'result'> = { type: 'result', token: chunk.token, job: chunk.job, index: chunk.index, span: chunk.span, summary: reply.summary, output: reply.output as Uint8Array<ArrayBuffer> | null, ms: reply.ms };
-          this.unacked.set(chunk.token, msg);
-          this.link?.conn.send(msg);
-        } else if (reply.error !== 'cancelled') {
-          this.log.warn({ job: chunk.job, chunk: chunk.index, err: reply.error }, 'chunk failed');
-          this.link?.conn.send({ type: 'fail', token: chunk.token, job: chunk.job, index: chunk.index, error: reply.error.slice(0, 4000) });
-        }
+      const chunks = this.queue.splice(0, this.batchSize());
+      const entries: Running[] = chunks.map((chunk) => ({ chunk, runId: null, batched: chunks.length > 1 }));
+      for (const e of entries) this.running.set(e.chunk.token, e);
+      const { id, done } = this.pool.run(chunks.map((c) => ({ task: c.task, params: c.params, start: c.start, end: c.end })));
+      for (const e of entries) e.runId = id;
+      void done.then((replies) => {
+        entries.forEach((entry, k) => this.finished(entry, replies[k] ?? { ok: false, error: 'no reply from the slot' }));
         this.pump();
         this.want();
         if (this.state === 'draining' && this.running.size === 0) this.finishDrain();
       });
+    }
+  }
+
+  private finished(entry: Running, reply: SlotReply): void {
+    const chunk = entry.chunk;
+    if (this.running.get(chunk.token) !== entry) return; // cancelled
+    this.running.delete(chunk.token);
+    if (reply.ok) {
+      this.chunksDone++;
+      this.avgChunkMs = this.avgChunkMs === null ? reply.ms : 0.8 * this.avgChunkMs + 0.2 * reply.ms;
+      this.numbersDone += BigInt(chunk.end) - BigInt(chunk.start) + 1n;
+      const msg: MessageOf<'result'> = { type: 'result', token: chunk.token, job: chunk.job, index: chunk.index, span: chunk.span, summary: reply.summary, output: reply.output as Uint8Array<ArrayBuffer> | null, ms: reply.ms };
+      this.unacked.set(chunk.token, msg);
+      this.link?.conn.send(msg);
+    } else if (reply.error !== 'cancelled') {
+      this.log.warn({ job: chunk.job, chunk: chunk.index, err: reply.error }, 'chunk failed');
+      this.link?.conn.send({ type: 'fail', token: chunk.token, job: chunk.job, index: chunk.index, error: reply.error.slice(0, 4000) });
     }
   }
 

@@ -6,7 +6,7 @@ const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/
 
 interface Slot {
   thread: Worker;
-  job: { id: number; resolve: (r: SlotReply) => void } | null;
+  job: { id: number; size: number; resolve: (r: SlotReply[]) => void } | null;
 }
 
 /**
@@ -24,17 +24,17 @@ export class SlotPool {
 
   private spawn(): Slot {
     const slot: Slot = { thread: new Worker(THREAD_URL), job: null };
-    slot.thread.on('message', (reply: SlotReply) => {
+    slot.thread.on('message', (m: { id: number; replies: SlotReply[] }) => {
       const job = slot.job;
-      if (job && job.id === reply.id) {
+      if (job && job.id === m.id) {
         slot.job = null;
-        job.resolve(reply);
+        job.resolve(m.replies);
       }
     });
     const died = (why: string): void => {
       const job = slot.job;
       slot.job = null;
-      if (job) job.resolve({ id: job.id, ok: false, error: why });
+      if (job) job.resolve(Array.from({ length: job.size }, () => ({ ok: false as const, error: why })));
       if (this.closed) return;
       const k = this.slots.indexOf(slot);
       if (k >= 0) this.slots[k] = this.spawn();
@@ -48,15 +48,15 @@ export class SlotPool {
     return this.slots.filter((s) => s.job === null).length;
   }
 
-  /** Runs a chunk on a free slot. Returns the run id (for cancel) and the reply promise. */
-  run(req: Omit<SlotRequest, 'id'>): { id: number; done: Promise<SlotReply> } {
+  /** Runs chunks in order on one free slot. Returns the run id (for cancel) and their replies. */
+  run(batch: SlotRequest[]): { id: number; done: Promise<SlotReply[]> } {
     const slot = this.slots.find((s) => s.job === null);
     if (!slot) throw new Error('no free slot');
     const id = this.nextId++;
-    const done = new Promise<SlotReply>((resolve) => {
-      slot.job = { id, resolve };
+    const done = new Promise<SlotReply[]>((resolve) => {
+      slot.job = { id, size: batch.length, resolve };
     });
-    slot.thread.postMessage({ ...req, id });
+    slot.thread.postMessage({ id, batch });
     return { id, done };
   }
 
@@ -66,7 +66,7 @@ export class SlotPool {
     if (!slot) return;
     const job = slot.job;
     slot.job = null;
-    job?.resolve({ id, ok: false, error: 'cancelled' });
+    job?.resolve(Array.from({ length: job.size }, () => ({ ok: false as const, error: 'cancelled' })));
     slot.thread.removeAllListeners('exit');
     slot.thread.removeAllListeners('error');
     void slot.thread.terminate();
