@@ -209,7 +209,7 @@ describe('load', () => {
     const head = await newHead([], {});
     for (const n of ['l1', 'l2']) worker(head, n, ['--slots', '1']);
     const out = path.join(head.dir, 'primes.txt');
-    const sub = await run(['submit', 'primes', '--start', '1', '--end', '1e9', '--list', '--chunk', '2e7', '--wait', '--json', '--data', head.dir]);
+    const sub = await run(['submit', 'primes', '--start', '1', '--end', '1e9', '--list', '--chunk', '1e7', '--wait', '--json', '--data', head.dir]);
     const { id, count } = JSON.parse(sub.out) as { id: string; count: string };
     expect(count).toBe('50847534');
     const res = await run(['result', id, '--out', out, '--data', head.dir]);

@@ -56,9 +56,10 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
     start = parseInteger('--start', input.start, { min: task.minStart });
     end = parseInteger('--end', input.end, { min: task.minStart });
     if (input.chunk === undefined) {
-      // sized by time: small chunks, leased in spans that grow to --chunk-time per worker
       chunk = task.defaultChunkSize(start, end, slots);
-      chunkMs = Math.round(Number(input.chunkTime ?? 2) * 1000);
+      // sized by time: small chunks, leased in spans that grow to --chunk-time per worker; not when
+      // each chunk carries its full output (every prime), whose size must stay well under a frame
+      if (!task.hasOutput(params)) chunkMs = Math.round(Number(input.chunkTime ?? 2) * 1000);
     } else chunk = parseInteger('--chunk', input.chunk, { min: 1n });
   }
   const range = makeRange(start, end, chunk);

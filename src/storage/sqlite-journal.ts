@@ -165,9 +165,16 @@ export class SqliteJournal implements Journal {
     }
     const id = ++this.writerSeq;
     const packed = rows.map((r) => ({ ...r, summary: packr.pack(r.summary) }));
+    // large outputs sit in buffers of their own (a frame body each): move them to the commit thread
+    // instead of copying them; the caller does not read a committed output again
+    const transfer: ArrayBuffer[] = [];
+    for (const r of packed) {
+      const b = r.output?.buffer;
+      if (b instanceof ArrayBuffer && b.byteLength >= 64 * 1024 && !transfer.includes(b)) transfer.push(b);
+    }
     return new Promise((resolve, reject) => {
       this.writerWaits.set(id, { resolve, reject });
-      this.writer?.postMessage({ id, rows: packed });
+      this.writer?.postMessage({ id, rows: packed }, transfer);
     });
   }
 

@@ -38,6 +38,9 @@ export interface WorkerAgentOptions {
   maxBackoffMs?: number;
 }
 
+/** Outputs above this fail their chunk: the frame limit is 16 MiB, leave room for the rest. */
+const MAX_OUTPUT_BYTES = 15 * 1024 * 1024;
+
 interface Running {
   chunk: AssignedChunk;
   runId: number | null;
@@ -238,7 +241,12 @@ export class WorkerAgent {
     const chunk = entry.chunk;
     if (this.running.get(chunk.token) !== entry) return; // cancelled
     this.running.delete(chunk.token);
-    if (reply.ok) {
+    if (reply.ok && reply.output && reply.output.length > MAX_OUTPUT_BYTES) {
+      // would not fit a frame: fail the chunk (with a clear reason) rather than the connection
+      const error = `the chunk's output is ${reply.output.length} bytes, over the ${MAX_OUTPUT_BYTES}-byte frame budget: use a smaller --chunk`;
+      this.log.warn({ job: chunk.job, chunk: chunk.index }, error);
+      this.link?.conn.send({ type: 'fail', token: chunk.token, job: chunk.job, index: chunk.index, error });
+    } else if (reply.ok) {
       this.chunksDone++;
       this.avgChunkMs = this.avgChunkMs === null ? reply.ms : 0.8 * this.avgChunkMs + 0.2 * reply.ms;
       this.numbersDone += BigInt(chunk.end) - BigInt(chunk.start) + 1n;

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../core/index.js';
+import { planJob } from './plan.js';
+
+describe('planJob', () => {
+  it('sizes a job by time when no --chunk is given: small chunks and a chunkMs target', () => {
+    const p = planJob({ task: 'primes', start: '1', end: '1e10' }, 2);
+    expect(p.chunkMs).toBe(2000);
+    expect(p.chunk).toBe(20_000_000n);
+    expect(planJob({ task: 'collatz', start: '1', end: '1e9', chunkTime: '0.5' }).chunkMs).toBe(500);
+  });
+
+  it('keeps fixed chunks when every chunk carries its full output, or when --chunk is given', () => {
+    expect(planJob({ task: 'primes', start: '1', end: '1e10', params: { list: true } }).chunkMs).toBeNull();
+    expect(planJob({ task: 'primes', start: '1', end: '1e10', chunk: '1e8' }).chunkMs).toBeNull();
+    expect(planJob({ task: 'noop', params: { chunks: 10 } }).chunkMs).toBeNull();
+  });
+
+  it('names the flag of every mistake', () => {
+    expect(() => planJob({ task: 'primes', start: '1', end: '9', chunk: '5', chunkTime: '1' })).toThrow(/either --chunk or --chunk-time/);
+    expect(() => planJob({ task: 'primes', start: '1', end: '9', chunkTime: '-1' })).toThrow(InputError);
+    expect(() => planJob({ task: 'noop', start: '1', params: { chunks: 3 } })).toThrow(/takes no --start\/--end/);
+    expect(() => planJob({ task: 'primes', end: '9' })).toThrow(/--start is required/);
+  });
+});
