@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Assignment, JobRecord, Lease, LedgerEvent, ResultInput, ResultOutcome } from '../core/index.js';
-import { BrambleError, ConflictError, InputError, Ledger, NotFoundError, TERMINAL_STATES, systemClock } from '../core/index.js';
+import { BrambleError, ConflictError, InputError, Ledger, TERMINAL_STATES, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobInput, Live, TaskDef } from '../kernels/index.js';
 import { getTask, planJob } from '../kernels/index.js';
@@ -639,10 +639,6 @@ export class Head {
   connectedWorkers(): number {
     return this.peers.size;
   }
-
-  requireJob(id: string): void {
-    this.ledger.getJob(id);
-  }
 }
 
 /** First and last number of `span` chunks from `index`. */
@@ -656,4 +652,3 @@ function wireChunk(a: Assignment): MessageOf<'assign'>['chunks'][number] {
   return { token: a.token, job: a.jobId, index: a.index, span: a.span, attempt: a.attempt, task: a.task, params: a.params, start: a.start.toString(), end: a.end.toString() };
 }
 
-export { NotFoundError };

@@ -300,7 +300,7 @@ function viewWall(root) {
     t.el.setAttribute('data-temp', n.temp === null ? '' : String(n.temp));
     t.el.setAttribute('data-busy', String(n.busy));
     t.el.setAttribute('data-slots', String(n.slots));
-    t.el.title = n.name + ' (' + n.address + ')\n' + (n.temp === null ? 'no temperature sensor' : fmtTemp(n.temp)) + '\n' + n.busy + ' of ' + n.slots + ' slots busy' + (n.rate ? '\n' + fmtRate(n.rate) : '') + '\n' + n.state;
+    t.el.title = n.name + ' (' + n.address + ')\n' + (n.temp === null ? 'no temperature sensor' : fmtTemp(n.temp)) + '\n' + n.busy + ' of ' + n.slots + ' slots busy' + (n.rate ? '\n' + fmtRate(n.rate) : '') + '\n' + n.state + (n.hot ? '\nhot or throttled: gets fewer chunks' : '');
     setText(t.name, n.name);
     setText(t.temp, n.temp === null ? 'no sensor' : n.temp.toFixed(1) + '°');
     setText(t.addr, n.address && n.address !== n.name ? n.address : '');
@@ -313,7 +313,7 @@ function viewWall(root) {
       setText(t.slotsText, n.busy + '/' + n.slots);
     }
     setText(t.rate, n.rate ? fmtSI(n.rate) + '/s' : '');
-    setText(t.badge, STATE_LABEL[n.state] || (n.hot ? 'HOT · FEWER CHUNKS' : ''));
+    setText(t.badge, STATE_LABEL[n.state] || (n.hot ? 'HOT' : ''));
   }
   function visible() {
     var list = [];
