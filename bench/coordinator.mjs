@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Coordinator benchmarks (issue 8), run after `npm run build`:
-//   node bench/coordinator.mjs        (RUNS=5 CHUNKS=20000 for more)
+//   node bench/coordinator.mjs        (RUNS=5 for more; CHUNKS=50000 by default: steady state, not ramp-up)
 // 1. Throughput: `noop` chunks per second end to end (head + 2 worker processes over TLS, 2 slots + 48
 //    prefetched = 50 chunks in flight per process, as BullMQ's concurrency 50), against the
 //    same work as BullMQ jobs (no-op processor, 2 worker processes, concurrency 50, removeOnComplete)
@@ -202,7 +202,7 @@ async function scaling(runs) {
 }
 
 export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
-  const chunks = Number(process.env.CHUNKS ?? 20000);
+  const chunks = Number(process.env.CHUNKS ?? 50000);
   const ours = [];
   const theirs = [];
   const lat = [];

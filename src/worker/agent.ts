@@ -205,9 +205,9 @@ export class WorkerAgent {
   private want(): void {
     const n = this.capacity();
     if (!this.link || n === this.lastWant) return;
-    // while chunks are still queued here, ask again only once half the room is free: fewer, larger assigns
+    // while chunks are still queued here, ask again only once a quarter of the room is free: fewer, larger assigns
     const room = this.o.slots + (this.o.prefetch ?? 1);
-    if (n > 0 && this.queue.length > 0 && n < Math.ceil(room / 2)) return;
+    if (n > 0 && this.queue.length > 0 && n < Math.ceil(room / 4)) return;
     this.lastWant = n;
     this.link.conn.send({ type: 'want', n });
   }
