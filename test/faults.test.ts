@@ -93,7 +93,7 @@ describe('faults injected for real', () => {
     const head = await newHead(['--lease-ms', '1000']);
     const sleeper = worker(head, 'sleeper');
     await waitFor('sleeper joined', async () => (await api<{ nodes: unknown[] }>(head, 'GET', '/api/nodes')).json.nodes.length === 1);
-    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'fixture-sleep', params: { chunks: 1, ms: 600 } });
+    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'fixture-sleep', params: { chunks: 1, ms: 1500 } });
     await waitFor('the chunk to be leased', async () => (await api<{ leases: number }>(head, 'GET', '/api/stats')).json.leases === 1);
     await new Promise((r) => setTimeout(r, 300));
     sleeper.child.kill('SIGSTOP');

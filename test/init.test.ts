@@ -2,7 +2,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Proc } from './helpers/procs.js';
-import { cleanup, run, startHead, startWorker, tmpDir } from './helpers/procs.js';
+import { cleanup, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
 
 const dirs: string[] = [];
 const procs: Proc[] = [];
@@ -58,13 +58,18 @@ describe('settings', () => {
     writeFileSync(cfg, JSON.stringify({ leaseMs: 1111, logLevel: 'info' }));
     const ready = (h: { out: () => string }): Record<string, unknown> =>
       JSON.parse(h.out().split('\n').find((l) => l.includes('head ready')) as string) as Record<string, unknown>;
+    // head.json appears a moment before the "head ready" line: wait for the line itself
+    const settle = (h: { out: () => string }) => waitFor('the head ready line', () => h.out().includes('head ready'), 15_000);
     const fromFile = await startHead(dir, ['--config', cfg, '--log-level', 'info']);
+    await settle(fromFile);
     await fromFile.kill('SIGTERM');
     expect(ready(fromFile)).toMatchObject({ leaseMs: 1111 });
     const fromEnv = await startHead(dir, ['--config', cfg, '--log-level', 'info'], undefined, { BRAMBLE_LEASE_MS: '2222' });
+    await settle(fromEnv);
     await fromEnv.kill('SIGTERM');
     expect(ready(fromEnv)).toMatchObject({ leaseMs: 2222 });
     const fromFlag = await startHead(dir, ['--config', cfg, '--lease-ms', '3333', '--log-level', 'info'], undefined, { BRAMBLE_LEASE_MS: '2222' });
+    await settle(fromFlag);
     await fromFlag.kill('SIGTERM');
     expect(ready(fromFlag)).toMatchObject({ leaseMs: 3333 });
   });
