@@ -197,17 +197,26 @@ export class WorkerAgent {
     }
   }
 
+  /**
+   * Chunks this worker holds at most: its slots plus the prefetch; when chunks take under 2 ms, at
+   * least 16 per slot, so a round trip to the head never leaves the slots idle.
+   */
+  private room(): number {
+    const prefetch = this.o.prefetch ?? 1;
+    const tiny = this.avgChunkMs !== null && this.avgChunkMs < 2;
+    return this.o.slots + (tiny ? Math.max(prefetch, 16 * this.o.slots) : prefetch);
+  }
+
   private capacity(): number {
     if (this.state !== 'ready') return 0;
-    return Math.max(0, this.o.slots + (this.o.prefetch ?? 1) - this.queue.length - this.running.size);
+    return Math.max(0, this.room() - this.queue.length - this.running.size);
   }
 
   private want(): void {
     const n = this.capacity();
     if (!this.link || n === this.lastWant) return;
     // while chunks are still queued here, ask again only once a quarter of the room is free: fewer, larger assigns
-    const room = this.o.slots + (this.o.prefetch ?? 1);
-    if (n > 0 && this.queue.length > 0 && n < Math.ceil(room / 4)) return;
+    if (n > 0 && this.queue.length > 0 && n < Math.ceil(this.room() / 4)) return;
     this.lastWant = n;
     this.link.conn.send({ type: 'want', n });
   }
