@@ -372,8 +372,9 @@ export function buildProgram(): Command {
       .option('--token <token>', 'admin token (default: BRAMBLE_TOKEN, or the data dir)')
       .option('--data <dir>', 'data dir of the head on this machine')
       .option('--json', 'print JSON');
-  const client = (o: Record<string, unknown>): ApiClient =>
-    new ApiClient(resolveApi({ headUrl: o['headUrl'] as string | undefined, token: o['token'] as string | undefined, data: dataDirOf(o as { data?: string }) }));
+  const target = (o: Record<string, unknown>): ReturnType<typeof resolveApi> =>
+    resolveApi({ headUrl: o['headUrl'] as string | undefined, token: o['token'] as string | undefined, data: dataDirOf(o as { data?: string }) });
+  const client = (o: Record<string, unknown>): ApiClient => new ApiClient(target(o));
 
   const showStatus = (st: JobStatus): string => {
     const c = st.chunks;
@@ -435,6 +436,14 @@ export function buildProgram(): Command {
     const st = await client(o).post<JobStatus>(`/api/jobs/${encodeURIComponent(id)}/cancel`);
     if (o['json']) printJson(st);
     else process.stdout.write(`job ${st.id} ${st.state}\n`);
+  });
+
+  api(program.command('login-url').description('a new one-time dashboard login URL')).action(async (o: Record<string, unknown>) => {
+    const t = target(o);
+    const { path: p } = await new ApiClient(t).post<{ path: string }>('/api/login-codes');
+    const url = t.url + p;
+    if (o['json']) printJson({ url });
+    else process.stdout.write(url + '\n');
   });
 
   api(program.command('nodes').description('list worker nodes')).action(async (o: Record<string, unknown>) => {

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -12,6 +12,7 @@ export interface HttpApiOptions {
   /** HTTPS material (the head certificate); null only with --insecure. */
   tls: { certChainPem: string; keyPem: string } | null;
   adminToken: string;
+  loginCodes: LoginCodes;
   insecure: boolean;
   bodyLimit?: number;
   /** Extra routes (the dashboard). */
@@ -34,6 +35,24 @@ function cookieToken(req: FastifyRequest): string | null {
     if (k === COOKIE) return decodeURIComponent(v.join('='));
   }
   return null;
+}
+
+/**
+ * One-time login codes: the URL `bramble head` prints (and `bramble login-url` mints) logs one browser
+ * in, once; the admin token itself never appears in a URL.
+ */
+export class LoginCodes {
+  private readonly codes = new Set<string>();
+  mint(): string {
+    if (this.codes.size >= 100) this.codes.delete(this.codes.values().next().value as string);
+    const code = randomBytes(18).toString('base64url');
+    this.codes.add(code);
+    return code;
+  }
+  /** True once per code. */
+  redeem(code: string): boolean {
+    return code.length > 0 && this.codes.delete(code);
+  }
 }
 
 /** Failed logins per address: at most `limit` a minute. */
@@ -100,7 +119,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     if (!authorised(req)) {
       const page = url === '/' || url === '/jobs' || url === '/jobs/new' || url === '/log' || url.startsWith('/job/') || url.startsWith('/node/');
       if (req.method === 'GET' && page && (req.headers.accept ?? '').includes('text/html')) {
-        return reply.code(401).type('text/html').send('<!doctype html><title>bramble</title><p>Log in with the dashboard URL that <code>bramble head</code> printed when it started (it carries the login).</p>');
+        return reply.code(401).type('text/html').send('<!doctype html><title>bramble</title><p>Log in with the dashboard URL that <code>bramble head</code> printed when it started (it works once), or get a new one with <code>bramble login-url</code> on the head.</p>');
       }
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token (Authorization: Bearer ..., or log in with the URL the head printed)' } });
     }
@@ -108,11 +127,13 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
 
   app.get('/api/health', async () => ({ ok: true, head: head.headId, insecure: o.insecure }));
 
-  app.get('/login', async (req: FastifyRequest<{ Querystring: { token?: string } }>, reply: FastifyReply) => {
+  app.get('/login', async (req: FastifyRequest<{ Querystring: { token?: string; code?: string } }>, reply: FastifyReply) => {
     const ip = req.ip;
     if (limiter.blocked(ip)) return reply.code(429).send({ error: { code: 'RATE_LIMITED', message: 'too many failed logins; wait a minute' } });
+    // a one-time code from the printed URL, or the admin token itself (scripts)
+    const code = typeof req.query.code === 'string' ? req.query.code : '';
     const token = typeof req.query.token === 'string' ? req.query.token : '';
-    if (!sameToken(token, o.adminToken)) {
+    if (!o.loginCodes.redeem(code) && !sameToken(token, o.adminToken)) {
       limiter.fail(ip);
       head.event('warn', 'auth', `failed dashboard login from ${ip}`);
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'wrong login token' } });
@@ -121,6 +142,9 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(o.adminToken)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000${secure}`);
     return reply.redirect('/', 303);
   });
+
+  /** A fresh one-time login URL (for `bramble login-url`). */
+  app.post('/api/login-codes', async () => ({ path: `/login?code=${o.loginCodes.mint()}` }));
 
   app.get('/api/jobs', async () => ({ jobs: head.jobs() }));
 

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Cluster } from '../trust/index.js';
 import { FILES } from '../trust/index.js';
 import { Head } from './head.js';
-import { startHttpApi } from './http-api.js';
+import { LoginCodes, startHttpApi } from './http-api.js';
 
 export interface HeadProcessOptions {
   cluster: Cluster;
@@ -93,7 +93,9 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
   let httpUrl: string | null = null;
   let loginUrl: string | null = null;
   if (o.httpPort !== null) {
+    const loginCodes = new LoginCodes();
     http = await startHttpApi({
+      loginCodes,
       head,
       host: o.bind,
       port: o.httpPort,
@@ -105,7 +107,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     const addr = http.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : o.httpPort;
     httpUrl = `${tls ? 'https' : 'http'}://${advertisedHost(o.bind)}:${port}`;
-    loginUrl = `${httpUrl}/login?token=${encodeURIComponent(o.cluster.adminToken)}`;
+    loginUrl = `${httpUrl}/login?code=${loginCodes.mint()}`;
     if (o.writeState !== false) {
       const local = `${tls ? 'https' : 'http'}://${o.bind === '0.0.0.0' || o.bind === '::' ? '127.0.0.1' : advertisedHost(o.bind)}:${port}`;
       writeFileSync(path.join(o.dataDir, 'head.json'), JSON.stringify({ url: local, advertised: httpUrl, workerPort: head.port, pid: process.pid, insecure: o.insecure }, null, 2) + '\n');
