@@ -32,10 +32,6 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', im
 /** Exit status for bad input (flags, config, arguments). */
 const EXIT_USAGE = 2;
 
-function fail(err: unknown): never {
-  throw err;
-}
-
 /** Task-specific flags shared by `run` and `submit`. */
 function taskOptions(cmd: Command): Command {
   return cmd
@@ -214,9 +210,13 @@ export function buildProgram(): Command {
     .option('--force', 'replace an existing cluster')
     .action(async (o: { data?: string; san?: string; force?: boolean }) => {
       const dir = dataDirOf(o);
-      const cluster = await initCluster(dir, { force: o.force, sans: o.san ? o.san.split(',').map((s) => s.trim()).filter(Boolean) : [] }).catch((err: unknown) =>
-        fail(err instanceof BrambleError && err.code === 'CLUSTER_DIR' ? new InputError('--data', err.message) : err),
-      );
+      let cluster: Awaited<ReturnType<typeof initCluster>>;
+      try {
+        cluster = await initCluster(dir, { force: o.force, sans: o.san ? o.san.split(',').map((s) => s.trim()).filter(Boolean) : [] });
+      } catch (err) {
+        // an existing cluster is a usage mistake (exit 2), naming the flag
+        throw err instanceof BrambleError && err.code === 'CLUSTER_DIR' ? new InputError('--data', err.message) : err;
+      }
       const cfg = path.join(dir, FILES.config);
       if (!existsSync(cfg)) {
         const { writeConfigFile } = await import('../trust/index.js');

@@ -1,13 +1,19 @@
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
 import { StorageError } from './errors.js';
+import type { PackedChunkRow } from './journal-db.js';
+import { chunkCommitter, openJournalDb } from './journal-db.js';
 
 /** The compiled thread module (tests that run the TypeScript sources use the build in dist/). */
 function threadUrl(name: string): URL {
   const here = import.meta.url;
   return here.endsWith('.ts') ? new URL(`../../dist/storage/${name}.js`, here) : new URL(`./${name}.js`, here);
+}
+
+function packRow(r: ChunkResultRecord): PackedChunkRow {
+  return { ...r, summary: packr.pack(r.summary) };
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -85,15 +91,7 @@ export class SqliteJournal implements Journal {
 
   constructor(readonly path: string) {
     try {
-      this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      const sync = this.db.pragma('synchronous', { simple: true });
-      const mode = this.db.pragma('journal_mode', { simple: true });
-      if (sync !== 2 || (path !== ':memory:' && mode !== 'wal')) {
-        throw new Error(`expected journal_mode=wal and synchronous=FULL(2), got ${String(mode)} and ${String(sync)}`);
-      }
+      this.db = openJournalDb(path);
       this.db.exec(SCHEMA);
     } catch (err) {
       throw new StorageError(`cannot open the journal ${path}: ${(err as Error).message}`, { cause: err });
@@ -112,30 +110,18 @@ export class SqliteJournal implements Journal {
       getSummary: db.prepare('SELECT summary FROM jobs WHERE id = ?'),
       getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       listJobs: db.prepare('SELECT * FROM jobs ORDER BY seq'),
-      insertChunk: db.prepare(
-        'INSERT OR IGNORE INTO chunks (job_id, idx, span, attempt, worker, summary, output, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
       doneSpans: db.prepare('SELECT idx, span FROM chunks WHERE job_id = ?').raw(),
       insertFailure: db.prepare('INSERT INTO failures (job_id, idx, attempt, worker, error, at) VALUES (?, ?, ?, ?, ?, ?)'),
       failures: db.prepare('SELECT * FROM failures WHERE job_id = ? ORDER BY rowid'),
       quarantine: db.prepare('INSERT OR REPLACE INTO quarantine (job_id, idx, span, error) VALUES (?, ?, ?, ?)'),
-      unquarantine: db.prepare('DELETE FROM quarantine WHERE job_id = ? AND idx = ?'),
       quarantined: db.prepare('SELECT * FROM quarantine WHERE job_id = ? ORDER BY idx'),
       results: db.prepare('SELECT idx, span, attempt, worker, summary, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
       resultsOut: db.prepare('SELECT idx, span, attempt, worker, summary, output, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
     };
-    this.commitTx = db.transaction((rows: ChunkResultRecord[]) => {
-      const out: boolean[] = [];
-      for (const r of rows) {
-        const info = this.st.insertChunk.run(r.jobId, r.index, r.span, r.attempt, r.worker, packr.pack(r.summary), r.output, r.finishedAt);
-        if (info.changes === 1) this.st.unquarantine.run(r.jobId, r.index);
-        out.push(info.changes === 1);
-      }
-      return out;
-    });
+    this.commitTx = chunkCommitter(db);
   }
 
-  private readonly commitTx: (rows: ChunkResultRecord[]) => boolean[];
+  private readonly commitTx: (rows: PackedChunkRow[]) => boolean[];
   private writer: Worker | null = null;
   private writerSeq = 0;
   private readonly writerWaits = new Map<number, { resolve: (f: boolean[]) => void; reject: (e: Error) => void }>();
@@ -164,7 +150,7 @@ export class SqliteJournal implements Journal {
       this.writer.on('exit', (code) => failAll(new Error(`exited with code ${code}`)));
     }
     const id = ++this.writerSeq;
-    const packed = rows.map((r) => ({ ...r, summary: packr.pack(r.summary) }));
+    const packed = rows.map(packRow);
     // large outputs sit in buffers of their own (a frame body each): move them to the commit thread
     // instead of copying them; the caller does not read a committed output again
     const transfer: ArrayBuffer[] = [];
@@ -222,7 +208,7 @@ export class SqliteJournal implements Journal {
   }
 
   commitChunks(rows: ChunkResultRecord[]): boolean[] {
-    return this.commitTx(rows);
+    return this.commitTx(rows.map(packRow));
   }
 
   doneSpans(jobId: string): Iterable<[number, number]> {
