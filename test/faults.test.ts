@@ -101,7 +101,13 @@ describe('faults injected for real', () => {
     worker(head, 'rescuer');
     const st = await waitJob(head, sub.json.id, 30_000);
     expect(st.state).toBe('done');
+    // Resume the sleeper while the head is frozen too: its overdue slot finishes and its result goes out
+    // before the head can answer its first heartbeat with a cancel, so the late result really reaches
+    // the head (without the freeze, which of the two comes first is up to the scheduler).
+    head.child.kill('SIGSTOP');
     sleeper.child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 1000));
+    head.child.kill('SIGCONT');
     await waitFor('the late result to arrive as a duplicate', async () => (await api<Stats>(head, 'GET', '/api/stats')).json.ledger.duplicates >= 1, 20_000);
     expect(rows(head.dir, sub.json.id).n).toBe(1);
     const r = await api<{ chunks: string; sum: string }>(head, 'GET', `/api/jobs/${sub.json.id}/result`);
