@@ -7,8 +7,9 @@
 //    on a local redis-server started here; interleaved, median of RUNS. Also p50/p99 want -> assign.
 // 2. Scaling: primes [0, 1e10] with 1 and 2 slots (`bramble run --workers N`): T1 / (2 x T2).
 // 3. Head memory per queued chunk and per connected worker.
+// Profiling: BENCH_HEAD_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (and BENCH_WORKER_FLAGS) pass node flags.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -40,7 +41,14 @@ function proc(cmd, args, env = {}) {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise((r) => child.on('exit', r));
-  return { child, out: () => out, exited, kill: async () => { if (child.exitCode === null) { child.kill('SIGKILL'); await exited; } } };
+  return { child, out: () => out, exited, kill: async () => {
+    if (child.exitCode !== null) return;
+    // SIGTERM first so a profiled process writes its profile; SIGKILL if it lingers
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  } };
 }
 
 function api(head, method, route, body) {
@@ -60,7 +68,7 @@ function api(head, method, route, body) {
 async function startHead(dir) {
   const port = await freePort();
   const httpPort = await freePort();
-  const p = proc(process.execPath, [BIN, 'head', '--data', dir, '--bind', '127.0.0.1', '--port', String(port), '--http-port', String(httpPort), '--log-level', 'error']);
+  const p = proc(process.execPath, [...(process.env.BENCH_HEAD_FLAGS ?? '').split(' ').filter(Boolean), BIN, 'head', '--data', dir, '--bind', '127.0.0.1', '--port', String(port), '--http-port', String(httpPort), '--log-level', 'error']);
   const state = path.join(dir, 'head.json');
   for (let i = 0; i < 300 && !existsSync(state); i++) await sleep(50);
   const url = JSON.parse(readFileSync(state, 'utf8')).url;
@@ -76,10 +84,10 @@ async function waitJob(head, id) {
 }
 
 /** Head + 2 worker processes over TLS; returns chunks/s measured by the head (job start to finish). */
-async function brambleNoop(chunks) {
+export async function brambleNoop(chunks) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-bench-'));
   const head = await startHead(dir);
-  const workers = [0, 1].map((i) => proc(process.execPath, [BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', `b${i}`, '--instance', String(i + 1), '--slots', '2', '--prefetch', '48', '--log-level', 'error']));
+  const workers = [0, 1].map((i) => proc(process.env.BENCH_NICE ? 'nice' : process.execPath, [...(process.env.BENCH_NICE ? ['-n', '10', process.execPath] : []), ...(process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean), BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', `b${i}`, '--instance', String(i + 1), '--slots', '2', '--prefetch', '48', '--log-level', 'error']));
   for (;;) {
     const { nodes } = await api(head, 'GET', '/api/nodes');
     if (nodes.filter((n) => n.state === 'ready').length === 2) break;
@@ -89,10 +97,12 @@ async function brambleNoop(chunks) {
   await waitJob(head, sub.id);
   const r = await api(head, 'GET', `/api/jobs/${sub.id}/result`);
   const stats = await api(head, 'GET', '/api/stats');
+  const cpu = { head: cpuSeconds(head.child.pid), workers: workers.reduce((t, w) => t + cpuSeconds(w.child.pid), 0), threads: process.env.BENCH_THREADS ? { head: cpuThreads(head.child.pid), worker: cpuThreads(workers[0].child.pid) } : undefined };
   for (const w of workers) await w.kill();
   await head.kill();
+  if (process.env.BENCH_HEAD_OUT) console.log(head.out());
   rmSync(dir, { recursive: true, force: true });
-  return { rate: chunks / r.seconds, seconds: r.seconds, p50: stats.wantToAssignMs.p50, p99: stats.wantToAssignMs.p99 };
+  return { rate: chunks / r.seconds, seconds: r.seconds, p50: stats.wantToAssignMs.p50, p99: stats.wantToAssignMs.p99, cpu, counters: stats.counters };
 }
 
 const BULL_WORKER = `
@@ -101,7 +111,7 @@ const w = new Worker('bench', async () => {}, { connection: { host: '127.0.0.1',
 process.on('SIGTERM', async () => { await w.close(); process.exit(0); });
 `;
 
-async function bullmqNoop(chunks) {
+export async function bullmqNoop(chunks) {
   let bullmq;
   try {
     bullmq = await import('bullmq');
@@ -134,6 +144,29 @@ async function bullmqNoop(chunks) {
   for (const w of workers) await w.kill();
   await redis.kill();
   return { rate: chunks / secs, seconds: secs };
+}
+
+/** CPU seconds per thread of a live process (name:tid; the main thread is name:main). */
+export function cpuThreads(pid) {
+  const out = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const secs = (Number(f[11]) + Number(f[12])) / 100;
+      if (secs > 0) out[`${comm}:${tid === String(pid) ? 'main' : tid}`] = secs;
+    } catch {
+      /* thread ended */
+    }
+  }
+  return out;
+}
+
+/** CPU seconds (user + system, all threads) a live process has used so far. */
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function rss(pid) {

@@ -19,7 +19,6 @@ export async function simWorker({ host, port, caHash, secret, name, slots = 4 })
           state.done++;
           link.conn.send({ type: 'result', token: c.token, job: c.job, index: c.index, summary: {} });
         }
-        link.conn.send({ type: 'want', n: slots });
       }
     });
   });

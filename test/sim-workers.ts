@@ -116,7 +116,7 @@ export async function startSimWorkers(o: SimOptions): Promise<SimCluster> {
     };
     const want = (): void => {
       if (workMs <= 0) return;
-      const n = Math.max(0, slots + 1 - running.size);
+      const n = slots + 1; // the window: its slots and one more
       if (n === lastWant) return;
       lastWant = n;
       link.conn.send({ type: 'want', n });
@@ -168,7 +168,6 @@ export async function startSimWorkers(o: SimOptions): Promise<SimCluster> {
             break;
           }
           case 'assign':
-            lastWant = -1;
             for (const c of msg.chunks) {
               stats.assigned++;
               if (c.task !== 'noop') {

@@ -7,8 +7,8 @@ import { Ledger } from './ledger.js';
 /** A signer that tests can read: `job:index:attempt:n`. */
 class TestSigner implements LeaseSigner {
   private n = 0;
-  sign(jobId: string, index: number, span: number, attempt: number): string {
-    return `${jobId}:${index}:${span}:${attempt}:${++this.n}`;
+  signRun(jobId: string, first: number, span: number, attempt: number, count: number): string[] {
+    return Array.from({ length: count }, (_, k) => `${jobId}:${first + k * span}:${span}:${attempt}:${++this.n}`);
   }
   verify(token: string, jobId: string, index: number, span: number): boolean {
     return token.startsWith(`${jobId}:${index}:${span}:`);

@@ -5,9 +5,13 @@ import { TERMINAL_STATES } from './job.js';
 import type { ChunkResultRecord, Journal } from './journal.js';
 import { chunkBounds } from './range.js';
 
-/** Issues and checks lease tokens; the head signs them with its secret so they survive its restart. */
+/**
+ * Issues and checks lease tokens; the head signs them with its secret so they survive its restart.
+ * `signRun` signs `count` leases at once: spans of `span` chunks starting at `first`, `first + span`,
+ * ... (all the same attempt); each token is unique and checks alone, but the run costs one MAC.
+ */
 export interface LeaseSigner {
-  sign(jobId: string, index: number, span: number, attempt: number): string;
+  signRun(jobId: string, first: number, span: number, attempt: number, count: number): string[];
   verify(token: string, jobId: string, index: number, span: number): boolean;
 }
 
@@ -290,6 +294,11 @@ export class Ledger {
     return this.journal.quarantined(id).map((q) => ({ index: q.index, error: q.error }));
   }
 
+  /** How many leases a worker holds now (O(1): the head's flow control asks on every result). */
+  heldBy(worker: string): number {
+    return this.byWorker.get(worker)?.size ?? 0;
+  }
+
   /** Leases currently held, for the dashboard. */
   leasesOf(worker: string): Lease[] {
     const out: Lease[] = [];
@@ -383,10 +392,28 @@ export class Ledger {
       .filter((b) => !accept || accept(b.job))
       .sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
     for (const book of books) {
-      while (out.length < n) {
+      // picks first, then one signature per run of adjacent spans of one size and attempt
+      const picks: { i: number; span: number; attempt: number }[] = [];
+      while (out.length + picks.length < n) {
         const next = this.nextSpan(book, worker);
         if (next === null) break;
-        out.push(this.issue(book, next.i, next.span, worker, false));
+        const attempt = book.nextAttempt.get(next.i) ?? 1;
+        book.nextAttempt.set(next.i, attempt + 1);
+        picks.push({ ...next, attempt });
+      }
+      for (let a = 0; a < picks.length; ) {
+        const p0 = picks[a] as { i: number; span: number; attempt: number };
+        let b = a + 1;
+        for (; b < picks.length; b++) {
+          const p = picks[b] as { i: number; span: number; attempt: number };
+          if (p.span !== p0.span || p.attempt !== p0.attempt || p.i !== p0.i + (b - a) * p0.span) break;
+        }
+        const tokens = this.signer.signRun(book.job.id, p0.i, p0.span, p0.attempt, b - a);
+        for (let k = a; k < b; k++) {
+          const p = picks[k] as { i: number; span: number; attempt: number };
+          out.push(this.issue(book, p.i, p.span, worker, false, p.attempt, tokens[k - a] as string));
+        }
+        a = b;
       }
       if (out.length >= n) break;
     }
@@ -396,7 +423,10 @@ export class Ledger {
           const lease = this.straggler(book, worker);
           if (lease === null) break;
           this.stats.backups++;
-          out.push(this.issue(book, lease.index, lease.span, worker, true));
+          const attempt = book.nextAttempt.get(lease.index) ?? 1;
+          book.nextAttempt.set(lease.index, attempt + 1);
+          const token = this.signer.signRun(book.job.id, lease.index, lease.span, attempt, 1)[0] as string;
+          out.push(this.issue(book, lease.index, lease.span, worker, true, attempt, token));
         }
       }
     }
@@ -469,11 +499,8 @@ export class Ledger {
     return best;
   }
 
-  private issue(book: JobBook, index: number, span: number, worker: string, backup: boolean): Assignment {
+  private issue(book: JobBook, index: number, span: number, worker: string, backup: boolean, attempt: number, token: string): Assignment {
     const now = this.clock.now();
-    const attempt = book.nextAttempt.get(index) ?? 1;
-    book.nextAttempt.set(index, attempt + 1);
-    const token = this.signer.sign(book.job.id, index, span, attempt);
     const lease: Lease = { token, jobId: book.job.id, index, span, attempt, worker, deadline: now + this.leaseMs, issuedAt: now, backup };
     const ls = book.leases.get(index);
     if (ls) ls.push(lease);
@@ -645,6 +672,7 @@ export class Ledger {
       if (this.books.get(book.job.id) !== book) continue; // cancelled while committing
       book.unmarkFailed(r.index);
       book.markDone(r.index, r.span);
+      book.nextAttempt.delete(r.index); // only chunks in play keep an attempt counter: memory stays flat
       const copies = book.leases.get(r.index) ?? [];
       const mine = copies.find((l) => l.token === r.token);
       if (mine) {

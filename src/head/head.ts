@@ -43,11 +43,19 @@ export interface HeadOptions {
   hotSlots?: number;
 }
 
+/**
+ * Flow control is a window, as TCP's: a worker says once (in `want`) how many chunks it can hold,
+ * queued and running; the head keeps it topped up. A result frees its place the moment it arrives
+ * (before the commit, which only delays the ack), so results and assigns cross without a `want` each.
+ */
 interface Peer {
   conn: FramedConnection;
   node: string | null;
-  wanted: number;
-  /** When a `want` arrived while work was waiting (for the want -> assign latency figure). */
+  /** Chunks this worker can hold at once (its last `want`). */
+  window: number;
+  /** Results received from it and not yet acknowledged: their leases are still in the ledger, but the places are free. */
+  inHand: number;
+  /** Since when it has had free places while work was waiting (for the want -> assign latency figure). */
   wantAt: bigint | null;
   lastServed: number;
   draining: boolean;
@@ -111,7 +119,7 @@ export class Head {
   readonly events: HeadEvent[] = [];
   private readonly eventListeners = new Set<(e: HeadEvent) => void>();
   private readonly changeListeners = new Set<(what: 'jobs' | 'nodes', id: string) => void>();
-  readonly counters = { resultsIn: 0, badMessages: 0, authFailures: 0 };
+  readonly counters = { resultsIn: 0, badMessages: 0, authFailures: 0, assignFrames: 0, ackFrames: 0 };
   /** Recent times (ms) from a `want` that found work waiting to the `assign` that answered it. */
   readonly assignLatency: number[] = [];
 
@@ -243,7 +251,7 @@ export class Head {
   // ---- workers ----
 
   private onConnection(p: Pending): void {
-    const peer: Peer = { conn: p.conn, node: null, wanted: 0, wantAt: null, lastServed: 0, draining: false };
+    const peer: Peer = { conn: p.conn, node: null, window: 0, inHand: 0, wantAt: null, lastServed: 0, draining: false };
     this.conns.add(peer);
     const nonce = newNonce();
     p.conn.send({ type: 'challenge', nonce, head: this.headId });
@@ -310,11 +318,8 @@ export class Head {
     const node = peer.node as string;
     switch (msg.type) {
       case 'want':
-        peer.wanted = peer.draining ? 0 : msg.n;
-        if (peer.wanted > 0) {
-          if (peer.wantAt === null && this.ledger.hasWork()) peer.wantAt = process.hrtime.bigint();
-          this.scheduleDispatch();
-        }
+        peer.window = peer.draining ? 0 : msg.n;
+        this.topUp(peer);
         break;
       case 'heartbeat': {
         const stale = this.ledger.heartbeat(node, msg.tokens);
@@ -338,13 +343,16 @@ export class Head {
           input: { token: msg.token, jobId: msg.job, index: msg.index, span: msg.span ?? 1, worker: node, summary: msg.summary, output: msg.output ?? null, ms: msg.ms },
         });
         this.scheduleFlush();
+        peer.inHand++;
+        this.topUp(peer);
         break;
       case 'fail':
         this.ledger.fail(node, msg.token, msg.error);
+        this.topUp(peer);
         break;
       case 'drain':
         peer.draining = true;
-        peer.wanted = 0;
+        peer.window = 0;
         this.nodes.setState(node, 'draining');
         this.event('info', 'node', `node ${this.nodeName(node)} is draining`);
         break;
@@ -373,6 +381,7 @@ export class Head {
       try {
         job = this.ledger.getJob(input.jobId);
       } catch {
+        peer.inHand--;
         peer.conn.send({ type: 'ack', tokens: [input.token] });
         continue;
       }
@@ -418,7 +427,13 @@ export class Head {
       list.push(g.input.token);
       acks.set(g.peer, list);
     });
-    for (const [peer, tokens] of acks) peer.conn.send({ type: 'ack', tokens });
+    for (const [peer, tokens] of acks) {
+      peer.inHand -= tokens.length;
+      peer.conn.send({ type: 'ack', tokens });
+      this.counters.ackFrames++;
+    }
+    // the accepted results' leases are gone now; a place freed by a duplicate was lent ahead and is
+    // returned here, so the sum is right again
     this.scheduleDispatch();
   }
 
@@ -431,19 +446,50 @@ export class Head {
     });
   }
 
-  /** Hands chunks to workers that want them, least recently served first. */
-  private dispatch(): void {
-    if (!this.ledger.hasWork()) return;
-    const wanting = [...this.peers.values()].filter((p) => p.wanted > 0 && !p.draining && p.conn.isOpen).sort((a, b) => a.lastServed - b.lastServed);
+  /** Free places of a worker's window (a hot node's window shrinks to --hot-slots). */
+  private freePlaces(peer: Peer): number {
+    if (peer.draining || !peer.conn.isOpen || peer.node === null) return 0;
+    const window = this.isHot(peer.node) ? Math.min(peer.window, this.o.hotSlots ?? 1) : peer.window;
+    return window - (this.ledger.heldBy(peer.node) - peer.inHand);
+  }
+
+  /**
+   * Places are refilled in batches of a quarter of a large window (fewer, larger assigns when chunks
+   * are tiny and a worker holds many); a small window (slots plus a little prefetch) at once.
+   */
+  private lowWater(peer: Peer): number {
+    return peer.window >= 16 ? peer.window >> 1 : 1;
+  }
+
+  /** Refills this worker's window now, if a batch of places is free and work is waiting. */
+  private topUp(peer: Peer): void {
+    if (this.freePlaces(peer) < this.lowWater(peer) || !this.ledger.hasWork()) return;
+    peer.wantAt ??= process.hrtime.bigint();
+    this.dispatch([peer]);
+  }
+
+  /** Hands chunks to workers with free places, least recently served first. */
+  private dispatch(only?: Peer[]): void {
+    const candidates = only ?? [...this.peers.values()];
+    const work = this.ledger.hasWork();
+    const now = work ? process.hrtime.bigint() : 0n;
+    const wanting: Peer[] = [];
+    for (const peer of candidates) {
+      if (this.freePlaces(peer) >= this.lowWater(peer)) {
+        if (work) {
+          peer.wantAt ??= now;
+          wanting.push(peer);
+        }
+      } else peer.wantAt = null;
+    }
+    if (wanting.length > 1) wanting.sort((a, b) => a.lastServed - b.lastServed);
     for (const peer of wanting) {
-      let n = peer.wanted;
-      if (this.isHot(peer.node as string)) n = Math.min(n, Math.max(0, (this.o.hotSlots ?? 1) - this.ledger.leasesOf(peer.node as string).length));
-      if (n <= 0) continue;
+      const n = this.freePlaces(peer);
       const chunks = this.ledger.lease(peer.node as string, n);
       if (chunks.length === 0) continue;
-      peer.wanted -= chunks.length;
       peer.lastServed = this.clock.now();
       peer.conn.send({ type: 'assign', chunks: chunks.map(wireChunk) });
+      this.counters.assignFrames++;
       if (peer.wantAt !== null) {
         this.assignLatency.push(Number(process.hrtime.bigint() - peer.wantAt) / 1e6);
         if (this.assignLatency.length > 20_000) this.assignLatency.splice(0, 10_000);

@@ -4,7 +4,7 @@ import { ErrorCode, ProtocolError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from './frame-decoder.js';
 
 /** Wire version: a head refuses a worker of another major version with a clear error. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const decimal = z.string().regex(/^\d{1,40}$/, 'a decimal integer string');
 const token = z.string().min(1).max(200);

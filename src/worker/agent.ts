@@ -170,7 +170,6 @@ export class WorkerAgent {
   private onMessage(msg: Message): void {
     switch (msg.type) {
       case 'assign':
-        this.lastWant = -1;
         for (const c of msg.chunks) this.queue.push(c);
         this.pump();
         this.want();
@@ -199,24 +198,21 @@ export class WorkerAgent {
 
   /**
    * Chunks this worker holds at most: its slots plus the prefetch; when chunks take under 2 ms, at
-   * least 16 per slot, so a round trip to the head never leaves the slots idle.
+   * least 64 per slot, so a round trip to the head (and its commit) never leaves the slots idle.
    */
   private room(): number {
     const prefetch = this.o.prefetch ?? 1;
     const tiny = this.avgChunkMs !== null && this.avgChunkMs < 2;
-    return this.o.slots + (tiny ? Math.max(prefetch, 16 * this.o.slots) : prefetch);
+    return this.o.slots + (tiny ? Math.max(prefetch, 64 * this.o.slots) : prefetch);
   }
 
-  private capacity(): number {
-    if (this.state !== 'ready') return 0;
-    return Math.max(0, this.room() - this.queue.length - this.running.size);
-  }
-
+  /**
+   * Tells the head this worker's window (how many chunks it can hold) when it changes. The head keeps
+   * the window full as results come back; no per-chunk asking.
+   */
   private want(): void {
-    const n = this.capacity();
+    const n = this.state === 'ready' ? this.room() : 0;
     if (!this.link || n === this.lastWant) return;
-    // while chunks are still queued here, ask again only once a quarter of the room is free: fewer, larger assigns
-    if (n > 0 && this.queue.length > 0 && n < Math.ceil(this.room() / 4)) return;
     this.lastWant = n;
     this.link.conn.send({ type: 'want', n });
   }

@@ -41,7 +41,6 @@ export async function simWorker(o: SimOptions): Promise<{ conn: FramedConnection
           state.done++;
           link.conn.send({ type: 'result', token: c.token, job: c.job, index: c.index, summary: o.summary ? o.summary(c) : {} });
         }
-        link.conn.send({ type: 'want', n: slots });
       }
     });
   });
