@@ -458,7 +458,7 @@ export class Head {
    * are tiny and a worker holds many); a small window (slots plus a little prefetch) at once.
    */
   private lowWater(peer: Peer): number {
-    return peer.window >= 16 ? peer.window >> 1 : 1;
+    return peer.window >= 16 ? peer.window >> 2 : 1;
   }
 
   /** Refills this worker's window now, if a batch of places is free and work is waiting. */
