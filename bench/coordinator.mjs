@@ -213,7 +213,7 @@ async function rawThreads(n, width) {
   return secs;
 }
 
-async function scaling(runs) {
+export async function scaling(runs) {
   const t = { 1: [], 2: [] };
   for (let i = 0; i < runs; i++) {
     for (const n of [1, 2]) {

@@ -53,6 +53,7 @@ interface Peer {
   node: string | null;
   /** Chunks this worker can hold at once (its last `want`). */
   window: number;
+  slots: number;
   /** Results received from it and not yet acknowledged: their leases are still in the ledger, but the places are free. */
   inHand: number;
   /** Since when it has had free places while work was waiting (for the want -> assign latency figure). */
@@ -251,7 +252,7 @@ export class Head {
   // ---- workers ----
 
   private onConnection(p: Pending): void {
-    const peer: Peer = { conn: p.conn, node: null, window: 0, inHand: 0, wantAt: null, lastServed: 0, draining: false };
+    const peer: Peer = { conn: p.conn, node: null, window: 0, slots: 1, inHand: 0, wantAt: null, lastServed: 0, draining: false };
     this.conns.add(peer);
     const nonce = newNonce();
     p.conn.send({ type: 'challenge', nonce, head: this.headId });
@@ -299,6 +300,7 @@ export class Head {
       this.ledger.releaseWorker(msg.node, 'drained');
     }
     peer.node = msg.node;
+    peer.slots = msg.slots;
     this.peers.set(msg.node, peer);
     this.ledger.registerWorker(msg.node, msg.slots);
     const { type: _t, version: _v, node, name, instance, hostname, addresses, slots, kernels, pid, version_text, proof: _p, ...telemetry } = msg;
@@ -455,10 +457,11 @@ export class Head {
 
   /**
    * Places are refilled in batches of a quarter of a large window (fewer, larger assigns when chunks
-   * are tiny and a worker holds many); a small window (slots plus a little prefetch) at once.
+   * are tiny and a worker holds many); a small window (slots plus a little prefetch) at once; and never
+   * later than the moment a slot would go idle.
    */
   private lowWater(peer: Peer): number {
-    return peer.window >= 16 ? peer.window >> 2 : 1;
+    return Math.max(1, Math.min(peer.window >> 2, peer.window - peer.slots + 1));
   }
 
   /** Refills this worker's window now, if a batch of places is free and work is waiting. */
