@@ -51,7 +51,7 @@ function proc(cmd, args, env = {}) {
   } };
 }
 
-function api(head, method, route, body) {
+export function api(head, method, route, body) {
   const payload = body ? Buffer.from(JSON.stringify(body)) : null;
   return new Promise((resolve, reject) => {
     const req = https.request(new URL(head.url + route), { method, ca: head.ca, headers: { authorization: `Bearer ${head.token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) } }, (res) => {
@@ -65,7 +65,7 @@ function api(head, method, route, body) {
   });
 }
 
-async function startHead(dir) {
+export async function startHead(dir) {
   const port = await freePort();
   const httpPort = await freePort();
   const p = proc(process.execPath, [...(process.env.BENCH_HEAD_FLAGS ?? '').split(' ').filter(Boolean), BIN, 'head', '--data', dir, '--bind', '127.0.0.1', '--port', String(port), '--http-port', String(httpPort), '--log-level', 'error']);
@@ -75,7 +75,7 @@ async function startHead(dir) {
   return { ...p, dir, port, url, ca: readFileSync(path.join(dir, 'ca.crt')), token: readFileSync(path.join(dir, 'admin-token'), 'utf8').trim() };
 }
 
-async function waitJob(head, id) {
+export async function waitJob(head, id) {
   for (;;) {
     const st = await api(head, 'GET', `/api/jobs/${id}`);
     if (['done', 'failed', 'cancelled'].includes(st.state)) return st;

@@ -10,7 +10,7 @@ import { PROTOCOL_VERSION } from '../src/protocol/index.js';
 import { authProof, loadCluster } from '../src/trust/index.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
 import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
-import { simWorker } from './helpers/noop-sim.js';
+import { simWorker } from '../bench/sim-worker.mjs';
 
 const FIX = { BRAMBLE_FIXTURES: '1' };
 const dirs: string[] = [];

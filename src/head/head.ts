@@ -464,11 +464,29 @@ export class Head {
     return Math.max(1, Math.min(peer.window >> 2, peer.window - peer.slots + 1));
   }
 
-  /** Refills this worker's window now, if a batch of places is free and work is waiting. */
+  private readonly deferred = new Set<Peer>();
+
+  /**
+   * Refills this worker's window if a batch of places is free and work is waiting: at once when the
+   * batch is a quarter of a large window; for a small window (refilled place by place), at the end of
+   * the read, so the results that arrived together are answered by one assign.
+   */
   private topUp(peer: Peer): void {
-    if (this.freePlaces(peer) < this.lowWater(peer) || !this.ledger.hasWork()) return;
+    const lowWater = this.lowWater(peer);
+    if (this.freePlaces(peer) < lowWater || !this.ledger.hasWork()) return;
     peer.wantAt ??= process.hrtime.bigint();
-    this.dispatch([peer]);
+    if (lowWater > 1) {
+      this.dispatch([peer]);
+      return;
+    }
+    this.deferred.add(peer);
+    if (this.deferred.size === 1) {
+      process.nextTick(() => {
+        const peers = [...this.deferred];
+        this.deferred.clear();
+        this.dispatch(peers);
+      });
+    }
   }
 
   /** Hands chunks to workers with free places, least recently served first. */
