@@ -1,8 +1,9 @@
 /**
- * A tiny WebAssembly assembler: expressions are nested arrays of bytes, flattened into function bodies.
- * Enough for the sieve's loops (i32 / i64 / f64 arithmetic, loads and stores, v128 and, structured
- * control flow). The module is assembled from this source at load time: no build step, no binary files.
+ * Expression builders for the sieve: expressions are nested arrays of bytes, flattened into function
+ * bodies. Enough for the sieve's loops (i32 / i64 / f64 arithmetic, loads and stores, v128 and,
+ * structured control flow); the module itself is assembled by ../wasm/module.ts.
  */
+import { ValType, assembleModule, sleb, uleb } from '../wasm/module.js';
 
 export type Code = number | Code[];
 
@@ -12,32 +13,7 @@ export function flat(c: Code, out: number[] = []): number[] {
   return out;
 }
 
-export function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 128;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
-export function sleb(n: number): number[] {
-  const out: number[] = [];
-  let v = BigInt(n);
-  for (;;) {
-    const b = Number(v & 127n);
-    v >>= 7n;
-    if ((v === 0n && (b & 64) === 0) || (v === -1n && (b & 64) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 128);
-  }
-}
-
-export const T = { i32: 0x7f, i64: 0x7e, f64: 0x7c } as const;
+export const T = ValType;
 
 const bin = (op: number) => (a: Code, b: Code): Code => [a, b, op];
 const un = (op: number) => (a: Code): Code => [a, op];
@@ -48,7 +24,7 @@ export const w = {
   set: (i: number, e: Code): Code => [e, 0x21, uleb(i)],
   tee: (i: number, e: Code): Code => [e, 0x22, uleb(i)],
   i32: (v: number): Code => [0x41, sleb(v)],
-  i64: (v: bigint | number): Code => [0x42, sleb(Number(v))],
+  i64: (v: bigint | number): Code => [0x42, sleb(v)],
   f64: (v: number): Code => {
     const b = new Uint8Array(new Float64Array([v]).buffer);
     return [0x44, [...b]];
@@ -139,39 +115,10 @@ export interface FuncDef {
   body: Code;
 }
 
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-function section(id: number, content: number[]): number[] {
-  return [id, ...uleb(content.length), ...content];
-}
-function str(s: string): number[] {
-  const b = [...new TextEncoder().encode(s)];
-  return [...uleb(b.length), ...b];
-}
-
 /** A module importing its memory as env.mem and exporting the functions by name. */
 export function assemble(funcs: FuncDef[], memMinPages: number, memMaxPages: number): Uint8Array {
-  const types = funcs.map((f) => [0x60, ...uleb(f.params.length), ...f.params, ...uleb(f.results.length), ...f.results]);
-  const imports = [[...str('env'), ...str('mem'), 0x02, 0x01, ...uleb(memMinPages), ...uleb(memMaxPages)]];
-  const fsec = funcs.map((_, i) => uleb(i));
-  const exps = funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]);
-  const bodies = funcs.map((f) => {
-    const groups: number[][] = [];
-    for (const t of f.locals) {
-      const last = groups[groups.length - 1];
-      if (last && last[1] === t) last[0]!++;
-      else groups.push([1, t]);
-    }
-    const content = [...vec(groups.map(([n, t]) => [...uleb(n!), t!])), ...flat(f.body), 0x0b];
-    return [...uleb(content.length), ...content];
-  });
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec(types)),
-    ...section(2, vec(imports)),
-    ...section(3, vec(fsec)),
-    ...section(7, vec(exps)),
-    ...section(10, vec(bodies)),
-  ]);
+  return assembleModule(
+    funcs.map((f) => ({ ...f, body: flat(f.body) })),
+    { name: 'mem', minPages: memMinPages, maxPages: memMaxPages },
+  );
 }

@@ -17,6 +17,9 @@
  *           (q, byte index | wheel state << SEG_BITS)
  */
 import { assemble, T, w, type Code } from './asm.js';
+import { wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
+
+export type { WasmMemory } from '../wasm/module.js';
 import { DC, DQ, MASK, NEXT_WS, UNROLL_ADD, WHEEL } from './tables.js';
 
 export const SEG_BITS = 18;
@@ -388,21 +391,11 @@ export interface SieveExports {
   count(n: number): number;
 }
 
-// The WebAssembly JavaScript API, typed here because the project compiles without the DOM library.
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Memory: new (d: { initial: number; maximum?: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (m: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+const api = wasmApi();
 
-let compiled: object | null = null;
+let compiled: WasmModule | null = null;
 
-function sieveModule(): object {
+function sieveModule(): WasmModule {
   if (compiled) return compiled;
   if (!api) throw new Error('the primes kernel needs WebAssembly');
   const bytes = assemble([fPresieve(), fSmall(), fShift(), fBucket(), fSetupBig(), fCount()], 1, 65536);
