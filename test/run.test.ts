@@ -18,6 +18,12 @@ describe('bramble run (one command, local slots)', () => {
     expect(JSON.parse(r.out)).toMatchObject({ count: '22475', last: '18446744073709551557' });
   });
 
+  it('runs tiny chunks on many slots: a 16-slot worker states a window the protocol accepts (it was 1040 > 1024)', async () => {
+    const r = await run(['run', 'noop', '--chunks', '20000', '--workers', '16', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ task: 'noop', chunks: '20000', state: 'done', workers: 16 });
+  });
+
   it('finds the Collatz record of [1, 10^6]: 837799 with 524 steps', async () => {
     const r = await run(['run', 'collatz', '--start', '1', '--end', '1e6', '--json']);
     const j = JSON.parse(r.out) as Record<string, unknown>;

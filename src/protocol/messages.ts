@@ -57,7 +57,9 @@ export const Welcome = z.object({
   telemetryMs: z.number().int().positive(),
 });
 export const Telemetry = z.object({ type: z.literal('telemetry'), ...telemetryFields });
-export const Want = z.object({ type: z.literal('want'), n: z.number().int().min(0).max(1024) });
+/** The largest window a worker may state, and the most chunks in one assign. */
+export const MAX_WINDOW = 1024;
+export const Want = z.object({ type: z.literal('want'), n: z.number().int().min(0).max(MAX_WINDOW) });
 export const AssignedChunk = z.object({
   token,
   job: id,
@@ -70,7 +72,7 @@ export const AssignedChunk = z.object({
   start: decimal,
   end: decimal,
 });
-export const Assign = z.object({ type: z.literal('assign'), chunks: z.array(AssignedChunk).max(1024) });
+export const Assign = z.object({ type: z.literal('assign'), chunks: z.array(AssignedChunk).max(MAX_WINDOW) });
 export const Heartbeat = z.object({ type: z.literal('heartbeat'), tokens: z.array(token).max(4096) });
 export const Result = z.object({
   type: z.literal('result'),

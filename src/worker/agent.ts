@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ClientConnection } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
 import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
-import { PROTOCOL_VERSION } from '../protocol/index.js';
+import { MAX_WINDOW, PROTOCOL_VERSION } from '../protocol/index.js';
 import { taskNames } from '../kernels/index.js';
 import { authProof } from '../trust/index.js';
 import { SlotPool } from './slot-pool.js';
@@ -203,7 +203,7 @@ export class WorkerAgent {
   private room(): number {
     const prefetch = this.o.prefetch ?? 1;
     const tiny = this.avgChunkMs !== null && this.avgChunkMs < 2;
-    return this.o.slots + (tiny ? Math.max(prefetch, 64 * this.o.slots) : prefetch);
+    return Math.min(MAX_WINDOW, this.o.slots + (tiny ? Math.max(prefetch, 64 * this.o.slots) : prefetch));
   }
 
   /**
