@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { createReadStream, readFileSync } from 'node:fs';
+import { chmodSync, createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,12 @@ async function newHead(extra: string[] = [], env: Record<string, string> = FIX):
   const h = await startHead(dir, extra, undefined, env);
   procs.push(h);
   return h;
+}
+
+function startWorkerWith(head: HeadHandle, name: string, env: Record<string, string>, extra: string[] = ['--slots', '3']): Proc {
+  const w = startWorker(head, name, extra, { ...FIX, ...env });
+  procs.push(w);
+  return w;
 }
 
 function worker(head: HeadHandle, name: string, extra: string[] = ['--slots', '1']): Proc {
@@ -187,6 +193,52 @@ describe('faults injected for real', () => {
     expect(r.json).toMatchObject({ count: '11078937', first: '2', last: '199999991', largestGap: { gap: '248', after: '191912783' } });
     expect(rows(head.dir, id)).toEqual({ n: 100, distinct: 100, integrity: 'ok' });
     for (const w of ws) await w.kill();
+  });
+});
+
+describe('slow or hot nodes', () => {
+  it('a node reporting a high temperature, or throttling, holds at most --hot-slots chunks; the API marks it hot', async () => {
+    // stand-ins for the Pi's `vcgencmd` on the PATH of two real workers (this machine has no thermal
+    // zones, so the worker asks vcgencmd, as it does on a Pi)
+    const bin = (name: string, temp: string, throttled: string): string => {
+      const dir = tmpDir('bramble-vcgencmd-');
+      dirs.push(dir);
+      const file = path.join(dir, 'vcgencmd');
+      writeFileSync(file, `#!/bin/sh\ncase "$1" in\n  measure_temp) echo "temp=${temp}'C" ;;\n  get_throttled) echo "throttled=${throttled}" ;;\nesac\n`);
+      chmodSync(file, 0o755);
+      return `${dir}:${process.env['PATH'] ?? ''}`;
+    };
+    const head = await newHead(['--hot-temp', '75', '--hot-slots', '1']);
+    worker(head, 'cool', ['--slots', '3']);
+    startWorkerWith(head, 'hot', { PATH: bin('hot', '85.2', '0x0') });
+    startWorkerWith(head, 'throttled', { PATH: bin('throttled', '48.0', '0x50005') });
+    type Node = { name: string; hot: boolean; busy: number; telemetry: { temp?: number; throttled?: number } };
+    const nodes = async (): Promise<Node[]> => (await api<{ nodes: Node[] }>(head, 'GET', '/api/nodes')).json.nodes;
+    await waitFor('3 workers', async () => (await nodes()).length === 3);
+    const byName = async (): Promise<Record<string, Node>> => Object.fromEntries((await nodes()).map((n) => [n.name, n]));
+    const first = await byName();
+    expect(first['hot']).toMatchObject({ hot: true, telemetry: { temp: 85.2 } });
+    expect(first['throttled']).toMatchObject({ hot: true, telemetry: { throttled: 0x50005 } });
+    expect(first['cool']?.hot).toBe(false);
+    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'fixture-sleep', params: { chunks: 60, ms: 150 } });
+    const most: Record<string, number> = { cool: 0, hot: 0, throttled: 0 };
+    for (;;) {
+      const n = await byName();
+      for (const k of Object.keys(most)) most[k] = Math.max(most[k] as number, n[k]?.busy ?? 0);
+      const st = await api<Status>(head, 'GET', `/api/jobs/${sub.json.id}`);
+      if (st.json.state === 'done') break;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    // leases held at once (running and queued): a hot node one, the cool node its 3 slots and a prefetch
+    expect(most['hot']).toBe(1);
+    expect(most['throttled']).toBe(1);
+    expect(most['cool']).toBeGreaterThanOrEqual(3);
+    const db = new Database(path.join(head.dir, 'bramble.db'), { readonly: true });
+    const per = Object.fromEntries((db.prepare('SELECT worker, COUNT(*) n FROM chunks WHERE job_id = ? GROUP BY worker').all(sub.json.id) as { worker: string; n: number }[]).map((r) => [r.worker, r.n]));
+    db.close();
+    const names = Object.fromEntries((await nodes()).map((n) => [n.name, (n as unknown as { id: string }).id]));
+    console.log(`hot nodes: chunks done by cool ${per[names['cool'] as string]}, hot ${per[names['hot'] as string]}, throttled ${per[names['throttled'] as string]}`);
+    expect(per[names['cool'] as string]).toBeGreaterThan(2 * (per[names['hot'] as string] ?? 0));
   });
 });
 

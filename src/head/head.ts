@@ -699,8 +699,9 @@ export class Head {
     return (t.temp !== undefined && t.temp >= (this.o.hotTemp ?? 80)) || (t.throttled !== undefined && (t.throttled & 0xf) !== 0);
   }
 
+  /** Nodes with `busy`: the chunks each holds now, queued or running (results on their way to the journal are done). */
   nodeList(): (NodeRecord & { busy: number; hot: boolean })[] {
-    return this.nodes.list().map((n) => ({ ...n, busy: this.ledger.leasesOf(n.id).length, hot: this.isHot(n.id) }));
+    return this.nodes.list().map((n) => ({ ...n, busy: this.ledger.heldBy(n.id) - (this.peers.get(n.id)?.inHand ?? 0), hot: this.isHot(n.id) }));
   }
 
   connectedWorkers(): number {

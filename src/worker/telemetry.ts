@@ -57,6 +57,8 @@ export async function piModel(): Promise<string | undefined> {
 export class TelemetrySampler {
   private last = os.cpus().map((c) => c.times);
   private model: string | undefined | null = null;
+  /** Whether `vcgencmd get_throttled` answers here (asked once; a Pi, or a board with the same tool). */
+  private hasThrottled: boolean | null = null;
 
   async sample(): Promise<TelemetryFields> {
     const now = os.cpus().map((c) => c.times);
@@ -72,7 +74,8 @@ export class TelemetrySampler {
     this.last = now;
     if (this.model === null) this.model = await piModel();
     const temp = await cpuTemperature();
-    const thr = this.model?.includes('Raspberry') ? await throttled() : undefined;
+    const thr = this.hasThrottled === false ? undefined : await throttled();
+    this.hasThrottled ??= thr !== undefined;
     const out: TelemetryFields = {
       hostname: os.hostname(),
       os: `${os.type()} ${os.release()}`.slice(0, 120),
