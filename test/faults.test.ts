@@ -242,6 +242,41 @@ describe('slow or hot nodes', () => {
   });
 });
 
+describe('chunks sized by time', () => {
+  it('a fast and a 4x slower worker share one job: each gets spans sized to its own speed, the answer is exact', async () => {
+    const head = await newHead();
+    worker(head, 'desktop');
+    startWorkerWith(head, 'pi-zero', { BRAMBLE_FIXTURE_SLOW: '4' }, ['--slots', '1']);
+    await waitFor('2 workers', async () => (await api<{ nodes: unknown[] }>(head, 'GET', '/api/nodes')).json.nodes.length === 2);
+    // 1 ms per number on the desktop, 4 ms on the Pi; no --chunk: leases grow toward 0.25 s each
+    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'fixture-work', start: 0, end: 5999, chunkTime: 0.25, params: { us: 1000 } });
+    expect(sub.status).toBe(201);
+    const st = await waitJob(head, sub.json.id, 120_000);
+    expect(st.state).toBe('done');
+    const r = await api<{ chunks: string; sum: string }>(head, 'GET', `/api/jobs/${sub.json.id}/result`);
+    expect(r.json.sum).toBe('6000'); // every number exactly once, whatever the spans
+    const db = new Database(path.join(head.dir, 'bramble.db'), { readonly: true });
+    const spans = db.prepare('SELECT worker, span, attempt, finished_at FROM chunks WHERE job_id = ? ORDER BY finished_at').all(sub.json.id) as { worker: string; span: number; attempt: number; finished_at: number }[];
+    db.close();
+    const ids = Object.fromEntries((await api<{ nodes: { id: string; name: string }[] }>(head, 'GET', '/api/nodes')).json.nodes.map((n) => [n.name, n.id]));
+    const of = (name: string): { top: number; numbers: number; leases: number } => {
+      const mine = spans.filter((x) => x.worker === ids[name]);
+      // first attempts only: a speculative copy at the tail carries the size of the lease it copies
+      const top = Math.max(0, ...mine.filter((x) => x.attempt === 1).map((x) => x.span));
+      return { top, numbers: mine.reduce((a, x) => a + x.span, 0), leases: mine.length };
+    };
+    const d = of('desktop');
+    const pi = of('pi-zero');
+    console.log(`sized by time: desktop ${d.numbers} numbers in ${d.leases} leases (largest ${d.top}), pi ${pi.numbers} in ${pi.leases} (largest ${pi.top})`);
+    // leases of ~0.25 s each: ~250 numbers on the desktop, ~62 on the Pi
+    expect(d.top).toBeGreaterThanOrEqual(2.5 * pi.top);
+    expect(pi.top).toBeGreaterThanOrEqual(30);
+    // the work was shared by sizing, not by speculative copies: no worker hoarded the tail
+    expect(spans.filter((x) => x.attempt > 1).length).toBeLessThanOrEqual(4);
+    expect(d.numbers).toBeGreaterThan(2 * pi.numbers);
+  });
+});
+
 describe('load', () => {
   it('7. 250 simulated workers over real TLS finish a 100,000-chunk job; the head reports its CPU and memory', async () => {
     const head = await newHead(['--max-pending', '512'], {});

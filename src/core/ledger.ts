@@ -92,6 +92,8 @@ class JobBook {
   readonly retry: { i: number; span: number }[] = [];
   /** Active leases by the first chunk of their span. */
   readonly leases = new Map<number, Lease[]>();
+  /** Active leases per worker. */
+  readonly held = new Map<string, number>();
   readonly failures = new Map<number, Failures>();
   readonly quarantined = new Map<number, { error: string; span: number }>();
   quarantinedCount = 0;
@@ -394,7 +396,8 @@ export class Ledger {
     for (const book of books) {
       // picks first, then one signature per run of adjacent spans of one size and attempt
       const picks: { i: number; span: number; attempt: number }[] = [];
-      while (out.length + picks.length < n) {
+      const cap = this.sizedCap(book, worker);
+      while (out.length + picks.length < n && (book.held.get(worker) ?? 0) + picks.length < cap) {
         const next = this.nextSpan(book, worker);
         if (next === null) break;
         const attempt = book.nextAttempt.get(next.i) ?? 1;
@@ -461,6 +464,16 @@ export class Ledger {
   }
 
   /**
+   * Leases of a job sized by time that a worker may hold: one running and one waiting per slot. Its
+   * window (in chunks) is for tiny chunks; spans of --chunk-time seconds would otherwise pile up on one
+   * worker (a window of 65 took a whole job's tail at once, and the other workers got it back only as
+   * speculative copies), and before its speed is known it would fill up with single chunks.
+   */
+  private sizedCap(book: JobBook, worker: string): number {
+    return book.job.chunkMs === null ? Infinity : 2 * (this.slots.get(worker) ?? 1);
+  }
+
+  /**
    * Chunks per lease for a job sized by time: start at one, then aim at chunkMs from the worker's
    * measured speed, growing at most 4x a step; near the end, small enough to share the tail.
    */
@@ -505,6 +518,7 @@ export class Ledger {
     const ls = book.leases.get(index);
     if (ls) ls.push(lease);
     else book.leases.set(index, [lease]);
+    book.held.set(worker, (book.held.get(worker) ?? 0) + 1);
     this.byToken.set(token, lease);
     let mine = this.byWorker.get(worker);
     if (!mine) this.byWorker.set(worker, (mine = new Set()));
@@ -523,8 +537,12 @@ export class Ledger {
     const ls = book.leases.get(lease.index);
     if (!ls) return;
     const k = ls.findIndex((l) => l.token === lease.token);
-    if (k >= 0) ls.splice(k, 1);
+    if (k < 0) return;
+    ls.splice(k, 1);
     if (ls.length === 0) book.leases.delete(lease.index);
+    const h = (book.held.get(lease.worker) ?? 1) - 1;
+    if (h > 0) book.held.set(lease.worker, h);
+    else book.held.delete(lease.worker);
   }
 
   private requeue(lease: Lease): void {

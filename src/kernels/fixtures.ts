@@ -5,7 +5,8 @@ import { registerTask } from './tasks.js';
  * Fixture tasks for fault tests, registered only when BRAMBLE_FIXTURES=1 (never in normal use):
  * - `fixture-crash`: chunk indices listed in `crash` kill the whole worker process (SIGKILL);
  * - `fixture-throw`: listed chunks throw; `fixture-sleep`: every chunk sleeps `ms`;
- * - `fixture-garbage`: returns a summary that fails validation.
+ * - `fixture-garbage`: returns a summary that fails validation;
+ * - `fixture-work`: a --start/--end task costing `us` microseconds per number (times BRAMBLE_FIXTURE_SLOW).
  */
 function base(name: string, run: TaskDef['run']): TaskDef {
   return {
@@ -58,6 +59,16 @@ export function registerFixtures(): void {
       return { summary: { n: Number(s) }, output: null };
     }),
   );
+  // a range task whose cost grows with the numbers it covers: `us` microseconds each, times the
+  // worker's BRAMBLE_FIXTURE_SLOW (a slow machine), so sizing by time can be seen with real processes
+  registerTask({
+    ...base('fixture-work', (p, s, e) => {
+      const n = Number(e - s + 1n);
+      sleep((Number(p['us'] ?? 1000) * n * Number(process.env['BRAMBLE_FIXTURE_SLOW'] ?? 1)) / 1000);
+      return { summary: { n }, output: null };
+    }),
+    range: undefined,
+  });
   registerTask(base('fixture-garbage', () => ({ summary: { nope: true }, output: null })));
 }
 
