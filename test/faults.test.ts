@@ -247,6 +247,31 @@ describe('slow or hot nodes', () => {
   });
 });
 
+describe('stragglers', () => {
+  it('a chunk stuck on a very slow worker at the tail is copied to an idle one; first result wins, the loser is cancelled', async () => {
+    const head = await newHead();
+    worker(head, 'fast');
+    // 400x slower: each of its chunks would take 20 s, far longer than the whole job takes the fast worker
+    startWorkerWith(head, 'stuck', { BRAMBLE_FIXTURE_SLOW: '400' }, ['--slots', '1']);
+    await waitFor('2 workers', async () => (await api<{ nodes: unknown[] }>(head, 'GET', '/api/nodes')).json.nodes.length === 2);
+    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'fixture-work', start: 0, end: 3999, chunk: 50, params: { us: 1000 } });
+    const st = await waitJob(head, sub.json.id, 60_000);
+    expect(st.state).toBe('done');
+    const r = await api<{ sum: string }>(head, 'GET', `/api/jobs/${sub.json.id}/result`);
+    expect(r.json.sum).toBe('4000');
+    const stats = (await api<Stats>(head, 'GET', '/api/stats')).json.ledger;
+    const db = new Database(path.join(head.dir, 'bramble.db'), { readonly: true });
+    const by = db.prepare('SELECT worker, COUNT(*) n FROM chunks WHERE job_id = ? GROUP BY worker').all(sub.json.id) as { worker: string; n: number }[];
+    db.close();
+    const ids = Object.fromEntries((await api<{ nodes: { id: string; name: string }[] }>(head, 'GET', '/api/nodes')).json.nodes.map((n) => [n.name, n.id]));
+    console.log(`stragglers: ${stats.backups} backup copies, ${stats.duplicates} duplicates; chunks by worker ${JSON.stringify(by)}`);
+    expect(stats.backups).toBeGreaterThanOrEqual(1);
+    // the stuck worker's copies were cancelled before they could finish: nothing from it, no duplicate
+    expect(by.find((x) => x.worker === ids['stuck'])).toBeUndefined();
+    expect(stats.duplicates).toBe(0);
+  });
+});
+
 describe('chunks sized by time', () => {
   it('a fast and a 4x slower worker share one job: each gets spans sized to its own speed, the answer is exact', async () => {
     const head = await newHead();
