@@ -84,6 +84,13 @@ interface Failures {
 }
 
 /** In-memory view of one unfinished job; durable state is in the journal. */
+/** A span chosen for a lease, before it is signed and issued. */
+interface Pick {
+  i: number;
+  span: number;
+  attempt: number;
+}
+
 class JobBook {
   readonly done: Uint8Array;
   doneCount = 0;
@@ -105,6 +112,12 @@ class JobBook {
   /** Recent chunk run times (ms), for speculation. */
   readonly durations: number[] = [];
   nextAttempt = new Map<number, number>();
+  /** The attempt number of the next lease of span `i`, counted. */
+  takeAttempt(i: number): number {
+    const attempt = this.nextAttempt.get(i) ?? 1;
+    this.nextAttempt.set(i, attempt + 1);
+    return attempt;
+  }
   /** Chunks whose result is being committed: done for every decision but the bitmap. */
   readonly inflight = new Set<number>();
   constructor(public job: JobRecord) {
@@ -395,25 +408,23 @@ export class Ledger {
       .sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
     for (const book of books) {
       // picks first, then one signature per run of adjacent spans of one size and attempt
-      const picks: { i: number; span: number; attempt: number }[] = [];
+      const picks: Pick[] = [];
       const cap = this.sizedCap(book, worker);
       while (out.length + picks.length < n && (book.held.get(worker) ?? 0) + picks.length < cap) {
         const next = this.nextSpan(book, worker);
         if (next === null) break;
-        const attempt = book.nextAttempt.get(next.i) ?? 1;
-        book.nextAttempt.set(next.i, attempt + 1);
-        picks.push({ ...next, attempt });
+        picks.push({ ...next, attempt: book.takeAttempt(next.i) });
       }
       for (let a = 0; a < picks.length; ) {
-        const p0 = picks[a] as { i: number; span: number; attempt: number };
+        const p0 = picks[a] as Pick;
         let b = a + 1;
         for (; b < picks.length; b++) {
-          const p = picks[b] as { i: number; span: number; attempt: number };
+          const p = picks[b] as Pick;
           if (p.span !== p0.span || p.attempt !== p0.attempt || p.i !== p0.i + (b - a) * p0.span) break;
         }
         const tokens = this.signer.signRun(book.job.id, p0.i, p0.span, p0.attempt, b - a);
         for (let k = a; k < b; k++) {
-          const p = picks[k] as { i: number; span: number; attempt: number };
+          const p = picks[k] as Pick;
           out.push(this.issue(book, p.i, p.span, worker, false, p.attempt, tokens[k - a] as string));
         }
         a = b;
@@ -426,8 +437,7 @@ export class Ledger {
           const lease = this.straggler(book, worker);
           if (lease === null) break;
           this.stats.backups++;
-          const attempt = book.nextAttempt.get(lease.index) ?? 1;
-          book.nextAttempt.set(lease.index, attempt + 1);
+          const attempt = book.takeAttempt(lease.index);
           const token = this.signer.signRun(book.job.id, lease.index, lease.span, attempt, 1)[0] as string;
           out.push(this.issue(book, lease.index, lease.span, worker, true, attempt, token));
         }
