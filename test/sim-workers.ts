@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type { ClientConnection } from '../src/net/index.js';
 import { connectFramed } from '../src/net/index.js';
 import type { Message } from '../src/protocol/index.js';
@@ -234,4 +233,3 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return ticks / 100; // USER_HZ is 100 on Linux
 }
 
-export const hostCores = os.cpus().length;

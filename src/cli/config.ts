@@ -7,10 +7,6 @@ import { readConfigFile } from '../trust/index.js';
  * a config file (--config FILE, else the data dir's config.json section), defaults. Unknown keys and
  * wrong types are errors that name the key and where it came from.
  */
-export interface Source {
-  name: string;
-  values: Record<string, unknown>;
-}
 
 function envName(key: string): string {
   return 'BRAMBLE_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();

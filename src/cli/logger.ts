@@ -2,10 +2,6 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import pretty from 'pino-pretty';
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LEVELS)[number];
-export const LOG_LEVELS: readonly string[] = LEVELS;
-
 /** Structured logs: readable on a terminal, JSON lines otherwise. */
 export function makeLogger(level: string, options: { toStderr?: boolean; base?: Record<string, unknown>; insecure?: boolean } = {}): Logger {
   const fd = options.toStderr ? 2 : 1;

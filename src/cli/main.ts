@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { BrambleError, InputError } from '../core/index.js';
+import { BrambleError, InputError, TERMINAL_STATES } from '../core/index.js';
 import type { JobInput } from '../kernels/index.js';
 import { planJob } from '../kernels/index.js';
 import { startHeadProcess } from '../head/index.js';
@@ -130,7 +130,7 @@ async function follow(getStatus: () => Promise<JobStatus> | JobStatus, bar: Prog
   for (;;) {
     const st = await getStatus();
     bar.update(st.chunks.done + st.chunks.failed, st.chunks.total, st.rate, st.etaSeconds);
-    if (st.state === 'done' || st.state === 'failed' || st.state === 'cancelled') {
+    if (TERMINAL_STATES.has(st.state)) {
       bar.done();
       return st;
     }

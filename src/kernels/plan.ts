@@ -1,4 +1,4 @@
-import { InputError, makeRange, parseInteger } from '../core/index.js';
+import { InputError, chunkCount, makeRange, parseInteger } from '../core/index.js';
 import { getTask } from './tasks.js';
 
 /** A job as a user asks for it: flags from the CLI or fields of an HTTP body. */
@@ -65,5 +65,5 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
   const range = makeRange(start, end, chunk);
   const priority = Number(parseInteger('--priority', input.priority ?? 0, { max: 1000n }));
   const maxAttempts = Number(parseInteger('--max-attempts', input.maxAttempts ?? 3, { min: 1n, max: 100n }));
-  return { task: task.name, params, ...range, chunks: Number((end - start) / chunk + 1n), chunkMs, priority, maxAttempts };
+  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts };
 }

@@ -22,6 +22,7 @@ import {
   ST_OUT,
   ST_SIZE,
 } from './primes/collect.js';
+import { U64_MAX } from '../core/index.js';
 import { Engine, isqrt, passBytes, sieveLimit } from './primes/engine.js';
 import { isPrimeMR } from './primes/mr.js';
 import { decodeList, listText } from './primes/text.js';
@@ -43,15 +44,13 @@ export interface PrimeList extends PrimeStats {
   encoded: Uint8Array;
 }
 
-const MAX_U64 = (1n << 64n) - 1n;
-
 if (!LITTLE_ENDIAN) throw new Error('the primes kernel needs a little-endian platform');
 
 function checkRange(start: bigint, end: bigint): void {
   if (typeof start !== 'bigint') throw new RangeError(`start must be a bigint, got ${typeof start}`);
   if (typeof end !== 'bigint') throw new RangeError(`end must be a bigint, got ${typeof end}`);
-  if (start < 0n || start > MAX_U64) throw new RangeError(`start must be in [0, 2^64 - 1], got ${start}`);
-  if (end < 0n || end > MAX_U64) throw new RangeError(`end must be in [0, 2^64 - 1], got ${end}`);
+  if (start < 0n || start > U64_MAX) throw new RangeError(`start must be in [0, 2^64 - 1], got ${start}`);
+  if (end < 0n || end > U64_MAX) throw new RangeError(`end must be in [0, 2^64 - 1], got ${end}`);
   if (start > end) throw new RangeError(`start must be <= end, got start ${start} > end ${end}`);
 }
 
@@ -217,7 +216,7 @@ const SMALL_PRIMES = [2n, 3n, 5n, 7n, 11n, 13n, 17n, 19n, 23n, 29n, 31n, 37n];
  * network (the seed 004 prime stream); ranges are the sieve's job.
  */
 export function isPrime(n: bigint): boolean {
-  if (typeof n !== 'bigint' || n < 0n || n > (1n << 64n) - 1n) throw new RangeError(`isPrime takes 0 <= n <= 2^64 - 1 (got ${String(n)})`);
+  if (typeof n !== 'bigint' || n < 0n || n > U64_MAX) throw new RangeError(`isPrime takes 0 <= n <= 2^64 - 1 (got ${String(n)})`);
   if (n < 2n) return false;
   for (const p of SMALL_PRIMES) {
     if (n === p) return true;

@@ -2,6 +2,7 @@ import { InputError, defaultChunk, parseInteger } from '../core/index.js';
 import { collatzSteps, collatzVerify } from './collatz.js';
 import { LifeGrid, parseRule } from './life.js';
 import { countPrimes, listPrimes, primeListText } from './primes.js';
+import { isqrt } from './primes/engine.js';
 import { parseRle, toRle } from './rle.js';
 
 /** What a chunk's run returns: a small summary (MessagePack-able) and an optional compact output. */
@@ -174,14 +175,6 @@ const primes: TaskDef = {
   },
   hasOutput: (params) => params['list'] === true,
 };
-
-function isqrt(n: bigint): bigint {
-  if (n < 2n) return n;
-  let x = BigInt(Math.floor(Math.sqrt(Number(n))));
-  while (x * x > n) x--;
-  while ((x + 1n) * (x + 1n) <= n) x++;
-  return x;
-}
 
 function primeSummary(r: { count: number; first: bigint | null; last: bigint | null; largestGap: { gap: bigint; after: bigint } | null }): Record<string, unknown> {
   return {

@@ -209,27 +209,3 @@ export function ruleCircuit(birth: number, survive: number): Circuit {
   cache.set(key, best);
   return best;
 }
-
-/** Evaluate a circuit on one 32-bit word per variable (used by tests and the JavaScript kernel). */
-export function evalCircuit(c: Circuit, vars: readonly number[]): number {
-  const vals: number[] = new Array<number>(c.gates.length).fill(0);
-  c.gates.forEach((g, i) => {
-    let r: number;
-    switch (g.op) {
-      case 'var': r = vars[g.v] ?? 0; break;
-      case 'const': r = g.value ? -1 : 0; break;
-      case 'not': r = ~(vals[g.a] ?? 0); break;
-      case 'and': r = (vals[g.a] ?? 0) & (vals[g.b] ?? 0); break;
-      case 'or': r = (vals[g.a] ?? 0) | (vals[g.b] ?? 0); break;
-      case 'xor': r = (vals[g.a] ?? 0) ^ (vals[g.b] ?? 0); break;
-      case 'andnot': r = (vals[g.a] ?? 0) & ~(vals[g.b] ?? 0); break;
-      case 'select': {
-        const s = vals[g.sel] ?? 0;
-        r = ((vals[g.a] ?? 0) & s) | ((vals[g.b] ?? 0) & ~s);
-        break;
-      }
-    }
-    vals[i] = r | 0;
-  });
-  return vals[c.output] ?? 0;
-}

@@ -103,11 +103,6 @@ export function ensureCache(n: number): void {
   cacheLimit = newLimit;
 }
 
-/** Bytes held by the sieving-prime cache (diagnostics). */
-export function cacheBytes(): number {
-  return cacheBits.length;
-}
-
 /**
  * Collects the primes p with from <= p <= to (from > 5) from the cache into out, continuing from state.
  * Returns how many were written (call again while it returns a full batch).
