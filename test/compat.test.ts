@@ -92,7 +92,7 @@ async function compatHead(options: Partial<CompatOptions>, head: { leaseMs?: num
     leaseMs: head.leaseMs ?? 3000,
     staleMs: head.staleMs,
     lostMs: head.lostMs,
-    extendHttp: (app, h) => compatRoutes(app, h, () => compat),
+    extendHttp: (app) => compatRoutes(app, () => compat),
   });
   compat = await startCompat(hp.head, { bind: '127.0.0.1', dataDir: dir, ...options });
   heads.push({ hp, compat });

@@ -56,7 +56,6 @@ export class AnswerChecker {
   private id = '';
   private tok = '';
   private tokClosed = false;
-  private sawComma = false;
   private blanks = 0;
   private count = 0;
   private primes: ExpectedPrimes | null = null;
@@ -70,16 +69,6 @@ export class AnswerChecker {
     readonly chunk: TextChunk,
     private readonly expected: (() => Iterable<string>) | null,
   ) {}
-
-  /** Numbers checked so far. */
-  get checked(): number {
-    return this.count;
-  }
-
-  /** True once the JobID is read and matched (the client is answering this chunk). */
-  get started(): boolean {
-    return this.phase !== 'id';
-  }
 
   /**
    * Feeds bytes. Returns null while the answer is incomplete; otherwise the verdict and the number of
@@ -140,10 +129,7 @@ export class AnswerChecker {
     }
     if (b === COMMA) {
       if (this.tok === '') return this.reject(this.count === 0 ? 'the list starts with a comma' : 'two commas in a row');
-      const v = this.take();
-      if (v) return v;
-      this.sawComma = true;
-      return null;
+      return this.take();
     }
     if (b === NL) {
       if (this.tok !== '') {
@@ -160,7 +146,6 @@ export class AnswerChecker {
     const tok = this.tok.replace(/^0+(?=\d)/, '');
     this.tok = '';
     this.tokClosed = false;
-    this.sawComma = false;
     this.count++;
     if (tok.length > MAX_DIGITS) return this.reject(`${tok} is larger than 2^64 - 1`);
     if (!this.primes) return null; // skipping: the chunk is finished already

@@ -56,10 +56,6 @@ export class CompatListener {
     });
   }
 
-  get active(): number {
-    return this.sockets.size;
-  }
-
   get port(): number {
     const a = this.server.address();
     return typeof a === 'object' && a ? a.port : this.o.port;

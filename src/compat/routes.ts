@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { NotFoundError } from '../core/index.js';
-import type { Head } from '../head/index.js';
 import type { Compat } from './compat.js';
 
 /**
@@ -13,7 +12,7 @@ import type { Compat } from './compat.js';
  *
  * `compat` may be a getter: the routes are added before the HTTP server listens, the listeners later.
  */
-export function compatRoutes(app: FastifyInstance, _head: Head, compat: Compat | (() => Compat | null)): void {
+export function compatRoutes(app: FastifyInstance, compat: Compat | (() => Compat | null)): void {
   const get = (): Compat | null => (typeof compat === 'function' ? compat() : compat);
   const notReady = (reply: FastifyReply): FastifyReply => reply.code(503).send({ error: { code: 'NOT_READY', message: 'the seed-compat listeners are starting' } });
   const store = (c: Compat): NonNullable<Compat['primes']> => {

@@ -66,8 +66,8 @@ export function compatWiring(cfg: CompatConfigValues & { bind: string }, ctx: { 
   };
   return {
     enabled,
-    extendHttp(app, head) {
-      compatRoutes(app, head, () => (enabled ? compat : off));
+    extendHttp(app) {
+      compatRoutes(app, () => (enabled ? compat : off));
     },
     async start(head) {
       if (!enabled) return null;

@@ -3,7 +3,7 @@ import { ConflictError, InputError, NotFoundError } from './errors.js';
 import type { ChunkCounts, JobRecord, JobState, Lease } from './job.js';
 import { TERMINAL_STATES } from './job.js';
 import type { ChunkResultRecord, Journal } from './journal.js';
-import { chunkBounds } from './range.js';
+import { spanBounds } from './range.js';
 
 /**
  * Issues and checks lease tokens; the head signs them with its secret so they survive its restart.
@@ -165,8 +165,12 @@ class JobBook {
   finished(): boolean {
     return this.doneCount + this.quarantinedCount >= this.job.chunks;
   }
+  /** Enough lease times for a median (cheap: hasWork asks on every result). */
+  hasMedian(): boolean {
+    return this.durations.length >= 3;
+  }
   medianDuration(): number | null {
-    if (this.durations.length < 3) return null;
+    if (!this.hasMedian()) return null;
     const s = [...this.durations].sort((a, b) => a - b);
     return s[s.length >> 1] ?? null;
   }
@@ -534,9 +538,8 @@ export class Ledger {
     if (!mine) this.byWorker.set(worker, (mine = new Set()));
     mine.add(token);
     if (book.job.state === 'queued') this.setState(book, 'running');
-    const first = chunkBounds(book.job, index);
-    const last = chunkBounds(book.job, index + span - 1);
-    return { token, jobId: book.job.id, index, span, attempt, task: book.job.task, params: book.job.params, start: first.start, end: last.end, backup };
+    const bounds = spanBounds(book.job, index, span);
+    return { token, jobId: book.job.id, index, span, attempt, task: book.job.task, params: book.job.params, start: bounds.start, end: bounds.end, backup };
   }
 
   private dropLease(lease: Lease): void {
@@ -740,7 +743,7 @@ export class Ledger {
   hasWork(): boolean {
     for (const b of this.books.values()) {
       if (b.retry.length > 0 || b.cursor < b.job.chunks) return true;
-      if (this.speculate && b.leases.size > 0 && b.medianDuration() !== null) return true;
+      if (this.speculate && b.leases.size > 0 && b.hasMedian()) return true;
     }
     return false;
   }

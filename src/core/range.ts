@@ -89,6 +89,13 @@ export function chunkBounds(r: ChunkedRange, index: number): { start: bigint; en
   return { start: s, end: e < r.end ? e : r.end };
 }
 
+/** Bounds of the span of `span` chunks from `index` (a lease of a job sized by time). */
+export function spanBounds(r: ChunkedRange, index: number, span: number): { start: bigint; end: bigint } {
+  const start = r.start + BigInt(index) * r.chunk;
+  const last = start + BigInt(span) * r.chunk - 1n;
+  return { start, end: last < r.end ? last : r.end };
+}
+
 /** Validates a range and its chunk size; every message names the flag that was wrong. */
 export function makeRange(start: bigint, end: bigint, chunk: bigint): ChunkedRange {
   if (end < start) throw new InputError('--end', `--end must be at least --start (got --start ${start} --end ${end})`);

@@ -105,7 +105,7 @@ export class ClusterViews {
     return this.head.onEvent(l);
   }
 
-  nodeView(n: NodeRecord, leases = this.head.nodeLeases(n.id).length): NodeView {
+  nodeView(n: NodeRecord, leases = this.head.busy(n.id)): NodeView {
     const t = n.telemetry;
     this.busySeen.set(n.id, leases);
     return {
@@ -254,7 +254,7 @@ export class ClusterViews {
     const nodes: string[] = [];
     for (const n of this.head.nodes.list()) {
       if (n.state === 'gone') continue;
-      const busy = this.head.nodeLeases(n.id).length;
+      const busy = this.head.busy(n.id);
       if (this.busySeen.get(n.id) !== busy) nodes.push(n.id);
     }
     const jobs: string[] = [];

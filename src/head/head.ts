@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Assignment, JobRecord, Lease, LedgerEvent, ResultInput, ResultOutcome } from '../core/index.js';
-import { BrambleError, ConflictError, InputError, Ledger, TERMINAL_STATES, systemClock } from '../core/index.js';
+import { BrambleError, ConflictError, InputError, Ledger, TERMINAL_STATES, spanBounds, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobInput, Live, TaskDef } from '../kernels/index.js';
 import { getTask, planJob } from '../kernels/index.js';
@@ -37,7 +37,6 @@ export interface HeadOptions {
   staleMs?: number;
   lostMs?: number;
   speculate?: boolean;
-  version?: string;
   /** A node at or above this CPU temperature (°C), or reporting throttling, gets at most `hotSlots` chunks at once. */
   hotTemp?: number;
   hotSlots?: number;
@@ -326,11 +325,9 @@ export class Head {
       case 'heartbeat': {
         const stale = this.ledger.heartbeat(node, msg.tokens);
         this.nodes.report(node, {});
-        if (stale.length > 0) {
-          // leases it still runs that were given to others or ended: tell it to stop them
-          const unfinished = stale.filter((t) => !this.pendingResults.some((r) => r.input.token === t));
-          if (unfinished.length > 0) peer.conn.send({ type: 'cancel', tokens: unfinished });
-        }
+        // leases it still runs that were given to others or ended: tell it to stop them (a worker lists
+        // only chunks it has not answered, so none of these has a result on its way)
+        if (stale.length > 0) peer.conn.send({ type: 'cancel', tokens: stale });
         break;
       }
       case 'telemetry': {
@@ -394,8 +391,9 @@ export class Head {
       }
       try {
         const b = spanBounds(job, input.index, input.span);
-        input.summary = getTask(job.task).checkSummary(input.summary, b.start, b.end);
-        if (input.output && !getTask(job.task).hasOutput(job.params)) input.output = null;
+        const task = getTask(job.task);
+        input.summary = task.checkSummary(input.summary, b.start, b.end);
+        if (input.output && !task.hasOutput(job.params)) input.output = null;
       } catch (err) {
         this.counters.badMessages++;
         this.event('warn', 'result', `rejected a result from ${this.nodeName(input.worker)} for job ${job.id} chunk ${input.index}: ${(err as Error).message}`);
@@ -448,11 +446,16 @@ export class Head {
     });
   }
 
+  /** Chunks a node holds now, queued or running: its leases but those whose result is on its way to the journal. */
+  busy(id: string): number {
+    return this.ledger.heldBy(id) - (this.peers.get(id)?.inHand ?? 0);
+  }
+
   /** Free places of a worker's window (a hot node's window shrinks to --hot-slots). */
   private freePlaces(peer: Peer): number {
     if (peer.draining || !peer.conn.isOpen || peer.node === null) return 0;
     const window = this.isHot(peer.node) ? Math.min(peer.window, this.o.hotSlots ?? 1) : peer.window;
-    return window - (this.ledger.heldBy(peer.node) - peer.inHand);
+    return window - this.busy(peer.node);
   }
 
   /**
@@ -476,7 +479,7 @@ export class Head {
     if (this.freePlaces(peer) < lowWater || !this.ledger.hasWork()) return;
     peer.wantAt ??= process.hrtime.bigint();
     if (lowWater > 1) {
-      this.dispatch([peer]);
+      this.serve(peer);
       return;
     }
     this.deferred.add(peer);
@@ -504,25 +507,27 @@ export class Head {
       } else peer.wantAt = null;
     }
     if (wanting.length > 1) wanting.sort((a, b) => a.lastServed - b.lastServed);
-    for (const peer of wanting) {
-      const n = this.freePlaces(peer);
-      const chunks = this.ledger.lease(peer.node as string, n);
-      if (chunks.length === 0) continue;
-      peer.lastServed = this.clock.now();
-      peer.conn.send({ type: 'assign', chunks: chunks.map(wireChunk) });
-      this.counters.assignFrames++;
-      if (peer.wantAt !== null) {
-        this.assignLatency.push(Number(process.hrtime.bigint() - peer.wantAt) / 1e6);
-        if (this.assignLatency.length > 20_000) this.assignLatency.splice(0, 10_000);
-        peer.wantAt = null;
-      }
+    for (const peer of wanting) this.serve(peer);
+  }
+
+  /** Leases this worker's free places and sends them in one assign. */
+  private serve(peer: Peer): void {
+    const chunks = this.ledger.lease(peer.node as string, this.freePlaces(peer));
+    if (chunks.length === 0) return;
+    peer.lastServed = this.clock.now();
+    peer.conn.send({ type: 'assign', chunks: chunks.map(wireChunk) });
+    this.counters.assignFrames++;
+    if (peer.wantAt !== null) {
+      this.assignLatency.push(Number(process.hrtime.bigint() - peer.wantAt) / 1e6);
+      if (this.assignLatency.length > 20_000) this.assignLatency.splice(0, 10_000);
+      peer.wantAt = null;
     }
   }
 
   // ---- jobs ----
 
   submit(input: JobInput, id?: string): JobRecord {
-    const slots = [...this.peers.values()].reduce((s, p) => s + (this.nodes.get(p.node as string)?.slots ?? 0), 0) || 4;
+    const slots = [...this.peers.values()].reduce((s, p) => s + p.slots, 0) || 4;
     const plan = planJob(input, slots);
     let jobId = id ?? randomBytes(4).toString('hex');
     if (id !== undefined && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) throw new InputError('id', `id must be lower-case letters, digits and dashes (got ${JSON.stringify(id)})`);
@@ -659,8 +664,7 @@ export class Head {
     if (!task.outputText) return;
     for (const r of this.journal.results(id, { withOutput: true })) {
       if (!r.output) continue;
-      const start = job.start + BigInt(r.index) * job.chunk;
-      for (const piece of task.outputText(job.params, start, r.output)) {
+      for (const piece of task.outputText(job.params, spanBounds(job, r.index, r.span).start, r.output)) {
         if (!out.write(piece)) await once(out, 'drain');
       }
     }
@@ -701,7 +705,7 @@ export class Head {
 
   /** Nodes with `busy`: the chunks each holds now, queued or running (results on their way to the journal are done). */
   nodeList(): (NodeRecord & { busy: number; hot: boolean })[] {
-    return this.nodes.list().map((n) => ({ ...n, busy: this.ledger.heldBy(n.id) - (this.peers.get(n.id)?.inHand ?? 0), hot: this.isHot(n.id) }));
+    return this.nodes.list().map((n) => ({ ...n, busy: this.busy(n.id), hot: this.isHot(n.id) }));
   }
 
   connectedWorkers(): number {
@@ -710,12 +714,6 @@ export class Head {
 }
 
 /** First and last number of `span` chunks from `index`. */
-function spanBounds(job: JobRecord, index: number, span: number): { start: bigint; end: bigint } {
-  const start = job.start + BigInt(index) * job.chunk;
-  const last = start + BigInt(span) * job.chunk - 1n;
-  return { start, end: last < job.end ? last : job.end };
-}
-
 function wireChunk(a: Assignment): MessageOf<'assign'>['chunks'][number] {
   return { token: a.token, job: a.jobId, index: a.index, span: a.span, attempt: a.attempt, task: a.task, params: a.params, start: a.start.toString(), end: a.end.toString() };
 }

@@ -86,7 +86,6 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     telemetryMs: o.telemetryMs,
     hotTemp: o.hotTemp,
     hotSlots: o.hotSlots,
-    version: o.version,
   });
   await head.start();
   let http: FastifyInstance | null = null;

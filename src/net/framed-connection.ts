@@ -25,8 +25,6 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   private closeError: Error | undefined;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  bytesIn = 0;
-  framesIn = 0;
 
   constructor(
     readonly socket: Socket,
@@ -54,7 +52,6 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.bytesIn += chunk.length;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -71,7 +68,6 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
         this.fail(err);
         return;
       }
-      this.framesIn++;
       if (msg.type === 'error') this.closeError ??= new ProtocolError(msg.code as ErrorCode, `peer said: ${msg.message}`);
       this.emit('message', msg);
     }

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectionError } from './errors.js';
 import { FramedConnection } from './framed-connection.js';
+import { ErrorCode } from '../protocol/index.js';
 
 export interface ServerTls {
   /** PEM of the server certificate followed by the CA certificate (the chain a worker checks). */
@@ -69,7 +70,7 @@ export class FrameServer {
       const timer = setTimeout(() => {
         if (this.pending.delete(conn)) {
           this.stats.timedOut++;
-          conn.close({ code: 'TIMEOUT', message: `not authenticated within ${authTimeoutMs} ms` });
+          conn.close({ code: ErrorCode.Timeout, message: `not authenticated within ${authTimeoutMs} ms` });
           conn.destroy();
         }
       }, authTimeoutMs);

@@ -1,4 +1,4 @@
-import { temperatureColour } from '../temperature-colour.js';
+import { TEMPERATURE_STOPS, temperatureColour } from '../temperature-colour.js';
 
 /**
  * The dashboard's script: plain browser JavaScript (no framework, no build step), kept as a raw
@@ -470,7 +470,7 @@ function temperatureLegend(hideOff) {
   var bar = h('div', { class: 'legend-bar' });
   bar.style.background = 'linear-gradient(90deg, ' + stops.join(', ') + ')';
   var ticks = h('div', { class: 'legend-ticks' });
-  [40, 50, 60, 70, 80].forEach(function (t) {
+  TEMPERATURE_STOPS.forEach(function (t) {
     var s = h('span', { text: t + '°' });
     s.style.left = ((t - 40) * 2.5) + '%';
     ticks.appendChild(s);
@@ -523,7 +523,7 @@ function lineChart(o) {
   if (o.temp) {
     var id = 'tg' + ++chartSeq;
     var gr = sv('linearGradient', { id: id, gradientUnits: 'userSpaceOnUse', x1: 0, x2: 0, y1: Y(40), y2: Y(80) });
-    [40, 50, 60, 70, 80].forEach(function (t, k) { gr.appendChild(sv('stop', { offset: k / 4, 'stop-color': temperatureColour(t) })); });
+    TEMPERATURE_STOPS.forEach(function (t, k) { gr.appendChild(sv('stop', { offset: k / 4, 'stop-color': temperatureColour(t) })); });
     svg.appendChild(sv('defs', null, gr));
     stroke = 'url(#' + id + ')';
   }
@@ -1099,5 +1099,5 @@ if (document.readyState === 'loading') document.addEventListener('DOMContentLoad
 
 /** The script served at /assets/app.js: the colour scale's own code, then the app. */
 export function appJs(): string {
-  return `(function () {\n'use strict';\nvar temperatureColour = ${temperatureColour.toString()};\n${BODY}\n})();\n`;
+  return `(function () {\n'use strict';\nvar temperatureColour = ${temperatureColour.toString()};\nvar TEMPERATURE_STOPS = ${JSON.stringify(TEMPERATURE_STOPS)};\n${BODY}\n})();\n`;
 }
