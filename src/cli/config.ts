@@ -102,8 +102,3 @@ export const WorkerConfig = {
   prefetch: z.number().int().min(0).max(64).default(1),
 };
 
-export function splitHostPort(text: string, field: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text);
-  if (!m || Number(m[2]) > 65535) throw new InputError(field, `${field} must be HOST:PORT (got ${JSON.stringify(text)})`);
-  return { host: m[1] as string, port: Number(m[2]) };
-}

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { BrambleError, InputError, TERMINAL_STATES } from '../core/index.js';
+import { BrambleError, InputError, TERMINAL_STATES, splitHostPort } from '../core/index.js';
 import type { JobInput } from '../kernels/index.js';
 import { planJob } from '../kernels/index.js';
 import { startHeadProcess } from '../head/index.js';
@@ -22,7 +22,7 @@ import {
   FILES,
 } from '../trust/index.js';
 import { ApiClient, ApiError, resolveApi } from './api-client.js';
-import { HeadConfig, WorkerConfig, resolveConfig, splitHostPort } from './config.js';
+import { HeadConfig, WorkerConfig, resolveConfig } from './config.js';
 import { formatResult } from './format.js';
 import { makeLogger } from './logger.js';
 import { ProgressBar } from './progress.js';

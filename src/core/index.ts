@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './range.js';
+export * from './address.js';
 export * from './clock.js';
 export * from './job.js';
 export * from './journal.js';

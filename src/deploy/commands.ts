@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { InputError } from '../core/index.js';
+import { InputError, splitHostPort } from '../core/index.js';
 import { defaultDataDir, isInitialised, loadCluster, parseJoinToken } from '../trust/index.js';
 import type { Bundle } from './bundle.js';
 import { buildBundle, packageRoot, readBundle } from './bundle.js';
@@ -233,7 +233,7 @@ export function registerDeployCommands(program: Command): void {
       const instances = intOption(o.instances, '--instances', 1, 64) ?? null;
       const slots = intOption(o.slots, '--slots', 1, 1024);
       const joinTimeoutMs = (intOption(o.joinTimeout, '--join-timeout', 1, 3600) ?? 90) * 1000;
-      if (o.head !== undefined && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(o.head)) throw new InputError('--head', `--head must be HOST:PORT (got ${JSON.stringify(o.head)})`);
+      if (o.head !== undefined) splitHostPort(o.head, '--head');
       if (!isInitialised(dataDir)) throw new InputError('--data', `no cluster in ${dataDir}: run \`bramble init --data ${dataDir}\` and start \`bramble head\` first`);
       const cluster = loadCluster(dataDir);
       let head: HeadApi | null = null;
@@ -324,7 +324,7 @@ export function registerDeployCommands(program: Command): void {
           if (token === undefined) throw new InputError('--join', '--join TOKEN is required with --head (or --data of a cluster on this machine)');
           if (headAddr === undefined) throw new InputError('--head', '--head HOST:PORT is required with --join');
           parseJoinToken(token);
-          if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(headAddr)) throw new InputError('--head', `--head must be HOST:PORT (got ${JSON.stringify(headAddr)})`);
+          splitHostPort(headAddr, '--head');
           const slots = intOption(o.slots, '--slots', 1, 1024);
           const { ServiceDir } = await import('./service.js');
           const sd = new ServiceDir(dir);
