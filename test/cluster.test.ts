@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
+import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 
 interface Status {
   id: string;
@@ -37,12 +37,7 @@ async function submit(head: HeadHandle, body: Record<string, unknown>): Promise<
   return r.json.id;
 }
 
-async function waitDone(head: { dir: string; url: string }, id: string, timeoutMs = 240_000): Promise<Status> {
-  return waitFor(`job ${id} to finish`, async () => {
-    const r = await api<Status>(head, 'GET', `/api/jobs/${id}`);
-    return r.status === 200 && ['done', 'failed', 'cancelled'].includes(r.json.state) ? r.json : null;
-  }, timeoutMs, 200);
-}
+const waitDone = (head: { dir: string; url: string }, id: string, timeoutMs = 240_000): Promise<Status> => waitJob<Status>(head, id, timeoutMs, 200);
 
 describe('a head and worker processes', () => {
   it('count the primes in [1, 10^8] = 5761455 while one worker is SIGKILLed mid-job', async () => {

@@ -13,7 +13,7 @@ import { startHeadProcess } from '../src/head/index.js';
 import { listPrimes, primeListText } from '../src/kernels/index.js';
 import { initCluster } from '../src/trust/index.js';
 import type { Proc } from './helpers/procs.js';
-import { api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
+import { api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const SEED000 = path.join(FIXTURES, 'seed000_client.py');
@@ -157,17 +157,7 @@ interface Status {
   chunks: { total: number; done: number; failed: number };
 }
 
-async function waitDone(h: CompatHead, id: string, timeoutMs = 90_000): Promise<Status> {
-  return waitFor(
-    `job ${id} to finish`,
-    async () => {
-      const r = await api<Status>(h, 'GET', `/api/jobs/${id}`);
-      return ['done', 'failed', 'cancelled'].includes(r.json.state) ? r.json : null;
-    },
-    timeoutMs,
-    100,
-  );
-}
+const waitDone = (h: CompatHead, id: string, timeoutMs = 90_000): Promise<Status> => waitJob<Status>(h, id, timeoutMs);
 
 function events(h: CompatHead): string[] {
   return h.hp.head.events.map((e) => e.msg);

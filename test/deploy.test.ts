@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHostFile } from '../src/deploy/host-list.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, bramble, cleanup, freePort, run, startHead, tmpDir, waitFor } from './helpers/procs.js';
+import { api, bramble, cleanup, freePort, run, startHead, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 import type { LabSshd, LabUser } from './helpers/sshd.js';
 import { SshLab, missingTools } from './helpers/sshd.js';
 
@@ -119,10 +119,7 @@ describe.skipIf(missing.length > 0)('bramble deploy over SSH', () => {
     console.log(`first deploy to 3 hosts: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const job = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '2e7', chunk: '5e5' });
     expect(job.status).toBe(201);
-    const st = await waitFor('the job', async () => {
-      const s = await api<{ state: string }>(head, 'GET', `/api/jobs/${job.json.id}`);
-      return ['done', 'failed', 'cancelled'].includes(s.json.state) ? s.json : null;
-    }, 120_000, 250);
+    const st = await waitJob(head, job.json.id, 120_000, 250);
     expect(st.state).toBe('done');
     const res = await api<Record<string, unknown>>(head, 'GET', `/api/jobs/${job.json.id}/result`);
     expect(res.json).toMatchObject({ count: '1270607', last: '19999999' });

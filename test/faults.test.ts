@@ -6,10 +6,10 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectFramed } from '../src/net/index.js';
 import type { Message } from '../src/protocol/index.js';
-import { PROTOCOL_VERSION } from '../src/protocol/index.js';
 import { authProof, loadCluster } from '../src/trust/index.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
+import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor, waitJob as waitJobHelper } from './helpers/procs.js';
+import { hello } from './helpers/hello.js';
 import { simWorker } from '../bench/sim-worker.mjs';
 
 const FIX = { BRAMBLE_FIXTURES: '1' };
@@ -52,12 +52,7 @@ function worker(head: HeadHandle, name: string, extra: string[] = ['--slots', '1
   return w;
 }
 
-async function waitJob(head: { dir: string; url: string }, id: string, timeoutMs = 240_000): Promise<Status> {
-  return waitFor(`job ${id}`, async () => {
-    const r = await api<Status>(head, 'GET', `/api/jobs/${id}`);
-    return r.status === 200 && ['done', 'failed', 'cancelled'].includes(r.json.state) ? r.json : null;
-  }, timeoutMs, 100);
-}
+const waitJob = (head: { dir: string; url: string }, id: string, timeoutMs = 240_000): Promise<Status> => waitJobHelper<Status>(head, id, timeoutMs);
 
 function rows(dir: string, id: string): { n: number; distinct: number; integrity: string } {
   const db = new Database(path.join(dir, 'bramble.db'), { readonly: true });
@@ -65,10 +60,6 @@ function rows(dir: string, id: string): { n: number; distinct: number; integrity
   const integrity = String(db.pragma('integrity_check', { simple: true }));
   db.close();
   return { n: r.n, distinct: r.d, integrity };
-}
-
-function hello(node: string, proof: string): Message {
-  return { type: 'hello', version: PROTOCOL_VERSION, node, name: node, instance: 0, hostname: 'h', addresses: [], slots: 1, kernels: ['noop'], pid: 1, proof };
 }
 
 describe('faults injected for real', () => {
@@ -130,7 +121,7 @@ describe('faults injected for real', () => {
       link.conn.on('message', (m) => (waiters.length ? (waiters.shift() as (m: Message) => void)(m) : queue.push(m)));
       const next = (): Promise<Message> => (queue.length ? Promise.resolve(queue.shift() as Message) : new Promise((r) => waiters.push(r)));
       const ch = (await next()) as { nonce: string };
-      link.conn.send(hello('twice', authProof(c.secret, ch.nonce, 'twice', link.binding)));
+      link.conn.send(hello('twice', { proof: authProof(c.secret, ch.nonce, 'twice', link.binding) }));
       expect((await next()).type).toBe('welcome');
       return { conn: link.conn, next };
     };

@@ -4,10 +4,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectFramed } from '../src/net/index.js';
 import type { Message } from '../src/protocol/index.js';
-import { PROTOCOL_VERSION } from '../src/protocol/index.js';
 import { authProof, loadCluster } from '../src/trust/index.js';
 import type { HeadHandle } from './helpers/procs.js';
-import { api, cleanup, startHead, tmpDir } from './helpers/procs.js';
+import { api, cleanup, startHead, tmpDir, waitFor } from './helpers/procs.js';
+import { hello } from './helpers/hello.js';
 
 const dirs: string[] = [];
 const heads: HeadHandle[] = [];
@@ -30,16 +30,10 @@ async function handWorker(head: HeadHandle, name: string, slots: number) {
       assigns.push(m.chunks.length);
     } else queue.push(m);
   });
-  const until = async (what: string, f: () => boolean, ms = 10_000): Promise<void> => {
-    const end = Date.now() + ms;
-    while (!f()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const until = async (what: string, f: () => boolean): Promise<void> => void (await waitFor(what, f, 10_000, 5));
   await until('the challenge', () => queue.some((m) => m.type === 'challenge'));
   const ch = queue.find((m) => m.type === 'challenge') as { nonce: string };
-  link.conn.send({ type: 'hello', version: PROTOCOL_VERSION, node: name, name, instance: 0, hostname: 'h', addresses: [], slots, kernels: ['noop'], pid: 1, proof: authProof(c.secret, ch.nonce, name, link.binding) });
+  link.conn.send(hello(name, { slots, proof: authProof(c.secret, ch.nonce, name, link.binding) }));
   await until('the welcome', () => queue.some((m) => m.type === 'welcome'));
   /** Sends results for the first n chunks held. */
   const finish = (n: number): void => {

@@ -4,10 +4,11 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFramed } from '../src/net/index.js';
 import type { Message } from '../src/protocol/index.js';
-import { PROTOCOL_VERSION, encodeMessage } from '../src/protocol/index.js';
+import { encodeMessage } from '../src/protocol/index.js';
 import { authProof, formatJoinToken, initCluster, loadCluster, parseJoinToken } from '../src/trust/index.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
 import { api, bramble, cleanup, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
+import { hello } from './helpers/hello.js';
 
 const dirs: string[] = [];
 const procs: Proc[] = [];
@@ -27,10 +28,6 @@ afterAll(async () => {
 async function nodeNames(): Promise<string[]> {
   const r = await api<{ nodes: { name: string; state: string }[] }>(head, 'GET', '/api/nodes');
   return r.json.nodes.filter((n) => n.state === 'ready').map((n) => n.name);
-}
-
-function hello(node: string, proof?: string): Message {
-  return { type: 'hello', version: PROTOCOL_VERSION, node, name: node, instance: 0, hostname: 'h', addresses: [], slots: 1, kernels: ['primes'], pid: 1, ...(proof ? { proof } : {}) };
 }
 
 /** Waits for the next message of a connection (or its close). */
@@ -97,7 +94,7 @@ describe('joining', () => {
     const first = await connectFramed({ host: '127.0.0.1', port: head.port, caHash: c.caHash });
     const ch = await next(first.conn);
     expect(ch.type).toBe('challenge');
-    const captured = hello('replay-victim', authProof(c.secret, (ch as { nonce: string }).nonce, 'replay-victim', first.binding));
+    const captured = hello('replay-victim', { kernels: ['primes'], proof: authProof(c.secret, (ch as { nonce: string }).nonce, 'replay-victim', first.binding) });
     first.conn.send(captured);
     expect((await next(first.conn)).type).toBe('welcome');
     first.conn.destroy();
@@ -123,7 +120,7 @@ describe('a misbehaving authenticated worker', () => {
     const c = loadCluster(head.dir);
     const link = await connectFramed({ host: '127.0.0.1', port: head.port, caHash: c.caHash });
     const ch = (await next(link.conn)) as { nonce: string };
-    link.conn.send(hello('misbehaving', authProof(c.secret, ch.nonce, 'misbehaving', link.binding)));
+    link.conn.send(hello('misbehaving', { kernels: ['primes'], proof: authProof(c.secret, ch.nonce, 'misbehaving', link.binding) }));
     expect((await next(link.conn)).type).toBe('welcome');
     const sub = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'collatz', start: '1', end: '1000', chunk: '1000' });
     link.conn.send({ type: 'want', n: 1 });
@@ -170,7 +167,7 @@ describe('bad bytes while a job runs', () => {
       });
     const all: Promise<void>[] = [];
     for (let i = 0; i < 500; i++) {
-      all.push(open((s) => s.write(i % 2 ? Buffer.from([0, 0, 0, 5, 1, 2, 3, 4, 5]) : encodeMessage(hello(`g${i}`, 'forged-proof')))));
+      all.push(open((s) => s.write(i % 2 ? Buffer.from([0, 0, 0, 5, 1, 2, 3, 4, 5]) : encodeMessage(hello(`g${i}`, { kernels: ['primes'], proof: 'forged-proof' })))));
     }
     for (let i = 0; i < 200; i++) all.push(open(() => undefined));
     for (let i = 0; i < 50; i++) {

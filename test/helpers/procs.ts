@@ -5,6 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TERMINAL_STATES } from '../../src/core/index.js';
+import type { JobState } from '../../src/core/index.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/bramble.js', import.meta.url));
 
@@ -143,4 +145,12 @@ export async function api<T = unknown>(head: { dir: string; url: string }, metho
     if (payload) req.write(payload);
     req.end();
   });
+}
+
+/** Polls a job until it is done, failed or cancelled; returns its last status. */
+export async function waitJob<T extends { state: string } = { state: string }>(head: { dir: string; url: string }, id: string, timeoutMs = 240_000, everyMs = 100): Promise<T> {
+  return waitFor(`job ${id} to finish`, async () => {
+    const r = await api<T>(head, 'GET', `/api/jobs/${id}`);
+    return r.status === 200 && TERMINAL_STATES.has(r.json.state as JobState) ? r.json : null;
+  }, timeoutMs, everyMs);
 }
