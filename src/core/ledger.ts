@@ -83,7 +83,6 @@ interface Failures {
   lastError: string;
 }
 
-/** In-memory view of one unfinished job; durable state is in the journal. */
 /** A span chosen for a lease, before it is signed and issued. */
 interface Pick {
   i: number;
@@ -91,6 +90,7 @@ interface Pick {
   attempt: number;
 }
 
+/** In-memory view of one unfinished job; durable state is in the journal. */
 class JobBook {
   readonly done: Uint8Array;
   doneCount = 0;
@@ -162,6 +162,19 @@ class JobBook {
   free(i: number): boolean {
     return !this.settled(i) && !this.isFailed(i);
   }
+  /** Free and not leased: a span may start here. */
+  open(i: number): boolean {
+    return this.free(i) && !this.leases.has(i);
+  }
+  /** Counts a failed attempt of span `i` on `worker`. */
+  noteFailure(i: number, worker: string, error: string): Failures {
+    const f = this.failures.get(i) ?? { attempts: 0, workers: new Set<string>(), lastError: '' };
+    f.attempts++;
+    f.workers.add(worker);
+    f.lastError = error;
+    this.failures.set(i, f);
+    return f;
+  }
   finished(): boolean {
     return this.doneCount + this.quarantinedCount >= this.job.chunks;
   }
@@ -191,8 +204,8 @@ export class Ledger {
   private readonly books = new Map<string, JobBook>();
   private readonly byToken = new Map<string, Lease>();
   private readonly byWorker = new Map<string, Set<string>>();
-  private readonly workers = new Set<string>();
   private readonly slots = new Map<string, number>();
+  private slotTotal = 0;
   private readonly listeners: ((e: LedgerEvent) => void)[] = [];
   private seq = 0;
   /** Counters for metrics. */
@@ -226,11 +239,7 @@ export class Ledger {
       for (const [i, span] of this.journal.doneSpans(job.id)) book.markDone(i, span);
       for (const q of this.journal.quarantined(job.id)) book.markFailed(q.index, q.span, q.error);
       for (const f of this.journal.failures(job.id)) {
-        const fl = book.failures.get(f.index) ?? { attempts: 0, workers: new Set<string>(), lastError: '' };
-        fl.attempts++;
-        fl.workers.add(f.worker);
-        fl.lastError = f.error;
-        book.failures.set(f.index, fl);
+        book.noteFailure(f.index, f.worker, f.error);
         book.nextAttempt.set(f.index, Math.max(book.nextAttempt.get(f.index) ?? 1, f.attempt + 1));
       }
       this.books.set(job.id, book);
@@ -369,14 +378,12 @@ export class Ledger {
 
   /** A worker joined with `slots` slots (its share of a job's tail is sized by slots). */
   registerWorker(worker: string, slots = 1): void {
-    this.workers.add(worker);
+    this.slotTotal += Math.max(1, slots) - (this.slots.get(worker) ?? 0);
     this.slots.set(worker, Math.max(1, slots));
   }
 
   private totalSlots(): number {
-    let n = 0;
-    for (const w of this.workers) n += this.slots.get(w) ?? 1;
-    return Math.max(1, n);
+    return Math.max(1, this.slotTotal);
   }
 
   /**
@@ -384,7 +391,7 @@ export class Ledger {
    * leases count as failed attempts (a chunk that kills every worker ends in quarantine).
    */
   releaseWorker(worker: string, reason: 'lost' | 'drained'): Lease[] {
-    this.workers.delete(worker);
+    this.slotTotal -= this.slots.get(worker) ?? 0;
     this.slots.delete(worker);
     const tokens = this.byWorker.get(worker);
     this.byWorker.delete(worker);
@@ -454,22 +461,22 @@ export class Ledger {
   private nextSpan(book: JobBook, worker: string): { i: number; span: number } | null {
     for (let k = 0; k < book.retry.length; k++) {
       const r = book.retry[k] as { i: number; span: number };
-      if (!book.free(r.i) || (book.leases.get(r.i)?.length ?? 0) > 0) {
+      if (!book.open(r.i)) {
         book.retry.splice(k, 1);
         k--;
         continue;
       }
       const f = book.failures.get(r.i);
-      if (f && f.workers.has(worker) && this.workers.size > f.workers.size) continue;
+      if (f && f.workers.has(worker) && this.slots.size > f.workers.size) continue;
       book.retry.splice(k, 1);
       return r;
     }
     while (book.cursor < book.job.chunks) {
       const i = book.cursor++;
-      if (!book.free(i) || (book.leases.get(i)?.length ?? 0) > 0) continue;
+      if (!book.open(i)) continue;
       const want = this.spanFor(book, worker);
       let span = 1;
-      while (span < want && i + span < book.job.chunks && book.free(i + span) && !book.leases.has(i + span)) span++;
+      while (span < want && i + span < book.job.chunks && book.open(i + span)) span++;
       book.cursor = i + span;
       book.lastSpan.set(worker, span);
       return { i, span };
@@ -561,7 +568,7 @@ export class Ledger {
   private requeue(lease: Lease): void {
     const book = this.books.get(lease.jobId);
     if (!book || !book.free(lease.index)) return;
-    if ((book.leases.get(lease.index)?.length ?? 0) > 0) return; // another copy still runs
+    if (book.leases.has(lease.index)) return; // another copy still runs
     book.retry.push({ i: lease.index, span: lease.span });
   }
 
@@ -600,12 +607,8 @@ export class Ledger {
   private recordFailure(lease: Lease, error: string): void {
     const book = this.books.get(lease.jobId);
     if (!book || !book.free(lease.index)) return;
-    if ((book.leases.get(lease.index)?.length ?? 0) > 0) return; // a backup copy still runs
-    const f = book.failures.get(lease.index) ?? { attempts: 0, workers: new Set<string>(), lastError: '' };
-    f.attempts++;
-    f.workers.add(lease.worker);
-    f.lastError = error;
-    book.failures.set(lease.index, f);
+    if (book.leases.has(lease.index)) return; // a backup copy still runs
+    const f = book.noteFailure(lease.index, lease.worker, error);
     this.journal.recordFailure({ jobId: lease.jobId, index: lease.index, attempt: lease.attempt, worker: lease.worker, error, at: this.clock.now() });
     this.emit({ type: 'chunk-failed', jobId: lease.jobId, index: lease.index, worker: lease.worker, error, attempts: f.attempts });
     if (f.attempts >= book.job.maxAttempts) {
@@ -615,7 +618,7 @@ export class Ledger {
       this.emit({ type: 'chunk-quarantined', jobId: lease.jobId, index: lease.index, error: msg });
       if (book.finished()) this.finish(book);
     } else {
-      book.retry.push({ i: lease.index, span: lease.span });
+      this.requeue(lease);
     }
   }
 
