@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectionError, TrustError } from './errors.js';
 import { FramedConnection } from './framed-connection.js';
+import { channelBinding } from './binding.js';
 
 export interface ClientOptions {
   host: string;
@@ -83,7 +84,7 @@ export function connectFramed(o: ClientOptions): Promise<ClientConnection> {
           return;
         }
         s.off('error', onError);
-        const binding = s.exportKeyingMaterial(32, 'EXPORTER-bramble-auth', Buffer.alloc(0));
+        const binding = channelBinding(s);
         finish(null, { conn: new FramedConnection(s, { maxFrameBytes: o.maxFrameBytes }), binding });
       });
     } else {

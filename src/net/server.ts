@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectionError } from './errors.js';
 import { FramedConnection } from './framed-connection.js';
+import { channelBinding } from './binding.js';
 import { ErrorCode } from '../protocol/index.js';
 
 export interface ServerTls {
@@ -80,7 +81,7 @@ export class FrameServer {
         this.pending.delete(conn);
       });
       let binding: Uint8Array = new Uint8Array(0);
-      if (socket instanceof tls.TLSSocket) binding = socket.exportKeyingMaterial(32, 'EXPORTER-bramble-auth', Buffer.alloc(0));
+      if (socket instanceof tls.TLSSocket) binding = channelBinding(socket);
       this.onConnection({
         conn,
         binding,

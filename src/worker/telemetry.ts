@@ -19,7 +19,7 @@ function run(cmd: string, args: string[]): Promise<string | null> {
 }
 
 /** CPU temperature in °C: /sys/class/thermal, then `vcgencmd measure_temp`; undefined when none. */
-export async function cpuTemperature(): Promise<number | undefined> {
+async function cpuTemperature(): Promise<number | undefined> {
   try {
     const zones = (await readdir('/sys/class/thermal')).filter((z) => z.startsWith('thermal_zone'));
     let best: number | undefined;
@@ -42,13 +42,13 @@ export async function cpuTemperature(): Promise<number | undefined> {
 }
 
 /** Raspberry Pi throttling flags (`vcgencmd get_throttled`), undefined elsewhere. */
-export async function throttled(): Promise<number | undefined> {
+async function throttled(): Promise<number | undefined> {
   const v = await run('vcgencmd', ['get_throttled']);
   const m = v && /throttled=(0x[0-9a-f]+)/i.exec(v);
   return m ? Number.parseInt(m[1] as string, 16) : undefined;
 }
 
-export async function piModel(): Promise<string | undefined> {
+async function piModel(): Promise<string | undefined> {
   const m = await readFile('/proc/device-tree/model', 'utf8').catch(() => null);
   return m ? m.replace(/\0/g, '').trim().slice(0, 120) : undefined;
 }
