@@ -16,6 +16,11 @@ describe('planJob', () => {
     expect(planJob({ task: 'noop', params: { chunks: 10 } }).chunkMs).toBeNull();
   });
 
+  it('refuses a Life pattern larger than the grid when the job is submitted (it was cropped on the worker)', () => {
+    expect(() => planJob({ task: 'life', params: { size: '4x4', pattern: 'x = 5, y = 1, rule = B3/S23\n5o!\n' } })).toThrow('--pattern is 5x1, larger than the --size 4x4 grid');
+    expect(planJob({ task: 'life', params: { size: '5x5', pattern: 'x = 5, y = 1, rule = B3/S23\n5o!\n' } }).task).toBe('life');
+  });
+
   it('names the flag of every mistake', () => {
     expect(() => planJob({ task: 'primes', start: '1', end: '9', chunk: '5', chunkTime: '1' })).toThrow(/either --chunk or --chunk-time/);
     expect(() => planJob({ task: 'primes', start: '1', end: '9', chunkTime: '-1' })).toThrow(InputError);

@@ -3,7 +3,7 @@ import { collatzSteps, collatzVerify } from './collatz.js';
 import { LifeGrid, parseRule } from './life.js';
 import { countPrimes, listPrimes, primeListText } from './primes.js';
 import { isqrt } from './primes/engine.js';
-import { parseRle, toRle } from './rle.js';
+import { parseRle, rleToGrid, toRle } from './rle.js';
 
 /** What a chunk's run returns: a small summary (MessagePack-able) and an optional compact output. */
 export interface ChunkOutput {
@@ -289,11 +289,13 @@ const life: TaskDef = {
     let density: number | null = null;
     if (pattern !== undefined && pattern !== null) {
       if (typeof pattern !== 'string' || pattern.length > 4 * 1024 * 1024) throw new InputError('--pattern', '--pattern must be RLE text of at most 4 MiB');
+      let p: ReturnType<typeof parseRle>;
       try {
-        parseRle(pattern);
+        p = parseRle(pattern);
       } catch (err) {
         throw new InputError('--pattern', `--pattern: ${(err as Error).message}`);
       }
+      if (p.width > width || p.height > height) throw new InputError('--pattern', `--pattern is ${p.width}x${p.height}, larger than the --size ${width}x${height} grid`);
       if (raw['random'] !== undefined) throw new InputError('--random', 'give either --random or --pattern, not both');
     } else {
       density = raw['random'] === undefined ? 0.5 : Number(raw['random']);
@@ -311,15 +313,7 @@ const life: TaskDef = {
     const rule = parseRule(params['rule'] as string);
     let grid: LifeGrid;
     if (typeof params['pattern'] === 'string') {
-      grid = LifeGrid.empty(width, height, wrap);
-      const p = parseRle(params['pattern']);
-      const ox = Math.floor((width - p.width) / 2);
-      const oy = Math.floor((height - p.height) / 2);
-      for (const [x, y] of p.cells) {
-        const gx = x + ox;
-        const gy = y + oy;
-        if (gx >= 0 && gy >= 0 && gx < width && gy < height) grid.set(gx, gy, true);
-      }
+      grid = rleToGrid(params['pattern'], { width, height, wrap }); // centred; params() checked it fits
     } else {
       grid = LifeGrid.random(width, height, params['density'] as number, params['seed'] as number, wrap);
     }
