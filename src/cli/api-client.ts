@@ -4,7 +4,7 @@ import https from 'node:https';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { BrambleError, InputError } from '../core/index.js';
-import { FILES } from '../trust/index.js';
+import { FILES, readHeadState } from '../trust/index.js';
 
 export class ApiError extends BrambleError {
   override name = 'ApiError';
@@ -28,14 +28,7 @@ export interface ApiClientOptions {
 export function resolveApi(flags: { headUrl?: string; token?: string; data: string }): ApiClientOptions {
   const dir = flags.data;
   let url = flags.headUrl ?? process.env['BRAMBLE_HEAD_URL'];
-  const statePath = path.join(dir, 'head.json');
-  if (!url && existsSync(statePath)) {
-    try {
-      url = (JSON.parse(readFileSync(statePath, 'utf8')) as { url?: string }).url;
-    } catch {
-      /* fall through to the error below */
-    }
-  }
+  url ??= readHeadState(dir)?.url;
   if (!url) throw new InputError('--head-url', `--head-url is needed (or BRAMBLE_HEAD_URL): no running head found in ${dir}`);
   if (!/^https?:\/\/[^/]+/.test(url)) throw new InputError('--head-url', `--head-url must look like https://HOST:7080 (got ${JSON.stringify(url)})`);
   let token = flags.token ?? process.env['BRAMBLE_TOKEN'];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { InputError, splitHostPort } from '../core/index.js';
-import { defaultDataDir, isInitialised, loadCluster, parseJoinToken } from '../trust/index.js';
+import { defaultDataDir, isInitialised, loadCluster, parseJoinToken, readHeadState } from '../trust/index.js';
 import type { Bundle } from './bundle.js';
 import { buildBundle, packageRoot, readBundle } from './bundle.js';
 import type { HostOutcome, RemoteOptions } from './deployer.js';
@@ -315,9 +315,7 @@ export function registerDeployCommands(program: Command): void {
           const data = path.resolve(o.data);
           token = loadCluster(data).joinToken;
           if (headAddr === undefined) {
-            const st = path.join(data, 'head.json');
-            const port = existsSync(st) ? (JSON.parse(readFileSync(st, 'utf8')) as { workerPort?: number }).workerPort : undefined;
-            headAddr = `127.0.0.1:${port ?? 7070}`;
+            headAddr = `127.0.0.1:${readHeadState(data)?.workerPort ?? 7070}`;
           }
         }
         if (token !== undefined || headAddr !== undefined) {

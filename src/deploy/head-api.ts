@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { BrambleError } from '../core/index.js';
-import { FILES } from '../trust/index.js';
+import { FILES, readHeadState } from '../trust/index.js';
 
 /** What deploy needs of a node listed by the head. */
 export interface HeadNode {
@@ -26,9 +26,8 @@ export class HeadApi {
   ) {}
 
   static fromDataDir(dir: string): HeadApi {
-    const state = path.join(dir, 'head.json');
-    if (!existsSync(state)) throw new BrambleError('NO_HEAD', `no head is running for ${dir} (no head.json): start it first (\`bramble head --data ${dir}\`); deploy waits for each worker to join it`);
-    const s = JSON.parse(readFileSync(state, 'utf8')) as { url: string; workerPort: number; insecure?: boolean };
+    const s = readHeadState(dir);
+    if (!s || typeof s.url !== 'string' || typeof s.workerPort !== 'number') throw new BrambleError('NO_HEAD', `no head is running for ${dir} (no head.json): start it first (\`bramble head --data ${dir}\`); deploy waits for each worker to join it`);
     const token = readFileSync(path.join(dir, FILES.adminToken), 'utf8').trim();
     const ca = readFileSync(path.join(dir, FILES.caCert), 'utf8');
     return new HeadApi(s.url, s.workerPort, s.insecure === true, token, ca);

@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readHeadState } from '../trust/index.js';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ServiceError } from './errors.js';
@@ -646,12 +647,8 @@ export function headSpec(o: { data: string; app: string; node: string; extraArgs
       }
       const sup = rec?.supervisor;
       if (!sup || !alive(sup.pid, sup.start)) return null;
-      try {
-        const state = JSON.parse(readFileSync(path.join(data, 'head.json'), 'utf8')) as { pid?: number };
-        if (typeof state.pid === 'number' && alive(state.pid, null)) return { pid: state.pid, ours: true };
-      } catch {
-        /* not written yet */
-      }
+      const state = readHeadState(data); // null until the head has written it
+      if (typeof state?.pid === 'number' && alive(state.pid, null)) return { pid: state.pid, ours: true };
       return null;
     },
   };

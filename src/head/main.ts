@@ -1,10 +1,10 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Cluster } from '../trust/index.js';
-import { FILES } from '../trust/index.js';
+import { FILES, writeHeadState } from '../trust/index.js';
 import { Head } from './head.js';
 import { LoginCodes, startHttpApi } from './http-api.js';
 
@@ -109,7 +109,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     loginUrl = `${httpUrl}/login?code=${loginCodes.mint()}`;
     if (o.writeState !== false) {
       const local = `${tls ? 'https' : 'http'}://${o.bind === '0.0.0.0' || o.bind === '::' ? '127.0.0.1' : advertisedHost(o.bind)}:${port}`;
-      writeFileSync(path.join(o.dataDir, 'head.json'), JSON.stringify({ url: local, advertised: httpUrl, workerPort: head.port, pid: process.pid, insecure: o.insecure }, null, 2) + '\n');
+      writeHeadState(o.dataDir, { url: local, advertised: httpUrl, workerPort: head.port, pid: process.pid, insecure: o.insecure });
     }
   }
   return {

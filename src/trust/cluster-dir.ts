@@ -17,7 +17,33 @@ export const FILES = {
   leaseKey: 'lease-key',
   config: 'config.json',
   db: 'bramble.db',
+  headState: 'head.json',
 } as const;
+
+/** What a running head writes to DATA/head.json so tools on its machine find it. */
+export interface HeadState {
+  /** The API as this machine reaches it. */
+  url: string;
+  /** The API as the head advertises it to others. */
+  advertised: string;
+  workerPort: number;
+  pid: number;
+  insecure: boolean;
+}
+
+export function writeHeadState(dir: string, state: HeadState): void {
+  writeFileSync(path.join(dir, FILES.headState), JSON.stringify(state, null, 2) + '\n');
+}
+
+/** The running head's state, or null when none was written (or it cannot be read). */
+export function readHeadState(dir: string): Partial<HeadState> | null {
+  try {
+    const s = JSON.parse(readFileSync(path.join(dir, FILES.headState), 'utf8')) as unknown;
+    return typeof s === 'object' && s !== null ? (s as Partial<HeadState>) : null;
+  } catch {
+    return null;
+  }
+}
 
 export class ClusterDirError extends BrambleError {
   override name = 'ClusterDirError';
