@@ -11,16 +11,19 @@ const ALLOWED: Record<string, string[]> = {
   core: [],
   protocol: ['core'],
   kernels: ['core'],
+  tasks: ['core', 'kernels'],
   storage: ['core'],
   trust: ['core'],
   net: ['core', 'protocol'],
-  head: ['core', 'protocol', 'kernels', 'storage', 'trust', 'net'],
-  worker: ['core', 'protocol', 'kernels', 'trust', 'net'],
-  dashboard: ['core', 'protocol', 'kernels', 'head'],
-  compat: ['core', 'protocol', 'kernels', 'net', 'head'],
+  head: ['core', 'protocol', 'kernels', 'tasks', 'storage', 'trust', 'net'],
+  worker: ['core', 'protocol', 'kernels', 'tasks', 'trust', 'net'],
+  dashboard: ['core', 'protocol', 'kernels', 'tasks', 'head'],
+  compat: ['core', 'protocol', 'kernels', 'tasks', 'net', 'head'],
   deploy: ['core', 'trust'],
   spmd: ['core', 'protocol', 'net', 'trust'],
-  cli: ['core', 'protocol', 'kernels', 'storage', 'trust', 'net', 'head', 'worker', 'dashboard', 'deploy', 'compat', 'spmd'],
+  // the package entry (src/index.ts): the public API for task authors, and nothing that loads the registry
+  'index.ts': ['tasks'],
+  cli: ['core', 'protocol', 'kernels', 'tasks', 'storage', 'trust', 'net', 'head', 'worker', 'dashboard', 'deploy', 'compat', 'spmd'],
 };
 
 function files(dir: string): string[] {

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { BrambleError, InputError, TERMINAL_STATES, splitHostPort } from '../core/index.js';
-import type { JobInput } from '../kernels/index.js';
-import { planJob } from '../kernels/index.js';
+import type { JobInput } from '../tasks/index.js';
+import { findTask, planJob, publicTasks, taskFlags } from '../tasks/index.js';
 import { startHeadProcess } from '../head/index.js';
 import type { JobStatus } from '../head/index.js';
 import { startWorkerProcess } from '../worker/main.js';
@@ -34,55 +34,34 @@ const EXIT_USAGE = 2;
 
 /** Task-specific flags shared by `run` and `submit`. */
 function taskOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--start <n>', 'first number of the range (1000000, 1_000_000, 1e6, 2^32 all work)')
     .option('--end <n>', 'last number of the range (inclusive, at most 2^64-1)')
     .option('--chunk <n>', 'numbers per chunk (default: small chunks, leased in spans sized by --chunk-time)')
     .option('--chunk-time <seconds>', 'with no --chunk: work per lease for each worker, measured (default 2)')
     .option('--priority <n>', 'higher runs first (default 0)')
-    .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)')
-    .option('--list', 'primes: keep every prime (for --out / result --out)')
-    .option('--mode <mode>', 'collatz: steps (default) or verify')
-    .option('--size <WxH>', 'life: grid size (default 256x256)')
-    .option('--generations <n>', 'life: generations (default 100)')
-    .option('--rule <rule>', 'life: Life-like rule (default B3/S23)')
-    .option('--bounded', 'life: cells beyond the edge are dead (default: torus)')
-    .option('--random <density>', 'life: random soup of this density (default 0.5)')
-    .option('--seed <n>', 'life: random seed (default 1)')
-    .option('--pattern <file.rle>', 'life: start from an RLE pattern file')
-    .option('--chunks <n>', 'noop: number of chunks');
+    .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)');
+  for (const f of taskFlags()) cmd.option(f.boolean ? f.flag : `${f.flag} <${f.placeholder}>`, f.help);
+  return cmd;
 }
 
+/** A job from `run`/`submit` flags: each task flag goes to the params of the task that owns it. */
 function jobInput(task: string, o: Record<string, unknown>): JobInput {
   const params: Record<string, unknown> = {};
   const s = (k: string): string | undefined => (o[k] === undefined ? undefined : String(o[k]));
-  if (task === 'primes') {
-    if (o['list']) params['list'] = true;
-  } else if (task === 'collatz') {
-    if (o['mode'] !== undefined) params['mode'] = o['mode'];
-  } else if (task === 'life') {
-    for (const k of ['size', 'generations', 'rule', 'random', 'seed']) if (o[k] !== undefined) params[k] = o[k];
-    if (o['bounded']) params['bounded'] = true;
-    if (o['pattern'] !== undefined) {
-      const file = String(o['pattern']);
+  for (const f of taskFlags()) {
+    const v = o[f.attribute];
+    if (v === undefined) continue;
+    // flags that belong to another task are mistakes worth naming
+    if (!f.tasks.includes(task)) throw new InputError(f.flag, `${f.flag} does not apply to task ${task}`);
+    const name = findTask(task)?.paramInfo.find((p) => p.flag === f.flag)?.name ?? f.param;
+    if (f.file) {
       try {
-        params['pattern'] = readFileSync(file, 'utf8');
+        params[name] = readFileSync(String(v), 'utf8');
       } catch (err) {
-        throw new InputError('--pattern', `--pattern: cannot read ${file}: ${(err as Error).message}`);
+        throw new InputError(f.flag, `${f.flag}: cannot read ${String(v)}: ${(err as Error).message}`);
       }
-    }
-  } else if (task === 'noop') {
-    if (o['chunks'] !== undefined) params['chunks'] = o['chunks'];
-  }
-  // flags that belong to another task are mistakes worth naming
-  const own: Record<string, string[]> = {
-    primes: ['list'],
-    collatz: ['mode'],
-    life: ['size', 'generations', 'rule', 'bounded', 'random', 'seed', 'pattern'],
-    noop: ['chunks'],
-  };
-  for (const k of ['list', 'mode', 'size', 'generations', 'rule', 'bounded', 'random', 'seed', 'pattern', 'chunks']) {
-    if (o[k] !== undefined && !(own[task] ?? []).includes(k)) throw new InputError(`--${k}`, `--${k} does not apply to task ${task}`);
+    } else params[name] = v;
   }
   return { task, start: s('start'), end: s('end'), chunk: s('chunk'), chunkTime: s('chunkTime'), priority: s('priority'), maxAttempts: s('maxAttempts'), params };
 }
@@ -159,7 +138,7 @@ export function buildProgram(): Command {
   taskOptions(
     program
       .command('run')
-      .argument('<task>', 'primes | collatz | life | noop')
+      .argument('<task>', publicTasks().map((t) => t.name).join(' | '))
       .description('run a job on this machine: a head and local worker slots inside this one command')
       .option('--workers <n>', 'local worker slots (default: one per core)')
       .option('--out <file>', 'write the full output (every prime, one per line; the final grid as RLE)')
@@ -168,7 +147,9 @@ export function buildProgram(): Command {
   ).action(async (task: string, o: Record<string, unknown>) => {
     const workers = o['workers'] === undefined ? os.availableParallelism() : Number(o['workers']);
     if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new InputError('--workers', `--workers must be a positive integer (got ${String(o['workers'])})`);
-    if (o['out'] !== undefined && task === 'primes') o['list'] = true;
+    const outParam = findTask(task)?.outputParam; // e.g. primes: --out keeps every prime (--list)
+    const outFlag = taskFlags().find((f) => f.param === outParam && f.tasks.includes(task));
+    if (o['out'] !== undefined && outFlag) o[outFlag.attribute] = true;
     const input = jobInput(task, o);
     planJob(input, workers); // validate before starting anything
     const logger = makeLogger(String(o['logLevel']), { toStderr: true });
@@ -382,7 +363,7 @@ export function buildProgram(): Command {
     return `${st.id}  ${st.task.padEnd(7)} ${st.state.padEnd(9)} ${pct.padStart(5)}%  ${c.done}/${c.total} done, ${c.leased} leased, ${c.pending} pending, ${c.failed} failed${st.error ? `\n  ${st.error}` : ''}`;
   };
 
-  taskOptions(api(program.command('submit').argument('<task>', 'primes | collatz | life | noop').description('submit a job to the head')))
+  taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ')).description('submit a job to the head')))
     .option('--wait', 'wait for the job to finish and print its result')
     .action(async (task: string, o: Record<string, unknown>) => {
       const input = jobInput(task, o);

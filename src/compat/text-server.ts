@@ -1,8 +1,9 @@
 import type net from 'node:net';
 import type { Assignment, JobRecord } from '../core/index.js';
 import type { Head } from '../head/index.js';
-import { getTask, primeListText } from '../kernels/index.js';
-import type { ChunkOutput } from '../kernels/index.js';
+import { primeListText } from '../kernels/index.js';
+import { getTask } from '../tasks/index.js';
+import type { ChunkOutput } from '../tasks/index.js';
 import { AnswerChecker } from './answer-checker.js';
 import { CompatListener } from './listener.js';
 import type { ListenerOptions } from './listener.js';

@@ -1,7 +1,7 @@
 import { TERMINAL_STATES } from '../core/index.js';
 import type { JobRecord } from '../core/index.js';
 import type { Head, HeadEvent, JobStatus, NodeRecord, NodeState } from '../head/index.js';
-import { getTask } from '../kernels/index.js';
+import { getTask } from '../tasks/index.js';
 
 /** One worker as the dashboard shows it: identity, state and its latest telemetry, flattened. */
 export interface NodeView {

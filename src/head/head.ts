@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import type { Assignment, JobRecord, Lease, LedgerEvent, ResultInput, ResultOutcome } from '../core/index.js';
 import { BrambleError, ConflictError, InputError, Ledger, TERMINAL_STATES, spanBounds, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
-import type { JobInput, Live, TaskDef } from '../kernels/index.js';
-import { getTask, planJob } from '../kernels/index.js';
+import type { JobInput, Live, Task } from '../tasks/index.js';
+import { getTask, planJob } from '../tasks/index.js';
 import type { FramedConnection, Pending } from '../net/index.js';
 import { FrameServer } from '../net/index.js';
 import type { Message, MessageOf } from '../protocol/index.js';
@@ -649,9 +649,9 @@ export class Head {
   }
 
   /** Streams a finished job's full output (every prime, the final grid) in chunk order. */
-  checkOutput(id: string): { job: JobRecord; task: TaskDef } {
+  checkOutput(id: string): { job: JobRecord; task: Task } {
     const job = this.ledger.getJob(id);
-    const task: TaskDef = getTask(job.task);
+    const task: Task = getTask(job.task);
     if (!task.hasOutput(job.params) || !task.outputText) {
       throw new ConflictError(`job ${id} keeps no full output (for primes, submit with --list)`);
     }

@@ -3,7 +3,9 @@ import { PassThrough } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BrambleError, ConflictError, InputError, NotFoundError } from '../core/index.js';
+import { describeTasks, getTask, publicTasks } from '../tasks/index.js';
 import type { Head } from './head.js';
+import { openApiDocument } from './openapi.js';
 
 export interface HttpApiOptions {
   head: Head;
@@ -146,6 +148,9 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   /** A fresh one-time login URL (for `bramble login-url`). */
   app.post('/api/login-codes', async () => ({ path: `/login?code=${o.loginCodes.mint()}` }));
 
+  app.get('/api/tasks', async () => describeTasks());
+  app.get('/api/openapi.json', async () => openApiDocument());
+
   app.get('/api/jobs', async () => ({ jobs: head.jobs() }));
 
   app.post('/api/jobs', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -154,7 +159,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     const b = body as Record<string, unknown>;
     const allowed = ['task', 'start', 'end', 'chunk', 'chunkTime', 'priority', 'maxAttempts', 'params', 'id'];
     for (const k of Object.keys(b)) if (!allowed.includes(k)) throw new InputError(k, `unknown field ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`);
-    if (typeof b['task'] !== 'string') throw new InputError('task', 'task must be a string (primes, collatz, life, noop)');
+    if (typeof b['task'] !== 'string') throw new InputError('task', `task must be a string (${publicTasks().map((t) => t.name).join(', ')})`);
     const scalar = (k: string): string | number | undefined => {
       const v = b[k];
       if (v === undefined || v === null) return undefined;
@@ -183,15 +188,15 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   app.get('/api/jobs/:id/output', async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const job = head.getJob(req.params.id);
     head.checkOutput(job.id); // errors (no output kept, not finished) surface as 409 before any byte
-    const task = job.task;
+    const task = getTask(job.task);
     const body = new PassThrough();
     head.writeOutput(job.id, body).then(
       () => body.end(),
       (err: unknown) => body.destroy(err as Error),
     );
-    const ext = task === 'life' ? 'rle' : 'txt';
-    reply.header('content-disposition', `attachment; filename="${job.id}-${task}.${ext}"`);
-    return reply.type('text/plain; charset=utf-8').send(body);
+    const format = task.output ?? { mediaType: 'text/plain', extension: 'txt' }; // checkOutput: it has one
+    reply.header('content-disposition', `attachment; filename="${job.id}-${task.name}.${format.extension}"`);
+    return reply.type(`${format.mediaType}; charset=utf-8`).send(body);
   });
 
   app.get('/api/nodes', async () => ({

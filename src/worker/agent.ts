@@ -5,7 +5,7 @@ import type { ClientConnection } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
 import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
 import { MAX_WINDOW, PROTOCOL_VERSION } from '../protocol/index.js';
-import { taskNames } from '../kernels/index.js';
+import { taskNames } from '../tasks/index.js';
 import { authProof } from '../trust/index.js';
 import { SlotPool } from './slot-pool.js';
 import type { SlotReply } from './slot-thread.js';

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { getTask } from '../kernels/index.js';
+import { getTask } from '../tasks/index.js';
 
 /**
  * One slot: runs chunks of any task, one batch at a time, in order, and posts the results back in one

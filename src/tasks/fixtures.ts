@@ -1,17 +1,18 @@
-import type { TaskDef } from './tasks.js';
-import { registerTask } from './tasks.js';
+import type { Task } from './define-task.js';
+import { registerTask } from './registry.js';
 
 /**
- * Fixture tasks for fault tests, registered only when BRAMBLE_FIXTURES=1 (never in normal use):
+ * Fixture tasks (written as a plain `Task`: their params are free-form, which `defineTask` does not allow) for fault tests, registered only when BRAMBLE_FIXTURES=1 (never in normal use):
  * - `fixture-crash`: chunk indices listed in `crash` kill the whole worker process (SIGKILL);
  * - `fixture-throw`: listed chunks throw; `fixture-sleep`: every chunk sleeps `ms`;
  * - `fixture-garbage`: returns a summary that fails validation;
  * - `fixture-work`: a --start/--end task costing `us` microseconds per number (times BRAMBLE_FIXTURE_SLOW).
  */
-function base(name: string, run: TaskDef['run']): TaskDef {
+function base(name: string, run: Task['run']): Task {
   return {
     name,
     description: 'test fixture',
+    paramInfo: [],
     minStart: 0n,
     params: (raw) => ({ ...raw }),
     range: (p) => ({ start: 0n, end: BigInt(Number(p['chunks'] ?? 10)) - 1n, chunk: 1n }),
@@ -30,6 +31,8 @@ function base(name: string, run: TaskDef['run']): TaskDef {
       let n = 0;
       return { add: () => void n++, snapshot: () => ({ chunks: String(n) }) };
     },
+    output: null,
+    outputParam: null,
     hasOutput: () => false,
   };
 }

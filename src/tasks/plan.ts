@@ -1,5 +1,5 @@
 import { InputError, chunkCount, makeRange, parseInteger } from '../core/index.js';
-import { getTask } from './tasks.js';
+import { getTask } from './registry.js';
 
 /** A job as a user asks for it: flags from the CLI or fields of an HTTP body. */
 export interface JobInput {

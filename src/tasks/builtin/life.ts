@@ -1,0 +1,105 @@
+import { InputError } from '../../core/index.js';
+import { LifeGrid, parseRle, parseRule, rleToGrid, toRle } from '../../kernels/index.js';
+import { badSummary, defineTask, param } from '../define-task.js';
+import { check } from '../summary.js';
+
+const MAX_LIFE_CELLS = 1 << 28;
+
+function size(text: string, flag: string): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(text);
+  if (!m) throw new InputError(flag, `${flag} must look like 2048x2048 (got ${JSON.stringify(text)})`);
+  const width = Number(m[1]);
+  const height = Number(m[2]);
+  if (width < 3 || height < 3 || width * height > MAX_LIFE_CELLS) {
+    throw new InputError(flag, `${flag} must be at least 3x3 and at most ${MAX_LIFE_CELLS} cells (got ${text})`);
+  }
+  return { width, height };
+}
+
+/** Game of Life on a torus or bounded grid, any Life-like rule: one chunk that runs every generation. */
+export default defineTask({
+  name: 'life',
+  description: 'Game of Life on a W x H torus (or --bounded), any Life-like --rule, --random D --seed S or --pattern RLE',
+  params: {
+    size: param.string({ description: 'grid size', default: '256x256', placeholder: 'WxH', check: (s, flag) => void size(s, flag) }),
+    generations: param.integer({ description: 'generations', default: 100, max: 10_000_000 }),
+    rule: param.string({
+      description: 'Life-like rule',
+      default: 'B3/S23',
+      check: (s, flag) => {
+        try {
+          parseRule(s);
+        } catch (err) {
+          throw new InputError(flag, `${flag} ${(err as Error).message}`);
+        }
+      },
+    }),
+    bounded: param.boolean({ description: 'cells beyond the edge are dead (default: torus)' }),
+    random: param.number({ description: 'random soup of this density (default 0.5)', min: 0, max: 1, what: 'a density between 0 and 1', placeholder: 'density' }),
+    seed: param.integer({ description: 'random seed', default: 1, max: 0xffffffff }),
+    pattern: param.string({
+      description: 'start from an RLE pattern file',
+      placeholder: 'file.rle',
+      file: true,
+      check: (s, flag) => {
+        if (s.length > 4 * 1024 * 1024) throw new InputError(flag, `${flag} must be RLE text of at most 4 MiB`);
+        try {
+          parseRle(s);
+        } catch (err) {
+          throw new InputError(flag, `${flag}: ${(err as Error).message}`);
+        }
+      },
+    }),
+  },
+  prepare(v) {
+    const { width, height } = size(v.size, '--size');
+    let density: number | null = null;
+    if (v.pattern !== undefined) {
+      const p = parseRle(v.pattern);
+      if (p.width > width || p.height > height) throw new InputError('--pattern', `--pattern is ${p.width}x${p.height}, larger than the --size ${width}x${height} grid`);
+      if (v.random !== undefined) throw new InputError('--random', 'give either --random or --pattern, not both');
+    } else density = v.random ?? 0.5;
+    return { width, height, generations: v.generations, rule: v.rule, bounded: v.bounded, density, seed: v.seed, pattern: v.pattern ?? null };
+  },
+  range: () => ({ start: 0n, end: 0n, chunk: 1n }),
+  defaultChunkSize: () => 1n,
+  run(params) {
+    const { width, height } = params;
+    const wrap = !params.bounded;
+    const rule = parseRule(params.rule);
+    const grid =
+      params.pattern !== null
+        ? rleToGrid(params.pattern, { width, height, wrap }) // centred; prepare() checked it fits
+        : LifeGrid.random(width, height, params.density ?? 0.5, params.seed, wrap);
+    const generations = params.generations;
+    const every = Math.max(1, Math.ceil(generations / 500));
+    const history: number[] = [grid.population()];
+    for (let g = 0; g < generations; g += every) {
+      const n = Math.min(every, generations - g);
+      grid.step(rule, n);
+      history.push(grid.population());
+    }
+    const rle = toRle(grid, rule.text);
+    return { summary: { p: grid.population(), h: history, e: every }, output: new TextEncoder().encode(rle) };
+  },
+  checkSummary(raw) {
+    const s = check.map(raw);
+    const h = s['h'];
+    if (!Array.isArray(h) || h.length > 20_000) badSummary('history');
+    return { p: check.count(s['p'], 'population'), h: h.map((v) => check.count(v, 'history')), e: check.count(s['e'], 'sample interval') };
+  },
+  fold() {
+    let sum: Record<string, unknown> = {};
+    return {
+      add(_i, _s, _e, s) {
+        sum = s;
+      },
+      result: () => ({ population: String(sum['p'] ?? 0), history: (sum['h'] as number[] | undefined) ?? [], historyEvery: sum['e'] ?? 1 }),
+    };
+  },
+  live() {
+    let p: number | null = null;
+    return { add: (s) => void (p = s['p'] as number), snapshot: () => ({ population: p === null ? null : String(p) }) };
+  },
+  output: { mediaType: 'application/x-life-rle', extension: 'rle' },
+});

@@ -1,0 +1,348 @@
+import { z } from 'zod';
+import { InputError, defaultChunk, parseInteger } from '../core/index.js';
+
+/** A per-chunk summary: small, MessagePack-able, checked by the task when it comes from the network. */
+export type Summary = Record<string, unknown>;
+
+/** A folded or live result: every integer a decimal string, so nothing is rounded in JSON. */
+export type ResultJson = Record<string, unknown>;
+
+/** What a chunk's run returns: a small summary and an optional compact output. */
+export interface ChunkOutput<S extends Summary = Summary> {
+  summary: S;
+  output: Uint8Array | null;
+}
+
+/** Folds chunk summaries in chunk-index order into the job's result. */
+export interface Folder<S extends Summary = Summary> {
+  /** Called in chunk-index order, once per chunk. */
+  add(index: number, start: bigint, end: bigint, summary: S): void;
+  result(): ResultJson;
+}
+
+/** Order-free running totals for progress displays (count so far, largest so far). */
+export interface Live<S extends Summary = Summary> {
+  add(summary: S): void;
+  snapshot(): ResultJson;
+}
+
+/** How a parameter is typed on the command line, in the HTTP body and in `GET /api/tasks`. */
+export type ParamType = 'boolean' | 'integer' | 'number' | 'string';
+
+/**
+ * One parameter of a task. Make it with {@link param}; the task's `params` map names it, and the name
+ * is its key in the HTTP body's `params` and (kebab-cased, `--name`) its CLI flag.
+ */
+export interface Param<T> {
+  readonly type: ParamType;
+  /** Help text for the CLI, the dashboard form and the OpenAPI document. */
+  readonly description: string;
+  /** The value when the parameter is not given (shown in help); `undefined` when it has none. */
+  readonly default?: T | undefined;
+  /** The values a string parameter may take. */
+  readonly choices?: readonly string[] | undefined;
+  /** The CLI flag, `--name` when not given. Validation errors name it. */
+  readonly flag?: string | undefined;
+  /** The CLI argument's placeholder in help, e.g. `WxH`. */
+  readonly placeholder?: string | undefined;
+  /** On the CLI the flag names a file whose text is the value (life's `--pattern`). */
+  readonly file?: boolean | undefined;
+  /**
+   * The zod schema of the raw value (a flag's text, or a JSON value from the HTTP body) whose output
+   * is the parameter's value; its error messages name `flag`. `undefined` input means "not given".
+   */
+  schema(flag: string): z.ZodType<T, unknown>;
+}
+
+interface ParamOptions<T> {
+  description: string;
+  default?: T;
+  flag?: string;
+  placeholder?: string;
+  file?: boolean;
+}
+
+/** A zod schema from a function that parses a given (non-null) raw value or throws an error naming the flag. */
+function parsed<T>(input: z.ZodType, dflt: T | undefined, parse: (raw: unknown) => T): z.ZodType<T, unknown> {
+  return input
+    .nullish()
+    .transform((raw, ctx) => {
+      try {
+        return raw === undefined || raw === null ? (dflt as T) : parse(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }) as unknown as z.ZodType<T, unknown>;
+}
+
+/** A number, or its text as a flag gives it (`1e6`, `2^32`). */
+const textOrNumber = (error: (input: unknown) => string): z.ZodType => z.union([z.string(), z.number()], { error: (iss) => error(iss.input) });
+
+/** Builders for task parameters. Every error names the parameter's flag, as `--chunk` errors do. */
+export const param = {
+  /** A switch: `--list` on the CLI; `true`/`false` (or "true", "1", "false", "0") in the HTTP body. Default false. */
+  boolean(o: Omit<ParamOptions<boolean>, 'default' | 'placeholder' | 'file'>): Param<boolean> {
+    return {
+      type: 'boolean',
+      default: false,
+      ...o,
+      schema: (flag) =>
+        parsed(z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { error: (iss) => `${flag} must be true or false (got ${JSON.stringify(iss.input)})` }), false, (raw) => {
+          if (typeof raw === 'boolean') return raw;
+          if (raw === 'true' || raw === '1') return true;
+          if (raw === 'false' || raw === '0') return false;
+          throw new Error(`${flag} must be true or false (got ${JSON.stringify(raw)})`);
+        }),
+    };
+  },
+  /** An integer in [min, max] (defaults 0 and 2^64-1), written as 1000000, 1_000_000, 1e6 or 2^32; its value is a number. */
+  integer(o: ParamOptions<number> & { min?: number; max?: number }): Param<number> {
+    const { min, max, ...rest } = o;
+    return {
+      type: 'integer',
+      ...rest,
+      schema: (flag) =>
+        parsed(textOrNumber((input) => `${flag} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${JSON.stringify(String(input))})`), o.default, (raw) =>
+          Number(parseInteger(flag, raw as string | number, { min: BigInt(min ?? 0), ...(max === undefined ? {} : { max: BigInt(max) }) })),
+        ),
+    };
+  },
+  /** A finite number in [min, max]. */
+  number(o: ParamOptions<number> & { min?: number; max?: number; what?: string }): Param<number> {
+    const { min, max, what, ...rest } = o;
+    return {
+      type: 'number',
+      ...rest,
+      schema: (flag) =>
+        parsed(textOrNumber((input) => `${flag} must be ${what ?? 'a number'} (got ${String(input)})`), o.default, (raw) => {
+          const v = Number(raw);
+          if (raw === '' || !Number.isFinite(v) || (min !== undefined && v < min) || (max !== undefined && v > max)) {
+            throw new Error(`${flag} must be ${what ?? `a number between ${min ?? '-inf'} and ${max ?? 'inf'}`} (got ${String(raw)})`);
+          }
+          return v;
+        }),
+    };
+  },
+  /** One of a fixed list of strings. */
+  choice<const C extends readonly [string, ...string[]]>(choices: C, o: ParamOptions<C[number]>): Param<C[number]> {
+    return {
+      type: 'string',
+      choices,
+      placeholder: choices.join('|'),
+      ...o,
+      schema: (flag) =>
+        parsed(z.enum(choices, { error: (iss) => `${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(iss.input)})` }), o.default, (raw) => {
+          if (typeof raw === 'string' && choices.includes(raw)) return raw as C[number];
+          throw new Error(`${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(raw)})`);
+        }),
+    };
+  },
+  /**
+   * A string, checked by `check` (which throws an Error whose message is shown as is, so name the flag
+   * in it) and at most `maxLength` characters.
+   */
+  string(o: ParamOptions<string> & { maxLength?: number; check?: (value: string, flag: string) => void }): Param<string> {
+    const { maxLength, check, ...rest } = o;
+    return {
+      type: 'string',
+      ...rest,
+      schema: (flag) =>
+        parsed(maxLength === undefined ? z.string({ error: (iss) => `${flag} must be a string (got ${JSON.stringify(iss.input)})` }) : z.string({ error: (iss) => `${flag} must be a string (got ${JSON.stringify(iss.input)})` }).max(maxLength, { error: `${flag} must be at most ${maxLength} characters` }), o.default, (raw) => {
+          if (typeof raw !== 'string') throw new Error(`${flag} must be a string (got ${JSON.stringify(raw)})`);
+          if (maxLength !== undefined && raw.length > maxLength) throw new Error(`${flag} must be at most ${maxLength} characters`);
+          check?.(raw, flag);
+          return raw;
+        }),
+    };
+  },
+};
+
+/** The parameters of a task by name. */
+export type Params = Record<string, Param<unknown>>;
+
+/** The values of a task's parameters after validation (absent optional ones are `undefined`). */
+export type ParamValues<P extends Params> = { [K in keyof P]: P[K] extends Param<infer T> ? T : never };
+
+/** The format of a task's full output, when it keeps one. */
+export interface OutputFormat {
+  /** e.g. `text/plain` (every prime, one per line), `application/x-life-rle`. */
+  mediaType: string;
+  /** File extension of the download, without the dot: `txt`, `rle`. */
+  extension: string;
+}
+
+/**
+ * A task as its author writes it: pass it to {@link defineTask}. `V` is the params object the job
+ * stores and every chunk's `run` gets: the validated parameter values, or what `prepare` makes of them.
+ */
+export interface TaskDefinition<P extends Params, V extends Record<string, unknown>, S extends Summary> {
+  /** The task's name on the CLI (`bramble run NAME`) and in the HTTP API. */
+  name: string;
+  /** One line for help and the dashboard. */
+  description: string;
+  /** The parameters: flags on the CLI, `params` in the HTTP body. */
+  params: P;
+  /**
+   * Cross-checks and normalises the validated values into the job's stored params (life turns
+   * `--size 64x64` into width and height). Throw an `InputError` naming the flag. Default: the values.
+   */
+  prepare?(values: ParamValues<P>): V;
+  /**
+   * The range a job covers when it is not given by `--start/--end` (life: one chunk; noop: `--chunks`).
+   * A task with `range` takes no `--start/--end`.
+   */
+  range?(params: V): { start: bigint; end: bigint; chunk: bigint };
+  /** The smallest `--start`/`--end` (collatz: 1). Default 0. */
+  minStart?: bigint;
+  /**
+   * Chunk size when the user gives none: small (tens of ms on a fast core), since leases then cover
+   * spans of chunks sized to each worker's measured speed (`--chunk-time`). Default: up to 1e6 numbers,
+   * at least 4 chunks per slot.
+   */
+  defaultChunkSize?(start: bigint, end: bigint, slots: number): bigint;
+  /** Computes one chunk `[start, end]` (in a worker's slot thread). */
+  run(params: V, start: bigint, end: bigint): ChunkOutput<S>;
+  /**
+   * Checks a summary that came from the network before it is stored: throw on anything wrong, return
+   * the summary as it will be stored and folded.
+   */
+  checkSummary(summary: unknown, start: bigint, end: bigint): S;
+  /** A fresh fold of the job's summaries, in chunk order, into its result. */
+  fold(): Folder<S>;
+  /** A fresh order-free running view for progress displays; default: a chunk count. */
+  live?(): Live<S>;
+  /** The task's full output, when it keeps one. */
+  output?: OutputFormat & {
+    /** Whether a job with these params keeps output (primes: only with `--list`). Default: always. */
+    kept?(params: V): boolean;
+    /** The boolean parameter that `bramble run --out FILE` turns on (primes: `list`). */
+    enabledBy?: keyof P & string;
+    /** A chunk's output as text, in pieces, in order; default: the bytes as UTF-8. */
+    text?(params: V, start: bigint, output: Uint8Array): Iterable<string>;
+  };
+}
+
+/** A parameter as the CLI, HTTP API and `GET /api/tasks` see it. */
+export interface ParamInfo {
+  name: string;
+  flag: string;
+  type: ParamType;
+  description: string;
+  default: unknown;
+  choices: readonly string[] | null;
+  placeholder: string | null;
+  file: boolean;
+  /** Validates and parses a raw value (`undefined`: not given). */
+  schema: z.ZodType<unknown, unknown>;
+}
+
+/**
+ * A task as bramble runs it: made by {@link defineTask}. Params are stored with the job and sent over
+ * the network, so here they are plain records.
+ */
+export interface Task {
+  name: string;
+  description: string;
+  paramInfo: readonly ParamInfo[];
+  /** Normalises and validates user parameters; every error is an InputError naming the flag. */
+  params(raw: Record<string, unknown>): Record<string, unknown>;
+  range?(params: Record<string, unknown>): { start: bigint; end: bigint; chunk: bigint };
+  minStart: bigint;
+  defaultChunkSize(start: bigint, end: bigint, slots: number): bigint;
+  run(params: Record<string, unknown>, start: bigint, end: bigint): ChunkOutput;
+  checkSummary(summary: unknown, start: bigint, end: bigint): Record<string, unknown>;
+  folder(): Folder;
+  live(): Live;
+  /** The output format, or null for a task that keeps none. */
+  output: OutputFormat | null;
+  /** The boolean parameter that `run --out` turns on, if any. */
+  outputParam: string | null;
+  hasOutput(params: Record<string, unknown>): boolean;
+  /** Writes a chunk's full output as text, in pieces. */
+  outputText?(params: Record<string, unknown>, start: bigint, output: Uint8Array): Iterable<string>;
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/**
+ * Defines a task: the one way to write one, for the built-in tasks and users' task modules alike. An
+ * identity function for the editor (as Vite's `defineConfig`), plus the plumbing that turns the
+ * parameter list into validation with errors naming each flag.
+ *
+ * @example
+ * export default defineTask({
+ *   name: 'sum-squares',
+ *   description: 'sum of n^2 over [start, end]',
+ *   params: { power: param.integer({ description: 'exponent', default: 2, min: 1, max: 8 }) },
+ *   run: (p, start, end) => ({ summary: { s: sumPowers(start, end, p.power).toString() }, output: null }),
+ *   checkSummary: (s) => ({ s: String((s as { s: string }).s) }),
+ *   fold() { let t = 0n; return { add: (_i, _s, _e, x) => void (t += BigInt(x.s)), result: () => ({ sum: t.toString() }) }; },
+ * });
+ */
+export function defineTask<const P extends Params, V extends Record<string, unknown> = ParamValues<P>, S extends Summary = Summary>(def: TaskDefinition<P, V, S>): Task {
+  const info: ParamInfo[] = Object.entries(def.params).map(([name, p]) => {
+    const flag = p.flag ?? `--${kebab(name)}`;
+    return {
+      name,
+      flag,
+      type: p.type,
+      description: p.description,
+      default: p.default,
+      choices: p.choices ?? null,
+      placeholder: p.placeholder ?? null,
+      file: p.file === true,
+      schema: p.schema(flag),
+    };
+  });
+  const out = def.output;
+  // the generic (V) is the author's; bramble stores and ships params as plain records
+  const v = (params: Record<string, unknown>): V => params as V;
+  const task: Task = {
+    name: def.name,
+    description: def.description,
+    paramInfo: info,
+    params(raw) {
+      const allowed = info.map((p) => p.name);
+      for (const k of Object.keys(raw)) {
+        if (!allowed.includes(k)) {
+          throw new InputError(`--${k}`, `unknown parameter --${k} for task ${def.name} (allowed: ${info.map((a) => a.flag).join(', ') || 'none'})`);
+        }
+      }
+      const values: Record<string, unknown> = {};
+      for (const p of info) {
+        const r = p.schema.safeParse(raw[p.name]);
+        if (!r.success) throw new InputError(p.flag, r.error.issues[0]?.message ?? `${p.flag} is invalid`);
+        values[p.name] = r.data;
+      }
+      return def.prepare ? def.prepare(values as ParamValues<P>) : values;
+    },
+    ...(def.range ? { range: (params: Record<string, unknown>) => def.range!(v(params)) } : {}),
+    minStart: def.minStart ?? 0n,
+    defaultChunkSize: def.defaultChunkSize ?? ((start, end, slots) => defaultChunk(start, end, 1_000_000n, slots * 4)),
+    run: (params, start, end) => def.run(v(params), start, end),
+    checkSummary: (s, start, end) => def.checkSummary(s, start, end),
+    folder: () => def.fold() as unknown as Folder,
+    live: def.live
+      ? () => def.live!() as unknown as Live
+      : () => {
+          let n = 0;
+          return { add: () => void n++, snapshot: () => ({ chunks: String(n) }) };
+        },
+    output: out ? { mediaType: out.mediaType, extension: out.extension } : null,
+    outputParam: out?.enabledBy ?? null,
+    hasOutput: (params) => (out ? (out.kept ? out.kept(v(params)) : true) : false),
+  };
+  if (out) {
+    const decoder = new TextDecoder();
+    task.outputText = out.text ? (params, start, output) => out.text!(v(params), start, output) : (_p, _s, output) => [decoder.decode(output)];
+  }
+  return task;
+}
+
+/** Throws the error a bad chunk summary gets (for `checkSummary`). */
+export function badSummary(what: string): never {
+  throw new InputError('summary', `invalid chunk summary: ${what}`);
+}

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import type { OutputFormat, ParamType, Task } from './define-task.js';
+import { publicTasks } from './registry.js';
+
+/** A task as `GET /api/tasks` shows it (the dashboard's submit form is drawn from this). */
+export interface TaskInfo {
+  name: string;
+  description: string;
+  params: { name: string; flag: string; type: ParamType; description: string; default: unknown; choices: readonly string[] | null }[];
+  /** True when the job takes `--start/--end` (a range); false when the task makes its own (life, noop). */
+  range: boolean;
+  output: OutputFormat | null;
+}
+
+export function describeTask(t: Task): TaskInfo {
+  return {
+    name: t.name,
+    description: t.description,
+    params: t.paramInfo.map((p) => ({ name: p.name, flag: p.flag, type: p.type, description: p.description, default: p.default ?? null, choices: p.choices })),
+    range: t.range === undefined,
+    output: t.output,
+  };
+}
+
+/** Every task a user may run, described. */
+export function describeTasks(): TaskInfo[] {
+  return publicTasks().map(describeTask);
+}
+
+/** A CLI flag of some task(s), merged over the tasks that share it. */
+export interface TaskFlag {
+  flag: string;
+  /** The parameter name (the key in a job's params). */
+  param: string;
+  /** The option's key as commander camel-cases it. */
+  attribute: string;
+  boolean: boolean;
+  placeholder: string;
+  file: boolean;
+  /** `primes: keep every prime (default ...)`, one part per task. */
+  help: string;
+  tasks: string[];
+}
+
+/** The flags of every task, for `run` and `submit`. */
+export function taskFlags(): TaskFlag[] {
+  const flags = new Map<string, TaskFlag>();
+  for (const t of publicTasks()) {
+    for (const p of t.paramInfo) {
+      const dflt = p.type !== 'boolean' && p.default !== undefined ? ` (default ${String(p.default)})` : '';
+      const help = `${t.name}: ${p.description}${dflt}`;
+      const f = flags.get(p.flag);
+      if (f) {
+        f.help += `; ${help}`;
+        f.tasks.push(t.name);
+        continue;
+      }
+      flags.set(p.flag, {
+        flag: p.flag,
+        param: p.name,
+        attribute: p.flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()),
+        boolean: p.type === 'boolean',
+        placeholder: p.placeholder ?? (p.type === 'string' ? 'value' : 'n'),
+        file: p.file,
+        help,
+        tasks: [t.name],
+      });
+    }
+  }
+  return [...flags.values()];
+}
+
+const scalar = z.union([z.string(), z.number()]);
+
+/** The body of `POST /api/jobs` for one task, as a zod schema (for the OpenAPI document). */
+export function jobBodySchema(t: Task): z.ZodType {
+  const params = Object.fromEntries(t.paramInfo.map((p) => [p.name, p.schema.optional().describe(`${p.flag}: ${p.description}`)]));
+  return z
+    .object({
+      task: z.literal(t.name),
+      ...(t.range ? {} : { start: scalar.describe('first number of the range (1e6, 2^32 work as text)'), end: scalar.describe('last number, inclusive') }),
+      chunk: scalar.optional().describe('numbers per chunk'),
+      chunkTime: scalar.optional().describe('seconds of work per lease when no chunk is given (default 2)'),
+      priority: scalar.optional().describe('higher runs first (default 0)'),
+      maxAttempts: scalar.optional().describe('tries before a chunk is quarantined (default 3)'),
+      id: z.string().optional().describe('a job id of your own (default: made by the head)'),
+      params: z.strictObject(params).optional(),
+    })
+    .strict()
+    .describe(t.description);
+}

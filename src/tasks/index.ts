@@ -1,0 +1,10 @@
+/**
+ * Tasks: one file per task in `builtin/`, each written with {@link defineTask}; the registry, the job
+ * planner and the descriptions that the CLI, the HTTP API and the dashboard are generated from.
+ */
+export * from './define-task.js';
+export * from './summary.js';
+export * from './registry.js';
+export * from './describe.js';
+export * from './plan.js';
+import './fixtures.js';
