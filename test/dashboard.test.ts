@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,11 +23,18 @@ interface DomElement {
 declare const document: { querySelector(s: string): DomElement | null; querySelectorAll(s: string): Iterable<DomElement> & ArrayLike<DomElement> };
 declare function getComputedStyle(e: DomElement): { backgroundColor: string; backgroundImage: string };
 declare function requestAnimationFrame(f: (t: number) => void): number;
-const SHOTS = path.resolve('docs/screenshots');
-/** Set DASHBOARD_REVIEW_DIR to also keep screenshots of the other pages (for reviewing the design). */
+/** Set DASHBOARD_REVIEW_DIR to keep the screenshots (for reviewing the design). */
 const REVIEW = process.env['DASHBOARD_REVIEW_DIR'];
+/**
+ * Where the screenshots go: a temporary dir unless DASHBOARD_REVIEW_DIR is set. The tests never write
+ * docs/screenshots (`npm run screenshots` does), so a test run leaves the tree clean.
+ */
+const SHOTS = REVIEW ?? mkdtempSync(path.join(os.tmpdir(), 'bramble-shots-'));
+afterAll(() => {
+  if (!REVIEW) rmSync(SHOTS, { recursive: true, force: true });
+});
 
-/** A screenshot for docs/screenshots, reduced to a 256-colour PNG so the repository stays small. */
+/** A screenshot, reduced to a 256-colour PNG as docs/screenshots' are. */
 async function shoot(page: Page, name: string, dir = SHOTS): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `${name}.png`), smallPng(await page.screenshot()));

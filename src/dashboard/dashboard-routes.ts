@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Head } from '../head/index.js';
-import { APP_CSS } from './assets/app-css.js';
-import { appJs } from './assets/app-js.js';
+import { bundledAsset } from './assets/bundle.js';
 import { FAVICON_SVG } from './assets/favicon-svg.js';
 import { pageHtml } from './assets/page-html.js';
 import { ClusterViews } from './cluster-views.js';
@@ -40,8 +39,8 @@ export function dashboardRoutes(app: FastifyInstance, head: Head, auth: (req: Fa
   const views = new ClusterViews(head);
   const hub = new StreamHub(views, options.stream);
   const assets = new Map<string, Asset>([
-    ['app.css', asset(APP_CSS, 'text/css; charset=utf-8')],
-    ['app.js', asset(appJs(), 'text/javascript; charset=utf-8')],
+    ['app.css', asset(bundledAsset('app.css'), 'text/css; charset=utf-8')],
+    ['app.js', asset(bundledAsset('app.js'), 'text/javascript; charset=utf-8')],
     ['favicon.svg', asset(FAVICON_SVG, 'image/svg+xml')],
   ]);
   const version = (name: string): string => assets.get(name)?.version ?? '0';

@@ -1,7 +1,6 @@
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { APP_CSS } from './assets/app-css.js';
-import { appJs } from './assets/app-js.js';
+import { bundledAsset } from './assets/bundle.js';
 import { temperatureColour } from './temperature-colour.js';
 
 function rgb(s: string): [number, number, number] {
@@ -49,19 +48,20 @@ describe('temperatureColour (seed 004 scale)', () => {
 
 describe('the dashboard assets', () => {
   it('the script parses and carries the same colour function the server uses', () => {
-    const code = appJs();
+    const code = bundledAsset('app.js');
     expect(() => new vm.Script(code)).not.toThrow();
-    // run the injected function on its own, outside any page
-    const src = /var temperatureColour = ([\s\S]*?\n});\n/.exec(code)?.[1];
-    expect(src).toBeDefined();
-    const fn = vm.runInNewContext(`(${src as string})`) as (t: number | null) => string;
+    // run the bundled function on its own, outside any page
+    const src = /\n( *)(function temperatureColour\([\s\S]*?\n)\1\}\n/.exec(code);
+    expect(src).not.toBeNull();
+    const fn = vm.runInNewContext(`(${(src as RegExpExecArray)[2] as string}})`) as (t: number | null) => string;
     for (const t of [null, 35, 40, 44.4, 50, 57.3, 60, 66.6, 70, 79.9, 80, 95]) expect(fn(t)).toBe(temperatureColour(t));
   });
 
   it('writes to the page only through textContent and CSSOM (no innerHTML, no eval)', () => {
-    const code = appJs();
+    const code = bundledAsset('app.js');
     expect(code).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/);
-    expect(APP_CSS).not.toContain('@import');
-    expect(APP_CSS).not.toMatch(/url\(\s*['"]?https?:/);
+    const css = bundledAsset('app.css');
+    expect(css).not.toContain('@import');
+    expect(css).not.toMatch(/url\(\s*['"]?https?:/);
   });
 });

@@ -5,8 +5,8 @@
  * red at 70 and never shows orange), and the five colours are slightly softened so white or black text
  * stays readable on them on a dark page. `null` (no sensor) is grey.
  *
- * The function is self-contained (no outside references) because the browser gets its source text
- * (`temperatureColour.toString()`), so the page and the tests colour with the very same code.
+ * The page imports this very module (src/dashboard/client/, bundled by esbuild), so the page and the
+ * tests colour with the same code; it stays free of Node and DOM types for that reason.
  * Returns `rgb(r, g, b)`, the form `getComputedStyle` reports.
  */
 export function temperatureColour(temp: number | null | undefined): string {
