@@ -201,19 +201,28 @@ export class EtcdElection extends EventEmitter {
   /** Extends the local authority to `sentAt + renewDeadline`, and arms the timer that ends it. */
   private extend(sentAt: number): void {
     this.validUntil = sentAt + this.renewDeadlineMs;
+    this.armDemote();
+  }
+
+  /** A timer can fire a little early by the monotonic clock: it re-arms until the deadline has passed. */
+  private armDemote(): void {
     if (this.demoteTimer) clearTimeout(this.demoteTimer);
     this.demoteTimer = setTimeout(
       () => {
-        if (this.state === 'leader' && this.now() >= this.validUntil) {
-          this.demote('renew deadline passed');
-          // the lease may still be alive in etcd: let it go, so the next leader need not wait the TTL
-          const lease = this.lease;
-          this.lease = null;
-          if (lease) void this.client.revoke(lease).catch(() => undefined);
-        }
+        if (this.state !== 'leader') return;
+        if (this.now() < this.validUntil) this.armDemote();
+        else this.lapse();
       },
-      Math.max(0, this.validUntil - this.now()),
+      Math.max(1, Math.ceil(this.validUntil - this.now())),
     );
+  }
+
+  /** The renew deadline passed: step down, and let the lease go so the next leader need not wait the TTL. */
+  private lapse(): void {
+    this.demote('renew deadline passed');
+    const lease = this.lease;
+    this.lease = null;
+    if (lease) void this.client.revoke(lease).catch(() => undefined);
   }
 
   /** One period: hold a lease, register, campaign or renew, observe. */
@@ -232,8 +241,10 @@ export class EtcdElection extends EventEmitter {
       if (ttl <= 0) {
         this.lease = null;
         this.demote('lease expired');
-      } else if (this.state === 'leader' && !(this.now() >= this.validUntil)) {
-        this.extend(sentAt);
+      } else if (this.state === 'leader') {
+        // a renewal that comes back after the deadline does not revive the leadership
+        if (this.now() >= this.validUntil) this.lapse();
+        else this.extend(sentAt);
       }
     }
     if (this.state === 'stopped') return;
