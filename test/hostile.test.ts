@@ -237,3 +237,35 @@ describe('malformed cookie (issue 17, item 4)', () => {
     expect(logged.split('\n').filter((l) => /api error/.test(l)).length).toBe(0);
   });
 });
+
+describe('a lying worker (issue 17, item 15)', () => {
+  it('impossible counts are refused before they are stored; the job answer stays exact', async () => {
+    const c = loadCluster(head.dir);
+    const sub = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '1e7', chunk: '1e6' });
+    const lies = [{ c: 1 }, { c: Number.MAX_SAFE_INTEGER }, { c: 2, f: '2', l: '3', g: ['1', '2'] }];
+    const refused: string[] = [];
+    for (const [i, lie] of lies.entries()) {
+      const link = await connectFramed({ host: '127.0.0.1', port: head.port, caHash: c.caHash });
+      const ch = (await next(link.conn)) as { nonce: string };
+      link.conn.send(hello(`liar-${i}`, { kernels: ['primes'], proof: authProof(c.secret, ch.nonce, `liar-${i}`, link.binding) }));
+      expect((await next(link.conn)).type).toBe('welcome');
+      link.conn.send({ type: 'want', n: 1 });
+      const a = (await next(link.conn)) as { type: string; chunks: { token: string; job: string; index: number; span: number }[] };
+      expect(a.type).toBe('assign');
+      const k = a.chunks[0] as { token: string; job: string; index: number; span: number };
+      link.conn.send({ type: 'result', token: k.token, job: k.job, index: k.index, span: k.span, summary: { f: '2', l: '2', g: null, ...lie } });
+      // the refill of its window may come first (the place frees as the frame is read)
+      let answer = await next(link.conn);
+      for (let n = 0; n < 5 && answer.type === 'assign'; n++) answer = await next(link.conn);
+      refused.push('code' in answer ? String(answer.code) : answer.type);
+      link.conn.destroy();
+    }
+    expect(refused).toEqual(['BAD_MESSAGE', 'BAD_MESSAGE', 'BAD_MESSAGE']);
+    const w = startWorker(head, 'honest', ['--slots', '1', '--join', c.joinToken]);
+    procs.push(w);
+    const done = await waitJob(head, sub.json.id, 120_000);
+    expect(done.state).toBe('done');
+    expect((await api<{ count: string }>(head, 'GET', `/api/jobs/${sub.json.id}/result`)).json.count).toBe('664579');
+    await w.kill();
+  });
+});

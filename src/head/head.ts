@@ -403,7 +403,9 @@ export class Head {
       } catch (err) {
         this.counters.badMessages++;
         this.event('warn', 'result', `rejected a result from ${this.nodeName(input.worker)} for job ${job.id} chunk ${input.index}: ${(err as Error).message}`);
-        this.ledger.fail(input.worker, input.token, (err as Error).message);
+        // the fault is the worker's, not the chunk's: its leases return uncounted (three liars must not
+        // quarantine an honest chunk and fail the job), and it is disconnected
+        this.ledger.releaseWorker(input.worker, 'drained');
         peer.conn.fail(new ProtocolError(ErrorCode.BadMessage, (err as Error).message));
         continue;
       }

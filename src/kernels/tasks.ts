@@ -3,6 +3,7 @@ import { collatzSteps, collatzVerify } from './collatz.js';
 import { LifeGrid, parseRule } from './life.js';
 import { countPrimes, listPrimes, primeListText } from './primes.js';
 import { isqrt } from './primes/engine.js';
+import { implausibleCollatz, implausiblePrimes } from './plausible.js';
 import { parseRle, rleToGrid, toRle } from './rle.js';
 
 /** What a chunk's run returns: a small summary (MessagePack-able) and an optional compact output. */
@@ -119,7 +120,10 @@ const primes: TaskDef = {
       if (!Array.isArray(g) || g.length !== 2) bad('g is not a pair');
       gap = [dec(g[0], 'gap', 1n, end - start + 1n), dec(g[1], 'gap start', start, end)];
     }
-    return { c: int(s['c'], 'count'), f: decOrNull(s['f'], 'first', start, end), l: decOrNull(s['l'], 'last', start, end), g: gap };
+    const out = { c: int(s['c'], 'count'), f: decOrNull(s['f'], 'first', start, end), l: decOrNull(s['l'], 'last', start, end), g: gap };
+    const why = implausiblePrimes(start, end, out.c, out.f === null ? null : BigInt(out.f), out.l === null ? null : BigInt(out.l), gap && [BigInt(gap[0]), BigInt(gap[1])]);
+    if (why) bad(why);
+    return out;
   },
   folder() {
     let count = 0n;
@@ -215,9 +219,17 @@ const collatz: TaskDef = {
     if (BigInt(c) !== end - start + 1n) bad(`count ${c} does not match the chunk`);
     const hn = dec(s['hn'], 'highest n', start, end);
     const hv = dec(s['hv'], 'highest value', BigInt(hn));
-    if (s['m'] === 'verify') return { m: 'verify', c, k: int(s['k'], 'checked'), hn, hv };
+    if (s['m'] === 'verify') {
+      const v = { m: 'verify', c, k: int(s['k'], 'checked'), hn, hv };
+      const why = implausibleCollatz(v);
+      if (why) bad(why);
+      return v;
+    }
     if (s['m'] !== 'steps') bad('unknown mode');
-    return { m: 'steps', c, ln: dec(s['ln'], 'longest n', start, end), ls: int(s['ls'], 'steps'), hn, hv, t: dec(s['t'], 'total steps') };
+    const r = { m: 'steps', c, ln: dec(s['ln'], 'longest n', start, end), ls: int(s['ls'], 'steps'), hn, hv, t: dec(s['t'], 'total steps') };
+    const why = implausibleCollatz(r);
+    if (why) bad(why);
+    return r;
   },
   folder() {
     let count = 0n;
