@@ -83,7 +83,11 @@ export const HeadConfig = {
   leaseMs: z.number().int().min(50).max(3_600_000).default(30_000),
   maxFrameBytes: z.number().int().min(1024).max(1 << 30).default(16 * 1024 * 1024),
   authTimeoutMs: z.number().int().min(100).max(120_000).default(5000),
-  maxPending: z.number().int().min(1).max(100_000).default(256),
+  // unset: sized from the descriptor limit (head/fd-budget.ts)
+  maxPending: z.number().int().min(1).max(100_000).optional(),
+  maxPendingPerAddress: z.number().int().min(1).max(100_000).optional(),
+  httpMaxConnections: z.number().int().min(1).max(100_000).optional(),
+  httpMaxPerAddress: z.number().int().min(1).max(100_000).optional(),
   staleMs: z.number().int().min(100).default(15_000),
   lostMs: z.number().int().min(100).default(60_000),
   telemetryMs: z.number().int().min(50).default(5000),

@@ -244,7 +244,10 @@ export function buildProgram(): Command {
     .option('--lease-ms <ms>', 'lease time without heartbeat (default 30000)')
     .option('--max-frame-bytes <n>', 'largest frame accepted (default 16 MiB)')
     .option('--auth-timeout-ms <ms>', 'time to finish TLS and authentication (default 5000)')
-    .option('--max-pending <n>', 'connections waiting for authentication at once (default 256)')
+    .option('--max-pending <n>', 'worker port: connections not yet authenticated, TLS handshakes included (default 256, less under a low descriptor limit)')
+    .option('--max-pending-per-address <n>', 'worker port: of those, from one source address (default 32)')
+    .option('--http-max-connections <n>', 'HTTPS port: connections at once (default 256, less under a low descriptor limit)')
+    .option('--http-max-per-address <n>', 'HTTPS port: connections at once from one source address (default 32)')
     .option('--stale-ms <ms>', 'no report for this long: node stale (default 15000)')
     .option('--lost-ms <ms>', 'no report for this long: node lost (default 60000)')
     .option('--telemetry-ms <ms>', 'how often workers report (default 5000)')
@@ -272,6 +275,9 @@ export function buildProgram(): Command {
         maxFrameBytes: cfg.maxFrameBytes,
         authTimeoutMs: cfg.authTimeoutMs,
         maxPending: cfg.maxPending,
+        maxPendingPerAddress: cfg.maxPendingPerAddress,
+        httpMaxConnections: cfg.httpMaxConnections,
+        httpMaxPerAddress: cfg.httpMaxPerAddress,
         staleMs: cfg.staleMs,
         lostMs: cfg.lostMs,
         telemetryMs: cfg.telemetryMs,

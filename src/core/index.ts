@@ -5,3 +5,4 @@ export * from './clock.js';
 export * from './job.js';
 export * from './journal.js';
 export * from './ledger.js';
+export * from './repeat-limiter.js';

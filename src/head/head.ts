@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Assignment, JobRecord, Lease, LedgerEvent, ResultInput, ResultOutcome } from '../core/index.js';
-import { BrambleError, ConflictError, InputError, Ledger, TERMINAL_STATES, spanBounds, systemClock } from '../core/index.js';
+import { BrambleError, ConflictError, InputError, Ledger, RepeatLimiter, TERMINAL_STATES, spanBounds, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobInput, Live, Task } from '../tasks/index.js';
 import { getTask, planJob } from '../tasks/index.js';
@@ -34,6 +34,9 @@ export interface HeadOptions {
   maxFrameBytes?: number;
   authTimeoutMs?: number;
   maxPending?: number;
+  /** Pre-authentication cap per source address, and connections held in all (see net/server.ts). */
+  maxPendingPerAddress?: number;
+  maxConnections?: number;
   staleMs?: number;
   lostMs?: number;
   speculate?: boolean;
@@ -106,6 +109,8 @@ export class Head {
   readonly nodes: NodeRegistry;
   readonly log: Logger;
   private server: FrameServer;
+  /** Refused handshakes are logged at most 5 a minute per address. */
+  private readonly authLogLimit = new RepeatLimiter({ burst: 5, windowMs: 60_000 });
   private readonly peers = new Map<string, Peer>();
   private readonly conns = new Set<Peer>();
   private readonly jobLive = new Map<string, JobLive>();
@@ -146,7 +151,7 @@ export class Head {
     this.nodes.on((n) => this.changed('nodes', n.id));
     this.ledger.on((e) => this.onLedger(e));
     this.server = new FrameServer(
-      { host: o.bind, port: o.port, tls: o.tls, maxFrameBytes: o.maxFrameBytes, authTimeoutMs: o.authTimeoutMs, maxPending: o.maxPending },
+      { host: o.bind, port: o.port, tls: o.tls, maxFrameBytes: o.maxFrameBytes, authTimeoutMs: o.authTimeoutMs, maxPending: o.maxPending, maxPendingPerAddress: o.maxPendingPerAddress, maxConnections: o.maxConnections },
       (p) => this.onConnection(p),
     );
     for (const job of this.ledger.activeJobs()) this.rebuildLive(job);
@@ -286,7 +291,8 @@ export class Head {
     if (this.o.secret !== null) {
       if (!msg.proof || !checkProof(this.o.secret(), nonce, msg.node, p.binding, msg.proof)) {
         this.counters.authFailures++;
-        this.event('warn', 'auth', `refused a worker from ${p.conn.remoteAddress}: wrong join token`);
+        const suppressed = this.authLogLimit.allow(p.conn.remoteAddress);
+        if (suppressed !== null) this.event('warn', 'auth', `refused a worker from ${p.conn.remoteAddress}: wrong join token${suppressed ? ` (${suppressed} more refused before, not logged)` : ''}`);
         throw new ProtocolError(ErrorCode.Auth, 'authentication failed: the join token is wrong or was rotated out (`bramble token` prints the current one)');
       }
     }
@@ -397,7 +403,9 @@ export class Head {
       } catch (err) {
         this.counters.badMessages++;
         this.event('warn', 'result', `rejected a result from ${this.nodeName(input.worker)} for job ${job.id} chunk ${input.index}: ${(err as Error).message}`);
-        this.ledger.fail(input.worker, input.token, (err as Error).message);
+        // the fault is the worker's, not the chunk's: its leases return uncounted (three liars must not
+        // quarantine an honest chunk and fail the job), and it is disconnected
+        this.ledger.releaseWorker(input.worker, 'drained');
         peer.conn.fail(new ProtocolError(ErrorCode.BadMessage, (err as Error).message));
         continue;
       }

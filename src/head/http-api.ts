@@ -2,7 +2,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BrambleError, ConflictError, InputError, NotFoundError } from '../core/index.js';
+import type net from 'node:net';
+import { BrambleError, ConflictError, InputError, NotFoundError, RepeatLimiter } from '../core/index.js';
 import { describeTasks, getTask, publicTasks } from '../tasks/index.js';
 import type { Head } from './head.js';
 import { openApiDocument } from './openapi.js';
@@ -17,9 +18,38 @@ export interface HttpApiOptions {
   loginCodes: LoginCodes;
   insecure: boolean;
   bodyLimit?: number;
+  /** Connection caps and timeouts (defaults in HTTP_LIMITS). */
+  limits?: Partial<HttpLimits>;
   /** Extra routes (the dashboard). */
   extend?: (app: FastifyInstance, auth: (req: FastifyRequest) => boolean) => void | Promise<void>;
 }
+
+export interface HttpLimits {
+  /** Connections held at once; more are closed at accept. */
+  maxConnections: number;
+  /** Connections held at once from one source address. */
+  maxPerAddress: number;
+  /** TLS handshake must finish within this. */
+  handshakeTimeoutMs: number;
+  /** A request's headers must arrive within this (checked every second). */
+  headersTimeoutMs: number;
+  /** A whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** A kept-alive connection with no request is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way is closed after this (SSE pings every 15 s). */
+  idleTimeoutMs: number;
+}
+
+export const HTTP_LIMITS: HttpLimits = {
+  maxConnections: 256,
+  maxPerAddress: 32,
+  handshakeTimeoutMs: 5000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5000,
+  idleTimeoutMs: 60_000,
+};
 
 const COOKIE = 'bramble_session';
 
@@ -34,7 +64,13 @@ function cookieToken(req: FastifyRequest): string | null {
   if (!raw) return null;
   for (const part of raw.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return decodeURIComponent(v.join('='));
+    if (k !== COOKIE) continue;
+    // a malformed value (a lone '%') is no token: 401, not a URIError and a stack trace
+    try {
+      return decodeURIComponent(v.join('='));
+    } catch {
+      return null;
+    }
   }
   return null;
 }
@@ -84,13 +120,49 @@ function httpStatus(err: unknown): number {
 
 /** The head's HTTP API: jobs, nodes, results; every route but /login and /api/health needs the admin token. */
 export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> {
+  const lim: HttpLimits = { ...HTTP_LIMITS, ...o.limits };
   const app = Fastify({
     logger: false,
     bodyLimit: o.bodyLimit ?? 8 * 1024 * 1024,
-    ...(o.tls ? { https: { cert: o.tls.certChainPem, key: o.tls.keyPem } } : {}),
+    connectionTimeout: lim.idleTimeoutMs,
+    keepAliveTimeout: lim.keepAliveTimeoutMs,
+    requestTimeout: lim.requestTimeoutMs,
+    // connectionsCheckingInterval: how often Node checks the header and request timeouts (default 30 s)
+    ...(o.tls
+      ? { https: { cert: o.tls.certChainPem, key: o.tls.keyPem, minVersion: 'TLSv1.3' as const, handshakeTimeout: lim.handshakeTimeoutMs, connectionsCheckingInterval: 1000 } as import('node:https').ServerOptions }
+      : { http: { connectionsCheckingInterval: 1000 } }),
   }) as unknown as FastifyInstance;
   const head = o.head;
   const limiter = new LoginLimiter();
+  const logLimit = new RepeatLimiter({ burst: 5, windowMs: 60_000 });
+  const logError = (err: unknown, key: string): void => {
+    const suppressed = logLimit.allow(key);
+    if (suppressed === null) return;
+    head.log.error({ err, ...(suppressed ? { suppressed } : {}) }, suppressed ? `api error (${suppressed} like it suppressed)` : 'api error');
+  };
+  // connection caps, counted at the TCP accept (before TLS): in total and per source address
+  const server = app.server as unknown as net.Server & { headersTimeout: number };
+  server.maxConnections = lim.maxConnections;
+  server.headersTimeout = lim.headersTimeoutMs;
+  const perAddress = new Map<string, number>();
+  const httpStats = { open: 0, refusedPerAddress: 0 };
+  server.on('connection', (socket: net.Socket) => {
+    const addr = socket.remoteAddress ?? '?';
+    const n = perAddress.get(addr) ?? 0;
+    if (n >= lim.maxPerAddress) {
+      httpStats.refusedPerAddress++;
+      socket.destroy();
+      return;
+    }
+    perAddress.set(addr, n + 1);
+    httpStats.open++;
+    socket.once('close', () => {
+      httpStats.open--;
+      const m = (perAddress.get(addr) ?? 1) - 1;
+      if (m <= 0) perAddress.delete(addr);
+      else perAddress.set(addr, m);
+    });
+  });
 
   const authorised = (req: FastifyRequest): boolean => {
     const h = req.headers.authorization;
@@ -103,11 +175,11 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
     if (err instanceof BrambleError) {
       const status = httpStatus(err);
-      if (status === 500) head.log.error({ err }, 'api error');
+      if (status === 500) logError(err, `${err.code}`);
       return reply.code(status).send({ error: { code: err.code, message: err.message, ...(err instanceof InputError ? { field: err.field } : {}) } });
     }
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
-    if (status === 500) head.log.error({ err }, 'api error');
+    if (status === 500) logError(err, `${e.code ?? ''}:${e.message ?? ''}`.slice(0, 200));
     return reply.code(status).send({ error: { code: e.code ?? 'ERROR', message: status === 500 ? 'internal error' : (e.message ?? 'bad request') } });
   });
   app.setNotFoundHandler((req, reply) => {
@@ -232,6 +304,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       leases: head.ledger.leaseCount,
       counters: head.counters,
       server: head.serverStats,
+      http: { ...httpStats, limits: lim, logLinesSuppressed: logLimit.suppressedTotal },
       pendingConnections: head.pendingConnections,
       workers: head.connectedWorkers(),
       wantToAssignMs: head.latencyPercentiles(),

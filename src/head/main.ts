@@ -7,6 +7,7 @@ import type { Cluster } from '../trust/index.js';
 import { FILES, writeHeadState } from '../trust/index.js';
 import { Head } from './head.js';
 import { LoginCodes, startHttpApi } from './http-api.js';
+import { describeFdBudget, fdBudget, readFdLimits } from './fd-budget.js';
 
 export interface HeadProcessOptions {
   cluster: Cluster;
@@ -20,6 +21,9 @@ export interface HeadProcessOptions {
   maxFrameBytes?: number;
   authTimeoutMs?: number;
   maxPending?: number;
+  maxPendingPerAddress?: number;
+  httpMaxConnections?: number;
+  httpMaxPerAddress?: number;
   staleMs?: number;
   lostMs?: number;
   telemetryMs?: number;
@@ -69,6 +73,9 @@ function advertisedHost(bind: string): string {
 /** Composition root of the head: journal + ledger + worker port + HTTP API. */
 export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProcess> {
   const tls = o.insecure ? null : { certChainPem: o.cluster.headCertPem, keyPem: o.cluster.headKeyPem };
+  // every cap below is sized from the descriptor limit, so no flood on one port starves the others
+  const budget = fdBudget(readFdLimits(), { maxPending: o.maxPending, maxPendingPerAddress: o.maxPendingPerAddress, httpMaxConnections: o.httpMaxConnections, httpMaxPerAddress: o.httpMaxPerAddress });
+  o.logger.info({ fdBudget: budget }, describeFdBudget(budget));
   const head = new Head({
     dataDir: o.dataDir,
     bind: o.bind,
@@ -80,7 +87,9 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     leaseMs: o.leaseMs,
     maxFrameBytes: o.maxFrameBytes,
     authTimeoutMs: o.authTimeoutMs,
-    maxPending: o.maxPending,
+    maxPending: budget.workers.maxPending,
+    maxPendingPerAddress: budget.workers.maxPendingPerAddress,
+    maxConnections: budget.workers.maxConnections,
     staleMs: o.staleMs,
     lostMs: o.lostMs,
     telemetryMs: o.telemetryMs,
@@ -101,6 +110,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
       tls,
       adminToken: o.cluster.adminToken,
       insecure: o.insecure,
+      limits: budget.http,
       extend: o.extendHttp ? (app, auth) => o.extendHttp?.(app, head, auth) : undefined,
     });
     const addr = http.server.address();

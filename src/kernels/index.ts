@@ -3,3 +3,4 @@ export { isqrt } from './primes/engine.js';
 export * from './collatz.js';
 export * from './life.js';
 export * from './rle.js';
+export * from './plausible.js';

@@ -1,12 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { Message } from '../protocol/index.js';
+import type { DecodeLimits, Message } from '../protocol/index.js';
 import { BrambleError } from '../core/index.js';
-import { DEFAULT_MAX_FRAME_BYTES, ErrorCode, FrameDecoder, ProtocolError, decodeMessage, encodeMessage } from '../protocol/index.js';
+import { DEFAULT_DECODE_LIMITS, DEFAULT_MAX_FRAME_BYTES, ErrorCode, FrameDecoder, ProtocolError, decodeMessage, encodeMessage } from '../protocol/index.js';
 import { ConnectionError } from './errors.js';
 
 export interface FramedConnectionOptions {
+  /** Largest frame received (what this side sends is checked against `maxSendBytes`). */
   maxFrameBytes?: number;
+  /** Largest frame sent; defaults to `maxFrameBytes`. */
+  maxSendBytes?: number;
+  /** Shape limits on every frame received, checked before it is decoded. */
+  decodeLimits?: DecodeLimits;
 }
 
 export interface FramedConnectionEvents {
@@ -21,6 +26,7 @@ export interface FramedConnectionEvents {
 export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   private readonly decoder: FrameDecoder;
   private readonly maxFrameBytes: number;
+  private decodeLimits: DecodeLimits;
   private closed = false;
   private closeError: Error | undefined;
   readonly remoteAddress: string;
@@ -31,8 +37,9 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     options: FramedConnectionOptions = {},
   ) {
     super();
-    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.decoder = new FrameDecoder({ maxFrameBytes: this.maxFrameBytes });
+    this.maxFrameBytes = options.maxSendBytes ?? options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.decodeLimits = options.decodeLimits ?? DEFAULT_DECODE_LIMITS;
+    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
     this.remoteAddress = socket.remoteAddress ?? '?';
     this.remotePort = socket.remotePort ?? 0;
     socket.setNoDelay(true);
@@ -44,6 +51,12 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       this.closed = true;
       this.emit('close', this.closeError);
     });
+  }
+
+  /** Changes what is accepted from the next frame on (the server raises the pre-authentication limits). */
+  setReceiveLimits(maxFrameBytes: number, decodeLimits: DecodeLimits): void {
+    this.decoder.setMaxFrameBytes(maxFrameBytes);
+    this.decodeLimits = decodeLimits;
   }
 
   get isOpen(): boolean {
@@ -63,7 +76,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       if (this.closed || this.socket.destroyed) return;
       let msg: Message;
       try {
-        msg = decodeMessage(f);
+        msg = decodeMessage(f, this.decodeLimits);
       } catch (err) {
         this.fail(err);
         return;

@@ -8,7 +8,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
  * A length over `maxFrameBytes` throws before any of that body is buffered.
  */
 export class FrameDecoder {
-  private readonly max: number;
+  private max: number;
   private head = Buffer.alloc(4);
   private headFill = 0;
   private body: Buffer | null = null;
@@ -17,6 +17,11 @@ export class FrameDecoder {
 
   constructor(options: { maxFrameBytes?: number } = {}) {
     this.max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /** Changes the limit for frames whose length has not been read yet (raised after authentication). */
+  setMaxFrameBytes(max: number): void {
+    this.max = max;
   }
 
   /** Bytes held for an incomplete frame. */

@@ -2,6 +2,8 @@ import { Packr } from 'msgpackr';
 import { z } from 'zod';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from './frame-decoder.js';
+import type { DecodeLimits } from './msgpack-limits.js';
+import { DEFAULT_DECODE_LIMITS, checkMsgpack } from './msgpack-limits.js';
 
 /** Wire version: a head refuses a worker of another major version with a clear error. */
 export const PROTOCOL_VERSION = 2;
@@ -118,8 +120,12 @@ export function encodeMessage(msg: Message, maxFrameBytes = DEFAULT_MAX_FRAME_BY
   return encodeFrame(packr.pack(msg), maxFrameBytes);
 }
 
-/** Decodes and validates one frame body; any failure is a ProtocolError that names what was wrong. */
-export function decodeMessage(body: Uint8Array): Message {
+/**
+ * Decodes and validates one frame body; any failure is a ProtocolError that names what was wrong.
+ * The body's shape is checked against `limits` before msgpackr builds anything.
+ */
+export function decodeMessage(body: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Message {
+  checkMsgpack(body, limits);
   let raw: unknown;
   try {
     raw = packr.unpack(body);

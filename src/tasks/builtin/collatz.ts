@@ -1,5 +1,5 @@
 import { defaultChunk } from '../../core/index.js';
-import { collatzSteps, collatzVerify } from '../../kernels/index.js';
+import { collatzSteps, collatzVerify, implausibleCollatz } from '../../kernels/index.js';
 import type { Folder } from '../define-task.js';
 import { badSummary, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
@@ -65,9 +65,13 @@ export default defineTask({
     if (BigInt(c) !== end - start + 1n) badSummary(`count ${c} does not match the chunk`);
     const hn = check.decimal(s['hn'], 'highest n', start, end);
     const hv = check.decimal(s['hv'], 'highest value', BigInt(hn));
-    if (s['m'] === 'verify') return { m: 'verify', c, k: check.count(s['k'], 'checked'), hn, hv };
-    if (s['m'] !== 'steps') badSummary('unknown mode');
-    return { m: 'steps', c, ln: check.decimal(s['ln'], 'longest n', start, end), ls: check.count(s['ls'], 'steps'), hn, hv, t: check.decimal(s['t'], 'total steps') };
+    let r: { m: string; c: number; k?: number; ln?: string; ls?: number; hn: string; hv: string; t?: string };
+    if (s['m'] === 'verify') r = { m: 'verify', c, k: check.count(s['k'], 'checked'), hn, hv };
+    else if (s['m'] === 'steps') r = { m: 'steps', c, ln: check.decimal(s['ln'], 'longest n', start, end), ls: check.count(s['ls'], 'steps'), hn, hv, t: check.decimal(s['t'], 'total steps') };
+    else badSummary('unknown mode');
+    const why = implausibleCollatz(r);
+    if (why) badSummary(why);
+    return r;
   },
   fold,
   live() {

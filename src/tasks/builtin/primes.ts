@@ -1,5 +1,5 @@
 import { defaultChunk } from '../../core/index.js';
-import { countPrimes, isqrt, listPrimes, primeListText } from '../../kernels/index.js';
+import { countPrimes, implausiblePrimes, isqrt, listPrimes, primeListText } from '../../kernels/index.js';
 import { badSummary, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
 
@@ -41,7 +41,10 @@ export default defineTask({
       if (!Array.isArray(g) || g.length !== 2) badSummary('g is not a pair');
       gap = [check.decimal(g[0], 'gap', 1n, end - start + 1n), check.decimal(g[1], 'gap start', start, end)];
     }
-    return { c: check.count(s['c'], 'count'), f: check.decimalOrNull(s['f'], 'first', start, end), l: check.decimalOrNull(s['l'], 'last', start, end), g: gap };
+    const out = { c: check.count(s['c'], 'count'), f: check.decimalOrNull(s['f'], 'first', start, end), l: check.decimalOrNull(s['l'], 'last', start, end), g: gap };
+    const why = implausiblePrimes(start, end, out.c, out.f === null ? null : BigInt(out.f), out.l === null ? null : BigInt(out.l), gap && [BigInt(gap[0]), BigInt(gap[1])]);
+    if (why) badSummary(why);
+    return out;
   },
   fold() {
     let count = 0n;

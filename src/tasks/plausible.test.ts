@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { collatzSteps } from '../kernels/index.js';
+import { collatzOne, maxPrimesIn } from '../kernels/index.js';
+import { getTask } from './registry.js';
+
+const primes = getTask('primes');
+const collatz = getTask('collatz');
+
+describe('plausibility of primes summaries', () => {
+  it('accepts every honest summary (chunks small and large, low and near 2^64)', () => {
+    const ranges: [bigint, bigint][] = [[1n, 1n], [1n, 2n], [2n, 2n], [4n, 4n], [1n, 100n], [24n, 28n], [90n, 96n], [1n, 1_000_000n], [492_113n, 492_228n], [1_000_000_000n, 1_010_000_000n], [(1n << 64n) - 10_000n, (1n << 64n) - 1n]];
+    for (let s = 1n; s < 400n; s += 7n) ranges.push([s, s + 13n]);
+    for (const [a, b] of ranges) {
+      const { summary } = primes.run({}, a, b) as { summary: Record<string, unknown> };
+      expect(() => primes.checkSummary(summary, a, b), `[${a}, ${b}]`).not.toThrow();
+    }
+  });
+
+  it('refuses the lies of issue 17: c = 1 everywhere, c = 2^53 - 1, made-up first, last and gaps', () => {
+    const [a, b] = [1n, 10_000_000n];
+    const honest = (primes.run({}, a, b) as { summary: Record<string, unknown> }).summary;
+    const lies: Record<string, unknown>[] = [
+      { ...honest, c: 1 },
+      { ...honest, c: Number.MAX_SAFE_INTEGER },
+      { ...honest, c: 1, l: honest['f'] },
+      { c: 0, f: null, l: null, g: null },
+      { ...honest, f: '4' },
+      { ...honest, l: '9999990' },
+      { ...honest, g: ['2', '3'] },
+      { ...honest, c: (honest['c'] as number) * 3 },
+    ];
+    for (const lie of lies) expect(() => primes.checkSummary(lie, a, b), JSON.stringify(lie)).toThrow(/invalid chunk summary/);
+    expect(maxPrimesIn(10_000_000n)).toBeLessThan(2_000_000n);
+  });
+});
+
+describe('plausibility of collatz summaries', () => {
+  it('recomputes the longest and highest claims', () => {
+    expect(collatzOne(27n)).toEqual({ steps: 111, peak: 9232n });
+    for (const [a, b] of [[1n, 1n], [1n, 1000n], [1_000_000n, 1_001_000n]] as [bigint, bigint][]) {
+      const r = collatzSteps(a, b);
+      expect(collatzOne(r.longest.n).steps).toBe(r.longest.steps);
+      expect(collatzOne(r.highest.n).peak).toBe(r.highest.value);
+      const { summary } = collatz.run({}, a, b) as { summary: Record<string, unknown> };
+      expect(() => collatz.checkSummary(summary, a, b)).not.toThrow();
+      expect(() => collatz.checkSummary({ ...summary, ls: (summary['ls'] as number) + 1 }, a, b)).toThrow(/steps/);
+      expect(() => collatz.checkSummary({ ...summary, hv: String(BigInt(summary['hv'] as string) * 2n) }, a, b)).toThrow(/peaks/);
+    }
+  });
+});
