@@ -39,7 +39,10 @@ class Session implements WorkerSession, ResultSink {
     return this.owner.ledger.lease(this.id, n, accept);
   }
   result(input: Omit<ResultInput, 'worker'>): void {
-    this.owner.batcher().push(this, { ...input, worker: this.id });
+    // no copy per result (this is the hot path of noop jobs): the input becomes the ledger's
+    const r = input as ResultInput;
+    r.worker = this.id;
+    this.owner.batcher().push(this, r);
   }
   fail(token: string, error: string): void {
     this.owner.ledger.fail(this.id, token, error);
@@ -257,7 +260,7 @@ export class WorkerSessions implements SessionPort {
         break;
       }
       case 'result':
-        s.result({ token: msg.token, jobId: msg.job, index: msg.index, span: msg.span ?? 1, summary: msg.summary, output: msg.output ?? null, ms: msg.ms });
+        s.result({ token: msg.token, jobId: msg.job, index: msg.index, span: msg.span ?? 1, worker: s.id, summary: msg.summary, output: msg.output ?? null, ms: msg.ms } as ResultInput);
         this.topUp(peer);
         break;
       case 'fail':
