@@ -1,4 +1,7 @@
+import { Option } from 'commander';
+import type { Command } from 'commander';
 import { z } from 'zod';
+import { HeadSettings, LogLevel, settingDefault } from '../head/index.js';
 import { InputError } from '../core/index.js';
 import { readConfigFile } from '../trust/index.js';
 
@@ -71,29 +74,33 @@ export function resolveConfig<S extends z.ZodRawShape>(
   return parsed.data as z.infer<z.ZodObject<S>>;
 }
 
-const port = z.number().int().min(0).max(65535);
-const level = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const level = LogLevel;
 
-export const HeadConfig = {
-  port: port.default(7070),
-  httpPort: port.default(7080),
-  bind: z.string().min(1).default('0.0.0.0'),
-  logLevel: level.default('info'),
-  insecure: z.boolean().default(false),
-  leaseMs: z.number().int().min(50).max(3_600_000).default(30_000),
-  maxFrameBytes: z.number().int().min(1024).max(1 << 30).default(16 * 1024 * 1024),
-  authTimeoutMs: z.number().int().min(100).max(120_000).default(5000),
-  // unset: sized from the descriptor limit (head/fd-budget.ts)
-  maxPending: z.number().int().min(1).max(100_000).optional(),
-  maxPendingPerAddress: z.number().int().min(1).max(100_000).optional(),
-  httpMaxConnections: z.number().int().min(1).max(100_000).optional(),
-  httpMaxPerAddress: z.number().int().min(1).max(100_000).optional(),
-  staleMs: z.number().int().min(100).default(15_000),
-  lostMs: z.number().int().min(100).default(60_000),
-  telemetryMs: z.number().int().min(50).default(5000),
-  hotTemp: z.number().min(0).max(150).default(80),
-  hotSlots: z.number().int().min(0).max(1024).default(1),
-};
+/** `bramble head`'s settings: the schema lives with the head (head/settings.ts), defaults included. */
+export const HeadConfig = HeadSettings;
+
+/**
+ * Adds one flag per setting of `shape`, derived from it: `leaseMs` is `--lease-ms <ms>`, its help is
+ * the schema's description and default. A boolean is a bare flag. `skip` leaves some to the caller.
+ */
+export function addSettingFlags(cmd: Command, shape: z.ZodRawShape, skip: readonly string[] = []): Command {
+  for (const [key, schema] of Object.entries(shape)) {
+    if (skip.includes(key)) continue;
+    const s = schema as z.ZodType;
+    const help = s.description ?? key;
+    const def = settingDefault(shape, key);
+    let inner: z.ZodType = s;
+    while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault) inner = (inner as unknown as { unwrap(): z.ZodType }).unwrap();
+    if (inner instanceof z.ZodBoolean) {
+      cmd.addOption(new Option(flagName(key), help));
+      continue;
+    }
+    const arg = /Ms$/.test(key) ? 'ms' : /port$/i.test(key) ? 'port' : key === 'bind' ? 'addr' : key === 'logLevel' ? 'level' : 'n';
+    const shown = def === undefined || typeof def === 'boolean' ? '' : ` (default ${key === 'maxFrameBytes' && def === 16 * 1024 * 1024 ? '16 MiB' : String(def)})`;
+    cmd.option(`${flagName(key)} <${arg}>`, help + (key === 'logLevel' ? '' : shown));
+  }
+  return cmd;
+}
 
 export const WorkerConfig = {
   head: z.string().regex(/^\[?[A-Za-z0-9._:-]+\]?:\d{1,5}$/, 'must be HOST:PORT').optional(),

@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BrambleError, InputError, TERMINAL_STATES, splitHostPort } from '../core/index.js';
 import type { JobInput } from '../tasks/index.js';
 import { findTask, planJob, publicTasks, taskFlags } from '../tasks/index.js';
-import { startHeadProcess } from '../head/index.js';
+import { headSettings, startHeadProcess } from '../head/index.js';
 import type { JobStatus } from '../head/index.js';
 import { startWorkerProcess } from '../worker/main.js';
 import { addCompatFlags, CompatConfig, compatWiring } from '../compat/index.js';
@@ -22,7 +22,7 @@ import {
   FILES,
 } from '../trust/index.js';
 import { ApiClient, ApiError, resolveApi } from './api-client.js';
-import { HeadConfig, WorkerConfig, resolveConfig } from './config.js';
+import { HeadConfig, WorkerConfig, addSettingFlags, resolveConfig } from './config.js';
 import { formatResult } from './format.js';
 import { makeLogger } from './logger.js';
 import { ProgressBar } from './progress.js';
@@ -201,7 +201,8 @@ export function buildProgram(): Command {
       const cfg = path.join(dir, FILES.config);
       if (!existsSync(cfg)) {
         const { writeConfigFile } = await import('../trust/index.js');
-        writeConfigFile(cfg, { head: { port: 7070, httpPort: 7080, bind: '0.0.0.0' }, worker: {} });
+        const d = headSettings();
+        writeConfigFile(cfg, { head: { port: d.port, httpPort: d.httpPort, bind: d.bind }, worker: {} });
       }
       process.stdout.write(
         `cluster created in ${dir}\n` +
@@ -232,28 +233,11 @@ export function buildProgram(): Command {
     });
 
   // ---- head ----
-  addCompatFlags(program
-    .command('head'))
+  addSettingFlags(addCompatFlags(program
+    .command('head')), HeadConfig)
     .description('run the head: chunk ledger, worker port (TLS), HTTP API and dashboard')
-    .option('--port <port>', 'worker port (default 7070)')
-    .option('--http-port <port>', 'HTTP API and dashboard port (default 7080)')
-    .option('--bind <addr>', 'address to listen on (default 0.0.0.0)')
     .option('--data <dir>', 'data dir (default ~/.bramble or BRAMBLE_DATA)')
     .option('--config <file>', 'config file (JSON; default: the data dir config.json, section "head")')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent')
-    .option('--lease-ms <ms>', 'lease time without heartbeat (default 30000)')
-    .option('--max-frame-bytes <n>', 'largest frame accepted (default 16 MiB)')
-    .option('--auth-timeout-ms <ms>', 'time to finish TLS and authentication (default 5000)')
-    .option('--max-pending <n>', 'worker port: connections not yet authenticated, TLS handshakes included (default 256, less under a low descriptor limit)')
-    .option('--max-pending-per-address <n>', 'worker port: of those, from one source address (default 32)')
-    .option('--http-max-connections <n>', 'HTTPS port: connections at once (default 256, less under a low descriptor limit)')
-    .option('--http-max-per-address <n>', 'HTTPS port: connections at once from one source address (default 32)')
-    .option('--stale-ms <ms>', 'no report for this long: node stale (default 15000)')
-    .option('--lost-ms <ms>', 'no report for this long: node lost (default 60000)')
-    .option('--telemetry-ms <ms>', 'how often workers report (default 5000)')
-    .option('--hot-temp <celsius>', 'a node this hot, or throttled, gets at most --hot-slots chunks (default 80)')
-    .option('--hot-slots <n>', 'chunks at once for a hot or throttled node (default 1)')
-    .addOption(new Option('--insecure', 'PLAINTEXT worker port and HTTP, no authentication of workers'))
     .action(async (o: Record<string, unknown>) => {
       const dir = dataDirOf(o as { data?: string });
       const files = o['config'] ? [{ file: path.resolve(String(o['config'])) }] : [{ file: path.join(dir, FILES.config), section: 'head' }];
@@ -266,23 +250,8 @@ export function buildProgram(): Command {
       const hp = await startHeadProcess({
         cluster,
         dataDir: dir,
-        bind: cfg.bind,
-        port: cfg.port,
-        httpPort: cfg.httpPort,
-        insecure: cfg.insecure,
+        ...cfg,
         logger,
-        leaseMs: cfg.leaseMs,
-        maxFrameBytes: cfg.maxFrameBytes,
-        authTimeoutMs: cfg.authTimeoutMs,
-        maxPending: cfg.maxPending,
-        maxPendingPerAddress: cfg.maxPendingPerAddress,
-        httpMaxConnections: cfg.httpMaxConnections,
-        httpMaxPerAddress: cfg.httpMaxPerAddress,
-        staleMs: cfg.staleMs,
-        lostMs: cfg.lostMs,
-        telemetryMs: cfg.telemetryMs,
-        hotTemp: cfg.hotTemp,
-        hotSlots: cfg.hotSlots,
         version: VERSION,
         extendHttp: async (app, head, auth) => {
           await dashboardRoutes(app, head, auth);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { InputError } from '../core/index.js';
-import type { Head } from '../head/index.js';
+import type { CompatHost } from '../ports/index.js';
 import { AllowList, DEFAULT_ALLOW } from './allow-list.js';
 import { isPrime } from '../kernels/index.js';
 import { CompatListener, readLengthPrefixed } from './listener.js';
@@ -97,7 +97,7 @@ function checkPositive(v: number | undefined, flag: string, dflt: number): numbe
  * Opens the seed-compat listeners a head was asked for and warns (in the head's event log) which are
  * open and to whom. Options are validated first; every error names its flag.
  */
-export async function startCompat(head: Head, options: CompatOptions, logger?: Logger): Promise<Compat> {
+export async function startCompat(head: CompatHost, options: CompatOptions, logger?: Logger): Promise<Compat> {
   const log = (logger ?? head.log).child({ component: 'compat' });
   const ports = { text: checkPort(options.text, '--compat-text'), telemetry: checkPort(options.telemetry, '--compat-telemetry'), primes: checkPort(options.primes, '--compat-primes') };
   const allow = new AllowList(options.allow ?? DEFAULT_ALLOW);
@@ -158,7 +158,7 @@ export async function startCompat(head: Head, options: CompatOptions, logger?: L
               return false;
             }
             const address = r.ip ?? remote;
-            if (!tele.nodes.has(address) && !head.nodes.get(`legacy:${address}`)) {
+            if (!tele.nodes.has(address) && !head.node(`legacy:${address}`)) {
               if (tele.nodes.size >= maxLegacyNodes) {
                 tele.bad++;
                 warn('legacy nodes full', `ignored a seed 004 temperature report from ${remote} for ${address}: ${maxLegacyNodes} legacy tiles exist already`);
@@ -167,7 +167,7 @@ export async function startCompat(head: Head, options: CompatOptions, logger?: L
             }
             tele.nodes.add(address);
             tele.reports++;
-            head.nodes.legacyReport(address, remote, r.temp);
+            head.legacyReport(address, remote, r.temp);
             return false; // one report per connection, as seed 004's head reads it
           },
           onBad(reason) {

@@ -1,9 +1,9 @@
 import type net from 'node:net';
 import type { Assignment, JobRecord } from '../core/index.js';
-import type { Head } from '../head/index.js';
 import { primeListText } from '../kernels/index.js';
 import { getTask } from '../tasks/index.js';
 import type { ChunkOutput } from '../tasks/index.js';
+import type { CompatHost, WorkerSession } from '../ports/index.js';
 import { AnswerChecker } from './answer-checker.js';
 import { CompatListener } from './listener.js';
 import type { ListenerOptions } from './listener.js';
@@ -30,6 +30,7 @@ interface TextClient {
   remote: string;
   instance: number;
   socket: net.Socket;
+  session: WorkerSession;
   state: TextClientState;
   lease: Assignment | null;
   /** The chunk was finished by another copy or cancelled: its answer is read and dropped. */
@@ -73,15 +74,10 @@ export class TextServer {
   readonly stats = { accepted: 0, duplicates: 0, refused: 0, timeouts: 0 };
 
   constructor(
-    private readonly head: Head,
+    private readonly head: CompatHost,
     private readonly o: TextServerOptions,
   ) {
     this.listener = new CompatListener(o, (socket, remote) => this.onSocket(socket, remote));
-    head.ledger.on((e) => {
-      if (e.type !== 'revoke' || this.stopped) return;
-      const c = this.clients.get(e.worker);
-      if (c?.lease && e.tokens.includes(c.lease.token)) c.revoked = true;
-    });
   }
 
   async listen(): Promise<number> {
@@ -122,24 +118,36 @@ export class TextServer {
     while (used.has(instance)) instance++;
     const id = `seed000:${remote}#${instance}`;
     const now = this.head.clock.now();
-    const client: TextClient = { id, remote, instance, socket, state: 'waiting', lease: null, revoked: false, checker: null, computed: null, leasedAt: 0, lastReport: now };
+    const session = this.head.sessions.join(
+      {
+        id,
+        name: instance === 0 ? `${remote} (seed 000)` : `${remote} (seed 000 #${instance})`,
+        instance,
+        hostname: remote,
+        addresses: [remote],
+        remote,
+        slots: 1,
+        kernels: ['primes'],
+        pid: 0,
+        version: 'seed 000 text protocol',
+        legacy: true,
+        telemetry: {},
+      },
+      {
+        ack: (tokens, duplicates) => {
+          this.stats.accepted += tokens.length - duplicates;
+          this.stats.duplicates += duplicates;
+        },
+        revoke: (tokens) => {
+          if (!this.stopped && client.lease && tokens.includes(client.lease.token)) client.revoked = true;
+        },
+        reject: (err) => this.drop(client, `internal error: ${err.message}`),
+        replaced: () => this.drop(client, 'replaced'),
+      },
+    );
+    const client: TextClient = { id, remote, instance, socket, session, state: 'waiting', lease: null, revoked: false, checker: null, computed: null, leasedAt: 0, lastReport: now };
     this.clients.set(id, client);
     socket.setKeepAlive(true, 30_000);
-    this.head.ledger.registerWorker(id);
-    this.head.nodes.join({
-      id,
-      name: instance === 0 ? `${remote} (seed 000)` : `${remote} (seed 000 #${instance})`,
-      instance,
-      hostname: remote,
-      addresses: [remote],
-      remote,
-      slots: 1,
-      kernels: ['primes'],
-      pid: 0,
-      version: 'seed 000 text protocol',
-      legacy: true,
-      telemetry: {},
-    });
     this.head.event('info', 'compat', `seed 000 client ${remote} connected (node ${id})`, { node: id });
     socket.on('data', (buf: Buffer) => this.onData(client, buf));
     socket.on('close', () => this.drop(client, null));
@@ -203,14 +211,11 @@ export class TextServer {
       this.stats.duplicates++;
       this.head.log.debug({ node: c.id, job: lease.jobId, chunk: lease.index }, 'seed 000 answer for a finished chunk dropped');
     } else {
-      const [outcome] = this.head.ledger.complete([
-        { token: lease.token, jobId: lease.jobId, index: lease.index, span: lease.span, worker: c.id, summary: computed.summary, output: computed.output },
-      ]);
-      if (outcome === 'accepted') this.stats.accepted++;
-      else this.stats.duplicates++;
-      this.head.log.debug({ node: c.id, job: lease.jobId, chunk: lease.index, outcome }, 'seed 000 answer');
+      // the same group commit as a native worker's result; the ack counts it accepted or duplicate
+      c.session.result({ token: lease.token, jobId: lease.jobId, index: lease.index, span: lease.span, summary: computed.summary, output: computed.output });
+      this.head.log.debug({ node: c.id, job: lease.jobId, chunk: lease.index }, 'seed 000 answer');
     }
-    this.head.nodes.report(c.id, {});
+    c.session.report({});
     c.lastReport = this.head.clock.now();
     this.assign(c);
   }
@@ -223,12 +228,10 @@ export class TextServer {
     c.lease = null;
     this.clients.delete(c.id);
     c.socket.destroy();
-    const released = this.head.ledger.releaseWorker(c.id, 'drained');
-    this.head.nodes.setState(c.id, 'gone', false);
-    const returned = released.length > 0 && had ? `; chunk ${had.index} of job ${had.jobId} returned to the queue` : '';
+    const released = c.session.leave('drained');
+    const returned = released > 0 && had ? `; chunk ${had.index} of job ${had.jobId} returned to the queue` : '';
     if (reason !== null) this.head.event('warn', 'compat', `closed seed 000 client ${c.remote} (node ${c.id}): ${reason}${returned}`, { node: c.id });
     else this.head.event(returned ? 'warn' : 'info', 'compat', `seed 000 client ${c.remote} left (node ${c.id})${returned}`, { node: c.id });
-    if (released.length > 0) this.head.scheduleDispatch();
   }
 
   // ---- chunks ----
@@ -242,14 +245,14 @@ export class TextServer {
    * priority then submission order (the ledger's own order).
    */
   private nextJob(): JobRecord | null {
-    const jobs = [...this.head.ledger.activeJobs()].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
-    for (const j of jobs) if (this.head.ledger.counts(j.id).pending > 0) return j;
+    const jobs = [...this.head.activeJobs()].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    for (const j of jobs) if (this.head.counts(j.id).pending > 0) return j;
     return null;
   }
 
   private assign(c: TextClient): void {
     if (c.state !== 'waiting' || c.lease || this.stopped) return;
-    const [a] = this.head.ledger.lease(c.id, 1, (job) => this.suitable(job));
+    const [a] = c.session.lease(1, (job) => this.suitable(job));
     if (!a) {
       const next = this.nextJob();
       if (next && !this.suitable(next)) this.warnJob(next);
@@ -310,11 +313,11 @@ export class TextServer {
           this.drop(c, `no answer to chunk ${c.lease?.index} within ${Math.round(this.o.timeoutMs / 1000)} s (--compat-timeout-ms)`);
           continue;
         }
-        this.head.ledger.heartbeat(c.id);
+        c.session.heartbeat();
       }
       if (now - c.lastReport >= 5000) {
         c.lastReport = now;
-        this.head.nodes.report(c.id, {});
+        c.session.report({});
       }
     }
     this.poll();

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Head } from '../head/index.js';
+import type { CompatHost } from '../ports/index.js';
 import { AllowList, DEFAULT_ALLOW } from './allow-list.js';
 import { startCompat } from './compat.js';
 import type { Compat } from './compat.js';
@@ -45,9 +45,9 @@ export interface CompatWiring {
   /** True when at least one compat port was given. */
   readonly enabled: boolean;
   /** Adds the /api/compat routes (call it from startHeadProcess's extendHttp). */
-  extendHttp(app: FastifyInstance, head: Head, auth: (req: FastifyRequest) => boolean): void;
+  extendHttp(app: FastifyInstance, head: CompatHost, auth: (req: FastifyRequest) => boolean): void;
   /** Opens the listeners (after startHeadProcess) and warns which are open. */
-  start(head: Head): Promise<Compat | null>;
+  start(head: CompatHost): Promise<Compat | null>;
   close(): Promise<void>;
 }
 

@@ -47,8 +47,11 @@ export interface Journal {
    * row, true when it was new and false when that chunk was already done (a duplicate).
    */
   commitChunks(rows: ChunkResultRecord[]): boolean[];
-  /** The same, off the caller's thread where the journal can: resolves once the rows are durable. */
-  commitChunksAsync?(rows: ChunkResultRecord[]): Promise<boolean[]>;
+  /**
+   * The same, off the caller's thread where the journal can (SqliteJournal's commit thread):
+   * resolves once the rows are durable. The head's group commit uses this one.
+   */
+  commitChunksAsync(rows: ChunkResultRecord[]): Promise<boolean[]>;
   /** [index, span] of every result row of a job, for rebuilding the ledger after a restart. */
   doneSpans(jobId: string): Iterable<[number, number]>;
   recordFailure(failure: ChunkFailureRecord): void;

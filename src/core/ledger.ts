@@ -638,7 +638,6 @@ export class Ledger {
    * thread): chunks being committed count as done for every other decision until it resolves.
    */
   async completeAsync(results: readonly ResultInput[]): Promise<ResultOutcome[]> {
-    if (!this.journal.commitChunksAsync) return this.complete(results);
     const p = this.prepare(results);
     if (p.rows.length === 0) return p.outcomes;
     for (const { book, r } of p.pending) book.inflight.add(r.index);

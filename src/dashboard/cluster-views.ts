@@ -1,6 +1,6 @@
 import { TERMINAL_STATES } from '../core/index.js';
 import type { JobRecord } from '../core/index.js';
-import type { Head, HeadEvent, JobStatus, NodeRecord, NodeState } from '../head/index.js';
+import type { ClusterReadModel, HeadEvent, JobStatus, NodeRecord, NodeState } from '../ports/index.js';
 import { getTask } from '../tasks/index.js';
 
 /** One worker as the dashboard shows it: identity, state and its latest telemetry, flattened. */
@@ -93,7 +93,7 @@ export class ClusterViews {
   private lastRunningRefresh = 0;
 
   constructor(
-    private readonly head: Head,
+    private readonly head: ClusterReadModel,
     private readonly now: () => number = () => Date.now(),
   ) {}
 
@@ -143,14 +143,14 @@ export class ClusterViews {
   nodes(ids: Iterable<string>): NodeView[] {
     const out: NodeView[] = [];
     for (const id of ids) {
-      const n = this.head.nodes.get(id);
+      const n = this.head.node(id);
       if (n) out.push(this.nodeView(n));
     }
     return out;
   }
 
   allNodes(): NodeView[] {
-    return this.head.nodes.list().map((n) => this.nodeView(n));
+    return this.head.nodeList().map((n) => this.nodeView(n, n.busy));
   }
 
   job(id: string): JobView | null {
@@ -227,7 +227,7 @@ export class ClusterViews {
 
   /** Unfinished jobs first (newest first), then the most recent finished ones. */
   private jobIdsForSnapshot(): string[] {
-    const all: JobRecord[] = this.head.ledger.listJobs();
+    const all: JobRecord[] = this.head.listJobs();
     all.sort((a, b) => b.seq - a.seq);
     const active = all.filter((j) => !TERMINAL_STATES.has(j.state));
     const ended = all.filter((j) => TERMINAL_STATES.has(j.state)).slice(0, SNAPSHOT_FINISHED_JOBS);
@@ -238,11 +238,11 @@ export class ClusterViews {
     return {
       now: this.now(),
       head: this.head.headId,
-      staleMs: this.head.nodes.staleMs,
-      lostMs: this.head.nodes.lostMs,
+      staleMs: this.head.staleMs,
+      lostMs: this.head.lostMs,
       nodes: this.allNodes(),
       jobs: this.jobs(this.jobIdsForSnapshot()),
-      events: this.head.events.slice(-SNAPSHOT_EVENTS),
+      events: this.head.recentEvents(SNAPSHOT_EVENTS),
     };
   }
 
@@ -252,16 +252,15 @@ export class ClusterViews {
    */
   changedWithoutEvent(): { nodes: string[]; jobs: string[] } {
     const nodes: string[] = [];
-    for (const n of this.head.nodes.list()) {
+    for (const n of this.head.nodeList()) {
       if (n.state === 'gone') continue;
-      const busy = this.head.busy(n.id);
-      if (this.busySeen.get(n.id) !== busy) nodes.push(n.id);
+      if (this.busySeen.get(n.id) !== n.busy) nodes.push(n.id);
     }
     const jobs: string[] = [];
     const now = this.now();
     if (now - this.lastRunningRefresh >= RUNNING_REFRESH_MS) {
       this.lastRunningRefresh = now;
-      for (const j of this.head.ledger.activeJobs()) if (j.state === 'running') jobs.push(j.id);
+      for (const j of this.head.activeJobs()) if (j.state === 'running') jobs.push(j.id);
     }
     return { nodes, jobs };
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Head } from '../head/index.js';
+import type { ClusterReadModel } from '../ports/index.js';
 import { bundledAsset } from './assets/bundle.js';
 import { FAVICON_SVG } from './assets/favicon-svg.js';
 import { pageHtml } from './assets/page-html.js';
@@ -35,7 +35,7 @@ export interface DashboardOptions {
  * `GET /metrics`. The API's own hook has already refused requests without the admin token; `auth`
  * is checked again here so these routes stay closed if they are ever mounted elsewhere.
  */
-export function dashboardRoutes(app: FastifyInstance, head: Head, auth: (req: FastifyRequest) => boolean, options: DashboardOptions = {}): void {
+export function dashboardRoutes(app: FastifyInstance, head: ClusterReadModel, auth: (req: FastifyRequest) => boolean, options: DashboardOptions = {}): void {
   const views = new ClusterViews(head);
   const hub = new StreamHub(views, options.stream);
   const assets = new Map<string, Asset>([

@@ -1,4 +1,4 @@
-import type { Head, NodeState } from '../head/index.js';
+import type { ClusterReadModel, NodeState } from '../ports/index.js';
 
 const NODE_STATES: readonly NodeState[] = ['ready', 'draining', 'stale', 'lost', 'gone'];
 const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
@@ -42,7 +42,7 @@ class Exposition {
  * The head in Prometheus text format (version 0.0.4): nodes, slots, temperatures, chunks by state,
  * result and lease counters, so a Grafana the user already runs can chart the cluster.
  */
-export function prometheusMetrics(head: Head, dash: DashboardStats): string {
+export function prometheusMetrics(head: ClusterReadModel, dash: DashboardStats): string {
   const x = new Exposition();
   const nodes = head.nodeList();
   const byState = new Map<NodeState, number>(NODE_STATES.map((s) => [s, 0]));
@@ -72,22 +72,22 @@ export function prometheusMetrics(head: Head, dash: DashboardStats): string {
   x.metric('bramble_node_slots_busy', 'gauge', 'Slots of each reporting node computing a chunk.', reporting.map((n) => [label(n), Math.min(n.busy, n.slots)]));
   x.metric('bramble_node_throttled', 'gauge', 'Raspberry Pi throttling flags (vcgencmd get_throttled) of each reporting Pi.', reporting.filter((n) => n.telemetry.throttled !== undefined).map((n) => [label(n), n.telemetry.throttled as number]));
 
-  const jobs = head.ledger.listJobs();
+  const jobs = head.listJobs();
   const jobStates = new Map<string, number>(JOB_STATES.map((s) => [s, 0]));
   for (const j of jobs) jobStates.set(j.state, (jobStates.get(j.state) ?? 0) + 1);
   x.metric('bramble_jobs', 'gauge', 'Jobs in the journal, by state.', [...jobStates].map(([s, v]) => [{ state: s }, v]));
-  const active = head.ledger.activeJobs();
+  const active = head.activeJobs();
   const chunkSamples: [Record<string, string>, number][] = [];
   const progress: [Record<string, string>, number][] = [];
   for (const j of active) {
-    const c = head.ledger.counts(j.id);
+    const c = head.counts(j.id);
     for (const s of ['pending', 'leased', 'done', 'failed'] as const) chunkSamples.push([{ job: j.id, task: j.task, state: s }, c[s]]);
     progress.push([{ job: j.id, task: j.task }, c.total === 0 ? 1 : (c.done + c.failed) / c.total]);
   }
   x.metric('bramble_job_chunks', 'gauge', 'Chunks of each unfinished job, by state.', chunkSamples);
   x.metric('bramble_job_progress_ratio', 'gauge', 'Finished share of each unfinished job (0 to 1).', progress);
 
-  const st = head.ledger.stats;
+  const st = head.ledgerStats;
   x.metric('bramble_results_received_total', 'counter', 'Result messages received from workers.', [[{}, head.counters.resultsIn]]);
   x.metric('bramble_results_accepted_total', 'counter', 'Chunk results committed to the journal.', [[{}, st.accepted]]);
   x.metric('bramble_results_duplicate_total', 'counter', 'Results dropped because the chunk was already done.', [[{}, st.duplicates]]);

@@ -1,4 +1,4 @@
-import type { HeadEvent } from '../head/index.js';
+import type { HeadEvent } from '../ports/index.js';
 
 /** Where the hub gets its data: `ClusterViews` in the head, a fake in unit tests. */
 export interface StreamSource {

@@ -5,35 +5,34 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Cluster } from '../trust/index.js';
 import { FILES, writeHeadState } from '../trust/index.js';
+import type { Journal } from '../core/index.js';
+import { FrameServer } from '../net/index.js';
+import { SqliteJournal } from '../storage/index.js';
 import { Head } from './head.js';
-import { LoginCodes, startHttpApi } from './http-api.js';
+import { HeadSettings, headSettings } from './settings.js';
+import type { HeadSettingsValues } from './settings.js';
 import { describeFdBudget, fdBudget, readFdLimits } from './fd-budget.js';
+import { LoginCodes, startHttpApi } from './http-api.js';
 
-export interface HeadProcessOptions {
+/**
+ * What the root needs to start a head: the cluster, the data dir, and any `bramble head` setting
+ * (head/settings.ts; what is left out takes the schema's default).
+ */
+export interface HeadProcessOptions extends Partial<Omit<HeadSettingsValues, 'httpPort'>> {
   cluster: Cluster;
   dataDir: string;
-  bind: string;
-  port: number;
-  httpPort: number | null;
-  insecure: boolean;
+  /** The HTTP API's port; null: none (`bramble run`). */
+  httpPort?: number | null;
   logger: Logger;
-  leaseMs?: number;
-  maxFrameBytes?: number;
-  authTimeoutMs?: number;
-  maxPending?: number;
-  maxPendingPerAddress?: number;
-  httpMaxConnections?: number;
-  httpMaxPerAddress?: number;
-  staleMs?: number;
-  lostMs?: number;
-  telemetryMs?: number;
-  hotTemp?: number;
-  hotSlots?: number;
   version?: string;
+  /** The journal (default: SqliteJournal in DATA/bramble.db): the one place a concrete journal is chosen. */
+  journal?: Journal;
   /** Adds the dashboard's routes (wired by the CLI, which owns every app's main). */
   extendHttp?: (app: FastifyInstance, head: Head, auth: (req: import('fastify').FastifyRequest) => boolean) => void | Promise<void>;
   /** Write DATA/head.json so the CLI on this machine finds the API. */
   writeState?: boolean;
+  /** The journal could not commit: default exits the process with 70 (EX_SOFTWARE) after closing what it can. */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface HeadProcess {
@@ -70,56 +69,67 @@ function advertisedHost(bind: string): string {
   return '127.0.0.1';
 }
 
-/** Composition root of the head: journal + ledger + worker port + HTTP API. */
+/** Exit code of a head whose journal failed (EX_SOFTWARE): the CLI's process ends with it. */
+export const FATAL_EXIT_CODE = 70;
+
+/**
+ * The composition root of the head: the only place that chooses the journal, builds the ledger's
+ * head, the worker port (FrameServer), the HTTP API and the apps' routes, and hands each its ports.
+ * `Head` never exits the process: a fatal event comes back here as `onFatal`.
+ */
 export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProcess> {
-  const tls = o.insecure ? null : { certChainPem: o.cluster.headCertPem, keyPem: o.cluster.headKeyPem };
+  const given: Partial<HeadSettingsValues> = {};
+  for (const k of Object.keys(HeadSettings) as (keyof HeadSettingsValues)[]) if (o[k] !== undefined && o[k] !== null) Object.assign(given, { [k]: o[k] });
+  const settings = headSettings(given);
+  const httpPort = o.httpPort === null ? null : settings.httpPort;
+  const tls = settings.insecure ? null : { certChainPem: o.cluster.headCertPem, keyPem: o.cluster.headKeyPem };
+  const journal = o.journal ?? new SqliteJournal(path.join(o.dataDir, 'bramble.db'));
+  const onFatal =
+    o.onFatal ??
+    ((): void => {
+      journal.close();
+      process.exit(FATAL_EXIT_CODE);
+    });
   // every cap below is sized from the descriptor limit, so no flood on one port starves the others
-  const budget = fdBudget(readFdLimits(), { maxPending: o.maxPending, maxPendingPerAddress: o.maxPendingPerAddress, httpMaxConnections: o.httpMaxConnections, httpMaxPerAddress: o.httpMaxPerAddress });
+  const budget = fdBudget(readFdLimits(), { maxPending: settings.maxPending, maxPendingPerAddress: settings.maxPendingPerAddress, httpMaxConnections: settings.httpMaxConnections, httpMaxPerAddress: settings.httpMaxPerAddress });
   o.logger.info({ fdBudget: budget }, describeFdBudget(budget));
   const head = new Head({
-    dataDir: o.dataDir,
-    bind: o.bind,
-    port: o.port,
-    tls,
-    secret: o.insecure ? null : secretReader(o.cluster),
+    journal,
     leaseKey: o.cluster.leaseKey,
     logger: o.logger,
-    leaseMs: o.leaseMs,
-    maxFrameBytes: o.maxFrameBytes,
-    authTimeoutMs: o.authTimeoutMs,
-    maxPending: budget.workers.maxPending,
-    maxPendingPerAddress: budget.workers.maxPendingPerAddress,
-    maxConnections: budget.workers.maxConnections,
-    staleMs: o.staleMs,
-    lostMs: o.lostMs,
-    telemetryMs: o.telemetryMs,
-    hotTemp: o.hotTemp,
-    hotSlots: o.hotSlots,
+    settings,
+    secret: settings.insecure ? null : secretReader(o.cluster),
+    onFatal,
+    server: (accept) =>
+      new FrameServer(
+        { host: settings.bind, port: settings.port, tls, maxFrameBytes: settings.maxFrameBytes, authTimeoutMs: settings.authTimeoutMs, maxPending: budget.workers.maxPending, maxPendingPerAddress: budget.workers.maxPendingPerAddress, maxConnections: budget.workers.maxConnections },
+        accept,
+      ),
   });
   await head.start();
   let http: FastifyInstance | null = null;
   let httpUrl: string | null = null;
   let loginUrl: string | null = null;
-  if (o.httpPort !== null) {
+  if (httpPort !== null) {
     const loginCodes = new LoginCodes();
     http = await startHttpApi({
       loginCodes,
       head,
-      host: o.bind,
-      port: o.httpPort,
+      host: settings.bind,
+      port: httpPort,
       tls,
       adminToken: o.cluster.adminToken,
-      insecure: o.insecure,
+      insecure: settings.insecure,
       limits: budget.http,
       extend: o.extendHttp ? (app, auth) => o.extendHttp?.(app, head, auth) : undefined,
     });
     const addr = http.server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : o.httpPort;
-    httpUrl = `${tls ? 'https' : 'http'}://${advertisedHost(o.bind)}:${port}`;
+    const port = typeof addr === 'object' && addr ? addr.port : httpPort;
+    httpUrl = `${tls ? 'https' : 'http'}://${advertisedHost(settings.bind)}:${port}`;
     loginUrl = `${httpUrl}/login?code=${loginCodes.mint()}`;
     if (o.writeState !== false) {
-      const local = `${tls ? 'https' : 'http'}://${o.bind === '0.0.0.0' || o.bind === '::' ? '127.0.0.1' : advertisedHost(o.bind)}:${port}`;
-      writeHeadState(o.dataDir, { url: local, advertised: httpUrl, workerPort: head.port, pid: process.pid, insecure: o.insecure });
+      const local = `${tls ? 'https' : 'http'}://${settings.bind === '0.0.0.0' || settings.bind === '::' ? '127.0.0.1' : advertisedHost(settings.bind)}:${port}`;
+      writeHeadState(o.dataDir, { url: local, advertised: httpUrl, workerPort: head.port, pid: process.pid, insecure: settings.insecure });
     }
   }
   return {
@@ -131,6 +141,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     async stop() {
       await http?.close();
       await head.stop();
+      journal.close();
     },
   };
 }

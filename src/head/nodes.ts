@@ -1,42 +1,8 @@
 import type { Clock } from '../core/index.js';
 import type { TelemetryFields } from '../protocol/index.js';
+import type { NodeRecord, NodeState } from '../ports/index.js';
 
-/**
- * What the head knows of a worker:
- * - `ready`: connected and reporting
- * - `draining`: finishing its chunks before it stops
- * - `stale`: connected or not, no report for `staleMs`
- * - `lost`: no report for `lostMs` (kept on the wall, marked)
- * - `gone`: left cleanly
- */
-export type NodeState = 'ready' | 'draining' | 'stale' | 'lost' | 'gone';
-
-export interface HistoryPoint {
-  t: number;
-  temp: number | null;
-  cpu: number | null;
-  rate: number | null;
-}
-
-export interface NodeRecord {
-  id: string;
-  name: string;
-  instance: number;
-  hostname: string;
-  addresses: string[];
-  remote: string;
-  slots: number;
-  kernels: string[];
-  pid: number;
-  version: string | null;
-  state: NodeState;
-  connected: boolean;
-  legacy: boolean;
-  joinedAt: number;
-  lastSeen: number;
-  telemetry: TelemetryFields;
-  history: HistoryPoint[];
-}
+export type { HistoryPoint, NodeRecord, NodeState } from '../ports/index.js';
 
 export interface NodeRegistryOptions {
   clock: Clock;

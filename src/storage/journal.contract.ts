@@ -71,6 +71,33 @@ export function journalContract(name: string, make: () => { journal: Journal; re
       expect(journal.getJobSummary('a')).toEqual({ count: '12' });
     });
 
+    it('commits asynchronously with the same once-only rule, durable when it resolves', async () => {
+      const { journal } = make();
+      journal.createJob(job('a'));
+      const row = { jobId: 'a', index: 4, span: 2, attempt: 1, worker: 'w', summary: { c: 1 }, output: new Uint8Array([7]), finishedAt: 1 };
+      const first = journal.commitChunksAsync([row, { ...row, index: 0, span: 1 }]);
+      expect(first).toBeInstanceOf(Promise);
+      expect(await first).toEqual([true, true]);
+      expect(await journal.commitChunksAsync([{ ...row, summary: { c: 2 } }, { ...row, index: 6, span: 1 }])).toEqual([false, true]);
+      expect(journal.commitChunks([{ ...row, index: 6, span: 1 }])).toEqual([false]);
+      const rows = [...journal.results('a', { withOutput: true })];
+      expect(rows.map((r) => [r.index, r.span])).toEqual([[0, 1], [4, 2], [6, 1]]);
+      expect(rows[1]?.summary).toEqual({ c: 1 });
+      expect([...(rows[1]?.output ?? [])]).toEqual([7]);
+    });
+
+    it('takes a chunk out of quarantine when a result for it is committed (sync or async)', async () => {
+      const { journal } = make();
+      journal.createJob(job('a'));
+      journal.quarantine({ jobId: 'a', index: 2, span: 1, error: 'failed 3 times' });
+      journal.quarantine({ jobId: 'a', index: 5, span: 1, error: 'failed 3 times' });
+      const row = { jobId: 'a', index: 2, span: 1, attempt: 4, worker: 'w', summary: {}, output: null, finishedAt: 1 };
+      expect(journal.commitChunks([row])).toEqual([true]);
+      expect(journal.quarantined('a').map((q) => q.index)).toEqual([5]);
+      expect(await journal.commitChunksAsync([{ ...row, index: 5 }])).toEqual([true]);
+      expect(journal.quarantined('a')).toEqual([]);
+    });
+
     it('survives a reopen', () => {
       const made = make();
       if (!made.reopen) return;

@@ -45,6 +45,11 @@ export class MemoryJournal implements Journal {
       return true;
     });
   }
+  /** Resolves on a later turn, as a commit thread would: callers must not assume it is synchronous. */
+  async commitChunksAsync(rows: ChunkResultRecord[]): Promise<boolean[]> {
+    await Promise.resolve();
+    return this.commitChunks(rows);
+  }
   doneSpans(jobId: string): Iterable<[number, number]> {
     return [...(this.chunks.get(jobId)?.values() ?? [])].map((r) => [r.index, r.span] as [number, number]);
   }
