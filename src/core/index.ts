@@ -3,6 +3,7 @@ export * from './range.js';
 export * from './address.js';
 export * from './clock.js';
 export * from './job.js';
+export * from './job-request.js';
 export * from './journal.js';
 export * from './ledger.js';
 export * from './repeat-limiter.js';

@@ -34,6 +34,12 @@ export interface JobRecord {
   startedAt: number | null;
   finishedAt: number | null;
   error: string | null;
+  /**
+   * The request as submitted, canonical (`jobRequest`): a second submit with this job's id is
+   * answered with this job when its request is equal, refused when not. Absent on jobs journaled
+   * before idempotent submits.
+   */
+  request?: string | null;
 }
 
 /** A chunk given to a worker. */

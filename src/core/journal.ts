@@ -36,7 +36,11 @@ export interface QuarantineRecord {
  * `SqliteJournal` is the embedded default; every implementation passes `journal.contract.ts`.
  */
 export interface Journal {
-  createJob(job: JobRecord): void;
+  /**
+   * Creates the job only if no job has its id, atomically (a unique key; in etcd a transaction on the
+   * job key's absence): returns undefined when it was created, else the job already there, unchanged.
+   */
+  createJob(job: JobRecord): JobRecord | undefined;
   setJobState(id: string, state: JobState, at: number, error?: string | null): void;
   setJobSummary(id: string, summary: unknown): void;
   getJobSummary(id: string): unknown;

@@ -4,6 +4,13 @@ import type { ChunkCounts, JobRecord, JobState, Lease } from './job.js';
 import { TERMINAL_STATES } from './job.js';
 import type { ChunkResultRecord, Journal } from './journal.js';
 import { spanBounds } from './range.js';
+import { IdConflictError, requestDifference } from './job-request.js';
+
+/** What a submit made: a new job, or the job already there under that id with an equal request. */
+export interface Submitted {
+  job: JobRecord;
+  existing: boolean;
+}
 
 /**
  * Issues and checks lease tokens; the head signs them with its secret so they survive its restart.
@@ -249,8 +256,14 @@ export class Ledger {
 
   // ---- jobs ----
 
-  submit(input: Omit<JobRecord, 'seq' | 'state' | 'createdAt' | 'startedAt' | 'finishedAt' | 'error'>): JobRecord {
-    if (this.journal.getJob(input.id)) throw new ConflictError(`job ${input.id} already exists`);
+  /**
+   * Creates a job, or finds the one already journaled under its id (idempotent submit): with an equal
+   * request that job is returned (`existing: true`, whatever its state), with another request the
+   * submit is refused with IdConflictError naming the first difference. The journal decides which
+   * submit created the job (`createJob` writes only when the id is free), so two heads racing on one
+   * id make one job.
+   */
+  submit(input: Omit<JobRecord, 'seq' | 'state' | 'createdAt' | 'startedAt' | 'finishedAt' | 'error'>): Submitted {
     if (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1) {
       throw new InputError('maxAttempts', `maxAttempts must be a positive integer (got ${input.maxAttempts})`);
     }
@@ -263,10 +276,16 @@ export class Ledger {
       finishedAt: null,
       error: null,
     };
-    this.journal.createJob(job);
+    const found = this.journal.createJob(job);
+    if (found) {
+      this.seq--;
+      const diff = found.request && job.request ? requestDifference(found.request, job.request) : { key: 'id', message: 'its request was not recorded' };
+      if (diff) throw new IdConflictError(`job ${job.id} exists with other settings: ${diff.message} (a new job needs a new id)`, diff.key);
+      return { job: this.books.get(found.id)?.job ?? found, existing: true };
+    }
     const book = new JobBook(job);
     this.books.set(job.id, book);
-    return job;
+    return { job, existing: false };
   }
 
   getJob(id: string): JobRecord {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { JobRecord, Journal, Lease, LedgerEvent } from '../core/index.js';
+import type { JobRecord, Journal, Lease, LedgerEvent, Submitted } from '../core/index.js';
 import { Ledger, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import type { JobInput, Task } from '../tasks/index.js';
@@ -234,9 +234,14 @@ export class Head implements ClusterReadModel, CompatHost {
   // ---- jobs ----
 
   submit(input: JobInput, id?: string): JobRecord {
-    const job = this.reports.submit(input, id);
-    this.scheduleDispatch();
-    return job;
+    return this.submitOnce(input, id).job;
+  }
+
+  /** Submit with an id, idempotently (JobReports.submit): says whether the job was already there. */
+  submitOnce(input: JobInput, id?: string): Submitted {
+    const s = this.reports.submit(input, id);
+    if (!s.existing) this.scheduleDispatch();
+    return s;
   }
 
   cancel(id: string): JobRecord {

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type net from 'node:net';
-import { BrambleError, ConflictError, InputError, NotFoundError, RepeatLimiter } from '../core/index.js';
+import { BrambleError, ConflictError, IdConflictError, InputError, NotFoundError, RepeatLimiter } from '../core/index.js';
 import { describeTasks, getTask, publicTasks } from '../tasks/index.js';
 import type { Head } from './head.js';
 import { openApiDocument } from './openapi.js';
@@ -22,6 +22,8 @@ export interface HttpApiOptions {
   limits?: Partial<HttpLimits>;
   /** Extra routes (the dashboard). */
   extend?: (app: FastifyInstance, auth: (req: FastifyRequest) => boolean) => void | Promise<void>;
+  /** Called after a submit is journaled, before it is answered (the root's test-only fault hook). */
+  afterSubmit?: (id: string, existing: boolean) => void;
 }
 
 export interface HttpLimits {
@@ -176,7 +178,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     if (err instanceof BrambleError) {
       const status = httpStatus(err);
       if (status === 500) logError(err, `${err.code}`);
-      return reply.code(status).send({ error: { code: err.code, message: err.message, ...(err instanceof InputError ? { field: err.field } : {}) } });
+      return reply.code(status).send({ error: { code: err.code, message: err.message, ...(err instanceof InputError || err instanceof IdConflictError ? { field: err.field } : {}) } });
     }
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
     if (status === 500) logError(err, `${e.code ?? ''}:${e.message ?? ''}`.slice(0, 200));
@@ -241,11 +243,13 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     const params = b['params'];
     if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) throw new InputError('params', 'params must be an object');
     if (b['id'] !== undefined && typeof b['id'] !== 'string') throw new InputError('id', 'id must be a string');
-    const job = head.submit(
+    const { job, existing } = head.submitOnce(
       { task: b['task'], start: scalar('start'), end: scalar('end'), chunk: scalar('chunk'), chunkTime: scalar('chunkTime'), priority: scalar('priority'), maxAttempts: scalar('maxAttempts'), params: params as Record<string, unknown> | undefined },
       b['id'] as string | undefined,
     );
-    return reply.code(201).send(head.status(job.id));
+    o.afterSubmit?.(job.id, existing); // test-only fault hook (startHeadProcess): may end the process here
+    // idempotent submit (docs/api.md): the same id and settings again answer the job already there
+    return reply.code(existing ? 200 : 201).send({ ...head.status(job.id), existing });
   });
 
   app.get('/api/jobs/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => head.status(req.params.id));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { Clock, JobRecord, Journal, Ledger, LedgerEvent } from '../core/index.js';
+import type { Clock, JobRecord, Journal, Ledger, LedgerEvent, Submitted } from '../core/index.js';
 import { ConflictError, InputError, TERMINAL_STATES, spanBounds } from '../core/index.js';
 import type { JobInput, Live, Task } from '../tasks/index.js';
 import { getTask, planJob } from '../tasks/index.js';
@@ -35,16 +35,26 @@ export class JobReports {
     for (const job of o.ledger.activeJobs()) this.rebuildLive(job);
   }
 
-  submit(input: JobInput, id?: string): JobRecord {
+  /**
+   * Submits a job. With an `id`, idempotently: a job already under that id with an equal request is
+   * answered (`existing: true`, whatever its state), one with another request is an IdConflictError
+   * naming the first difference. Without one, the head picks a free id.
+   */
+  submit(input: JobInput, id?: string): Submitted {
+    if (id !== undefined && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) throw new InputError('id', `id must be lower-case letters, digits and dashes (got ${JSON.stringify(id)})`);
     const plan = planJob(input, this.o.slots() || 4);
     let jobId = id ?? randomBytes(4).toString('hex');
-    if (id !== undefined && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) throw new InputError('id', `id must be lower-case letters, digits and dashes (got ${JSON.stringify(id)})`);
     while (id === undefined && this.o.journal.getJob(jobId)) jobId = randomBytes(4).toString('hex');
-    const job = this.o.ledger.submit({ id: jobId, ...plan });
+    const submitted = this.o.ledger.submit({ id: jobId, ...plan });
+    const job = submitted.job;
+    if (submitted.existing) {
+      this.o.events.event('info', 'job', `job ${job.id} submitted again with the same settings: answered with the job (${job.state})`, { job: job.id });
+      return submitted;
+    }
     this.jobLive.set(job.id, { live: getTask(job.task).live(), samples: [] });
     this.o.events.event('info', 'job', `job ${job.id} submitted: ${job.task} [${job.start}, ${job.end}] in ${job.chunks} chunk(s) of ${job.chunk}`, { job: job.id });
     this.o.events.changed('jobs', job.id);
-    return job;
+    return submitted;
   }
 
   /** Keeps the running totals and the final summary up to date (the ledger's job and chunk events). */

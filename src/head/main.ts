@@ -122,6 +122,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
       insecure: settings.insecure,
       limits: budget.http,
       extend: o.extendHttp ? (app, auth) => o.extendHttp?.(app, head, auth) : undefined,
+      afterSubmit: submitFault(o.logger),
     });
     const addr = http.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : httpPort;
@@ -143,5 +144,20 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
       await head.stop();
       journal.close();
     },
+  };
+}
+
+/**
+ * TEST-ONLY fault hook (issue 18): with BRAMBLE_TEST_KILL_AFTER_SUBMIT=1 in its environment the head
+ * SIGKILLs itself right after it journaled a new job and before it answers the submit, so a test can
+ * show that a client whose answer was lost retries and finds its one job. Never set it otherwise.
+ */
+function submitFault(logger: HeadProcessOptions['logger']): ((id: string, existing: boolean) => void) | undefined {
+  if (process.env['BRAMBLE_TEST_KILL_AFTER_SUBMIT'] !== '1') return undefined;
+  logger.warn('BRAMBLE_TEST_KILL_AFTER_SUBMIT=1: this head kills itself after journaling a new job (test-only fault hook)');
+  return (id, existing) => {
+    if (existing) return;
+    logger.warn({ job: id }, 'test fault: SIGKILL after journaling the job, before answering');
+    process.kill(process.pid, 'SIGKILL');
   };
 }

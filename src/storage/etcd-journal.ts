@@ -121,15 +121,21 @@ export class EtcdJournal implements Journal {
 
   // ---- jobs -------------------------------------------------------------------------------------
 
-  createJob(job: JobRecord): void {
+  /**
+   * One transaction: put the job key only while it is absent (create revision 0); when it is there,
+   * the failure branch reads it back, so the caller gets the job that won in the same round trip.
+   */
+  createJob(job: JobRecord): JobRecord | undefined {
     const key = this.k('j', job.id);
     const json: JobJson = { ...job, start: job.start.toString(), end: job.end.toString(), chunk: job.chunk.toString() };
-    const req = this.fenced([{ key, target: 'CREATE', value: 0 }], [{ put: { key, value: JSON.stringify(json) } }]);
+    const req = this.fenced([{ key, target: 'CREATE', value: 0 }], [{ put: { key, value: JSON.stringify(json) } }], [{ range: { key } }]);
     const r = this.runSync(req);
-    if (!r.succeeded) {
-      this.checkFence(r, req);
-      throw new StorageError(`job ${job.id} exists`);
-    }
+    if (r.succeeded) return undefined;
+    this.checkFence(r, req);
+    const got = r.responses[1];
+    const kv = got && 'kvs' in got ? got.kvs[0] : undefined;
+    if (!kv) throw new StorageError(`job ${job.id}: the transaction failed but the job key is absent`);
+    return toJob(kv.value);
   }
 
   private readJob(id: string): { job: JobRecord; kv: EtcdKv } | undefined {

@@ -37,6 +37,35 @@ export function journalContract(name: string, make: () => { journal: Journal; re
       expect(journal.listJobs().map((x) => x.id)).toEqual(['a']);
     });
 
+    it('creates a job once: a second create with its id writes nothing and returns the job already there', () => {
+      const { journal } = make();
+      const first = { ...job('a'), request: '{"task":"primes","--end":"1000"}' };
+      expect(journal.createJob(first)).toBeUndefined();
+      journal.setJobState('a', 'running', 5);
+      const again = journal.createJob({ ...job('a', 2), end: 5n, request: '{"task":"primes","--end":"2000"}' });
+      expect(again?.request).toBe('{"task":"primes","--end":"1000"}');
+      expect(again?.state).toBe('running');
+      expect(again?.end).toBe(18446744073709551615n);
+      expect(journal.getJob('a')?.request).toBe('{"task":"primes","--end":"1000"}');
+      expect(journal.getJob('a')?.seq).toBe(1);
+      expect(journal.listJobs()).toHaveLength(1);
+      expect(journal.createJob(job('b', 2))).toBeUndefined();
+      expect(journal.getJob('b')?.request ?? null).toBeNull();
+    });
+
+    it('decides in the store, not in one handle: a second handle on the same store finds the job', () => {
+      const made = make();
+      if (!made.reopen) return;
+      expect(made.journal.createJob({ ...job('a'), request: '{"r":1}' })).toBeUndefined();
+      const other = made.reopen(); // another head's handle, both open
+      expect(other.createJob({ ...job('a'), request: '{"r":2}' })?.request).toBe('{"r":1}');
+      expect(made.journal.createJob({ ...job('a'), request: '{"r":3}' })?.request).toBe('{"r":1}');
+      expect(other.createJob({ ...job('c'), request: '{"r":4}' })).toBeUndefined();
+      expect(made.journal.getJob('c')?.request).toBe('{"r":4}');
+      expect(made.journal.listJobs().map((j) => j.id)).toEqual(['a', 'c']);
+      other.close();
+    });
+
     it('commits a chunk once: a second commit of the same chunk reports a duplicate', () => {
       const { journal } = make();
       journal.createJob(job('a'));

@@ -7,9 +7,10 @@ export class MemoryJournal implements Journal {
   private readonly fails: ChunkFailureRecord[] = [];
   private readonly quar = new Map<string, Map<number, QuarantineRecord>>();
 
-  createJob(job: JobRecord): void {
-    if (this.jobs.has(job.id)) throw new Error(`job ${job.id} exists`);
+  createJob(job: JobRecord): JobRecord | undefined {
+    if (this.jobs.has(job.id)) return this.getJob(job.id);
     this.jobs.set(job.id, { ...job });
+    return undefined;
   }
   setJobState(id: string, state: JobState, at: number, error: string | null = null): void {
     const j = this.jobs.get(id);

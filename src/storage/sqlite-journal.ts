@@ -35,6 +35,7 @@ interface JobRow {
   started_at: number | null;
   finished_at: number | null;
   error: string | null;
+  request: string | null;
 }
 
 function toJob(r: JobRow): JobRecord {
@@ -55,6 +56,7 @@ function toJob(r: JobRow): JobRecord {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     error: r.error,
+    request: r.request,
   };
 }
 
@@ -64,7 +66,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, seq INTEGER NOT NULL, task TEXT NOT NULL, params TEXT NOT NULL,
   start TEXT NOT NULL, "end" TEXT NOT NULL, chunk TEXT NOT NULL, chunks INTEGER NOT NULL, chunk_ms INTEGER,
   priority INTEGER NOT NULL, max_attempts INTEGER NOT NULL, state TEXT NOT NULL,
-  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, error TEXT, summary BLOB
+  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, error TEXT, summary BLOB, request TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
   job_id TEXT NOT NULL, idx INTEGER NOT NULL, span INTEGER NOT NULL DEFAULT 1, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
@@ -93,14 +95,17 @@ export class SqliteJournal implements Journal {
     try {
       this.db = openJournalDb(path);
       this.db.exec(SCHEMA);
+      // journals made before idempotent submits (issue 18) lack the request column
+      if (!(this.db.pragma('table_info(jobs)') as { name: string }[]).some((c) => c.name === 'request')) this.db.exec('ALTER TABLE jobs ADD COLUMN request TEXT');
     } catch (err) {
       throw new StorageError(`cannot open the journal ${path}: ${(err as Error).message}`, { cause: err });
     }
     const db = this.db;
     this.st = {
       insertJob: db.prepare(
-        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, chunk_ms, priority, max_attempts, state, created_at, started_at, finished_at, error)
-         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @chunk_ms, @priority, @max_attempts, @state, @created_at, @started_at, @finished_at, @error)`,
+        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, chunk_ms, priority, max_attempts, state, created_at, started_at, finished_at, error, request)
+         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @chunk_ms, @priority, @max_attempts, @state, @created_at, @started_at, @finished_at, @error, @request)
+         ON CONFLICT (id) DO NOTHING`,
       ),
       setState: db.prepare(
         `UPDATE jobs SET state = ?, error = ?, started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END),
@@ -164,8 +169,9 @@ export class SqliteJournal implements Journal {
     });
   }
 
-  createJob(job: JobRecord): void {
-    this.st.insertJob.run({
+  /** One statement: the primary key decides, so a second connection racing on the id writes nothing. */
+  createJob(job: JobRecord): JobRecord | undefined {
+    const info = this.st.insertJob.run({
       id: job.id,
       seq: job.seq,
       task: job.task,
@@ -182,7 +188,10 @@ export class SqliteJournal implements Journal {
       started_at: job.startedAt,
       finished_at: job.finishedAt,
       error: job.error,
+      request: job.request ?? null,
     });
+    if (info.changes === 1) return undefined;
+    return this.getJob(job.id);
   }
 
   setJobState(id: string, state: JobState, at: number, error: string | null = null): void {

@@ -1,4 +1,5 @@
-import { InputError, chunkCount, makeRange, parseInteger } from '../core/index.js';
+import type { JobRequestEntries } from '../core/index.js';
+import { InputError, chunkCount, jobRequest, makeRange, parseInteger } from '../core/index.js';
 import { getTask } from './registry.js';
 
 /** A job as a user asks for it: flags from the CLI or fields of an HTTP body. */
@@ -24,6 +25,8 @@ export interface JobPlan {
   chunkMs: number | null;
   priority: number;
   maxAttempts: number;
+  /** The request, canonical (`jobRequest`), for idempotent submits: stored with the job. */
+  request: string;
 }
 
 /**
@@ -65,5 +68,15 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
   const range = makeRange(start, end, chunk);
   const priority = Number(parseInteger('--priority', input.priority ?? 0, { max: 1000n }));
   const maxAttempts = Number(parseInteger('--max-attempts', input.maxAttempts ?? 3, { min: 1n, max: 100n }));
-  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts };
+  // the request in the user's words, normalised: what a repeated submit with the job's id must match
+  const entries: JobRequestEntries = [['task', task.name]];
+  if (!task.range) entries.push(['--start', start.toString()], ['--end', end.toString()]);
+  entries.push(['--chunk', input.chunk === undefined ? null : chunk.toString()], ['--chunk-time', chunkMs === null ? null : chunkMs / 1000], ['--priority', priority], ['--max-attempts', maxAttempts]);
+  const named = new Set<string>();
+  for (const p of task.paramInfo) {
+    named.add(p.name);
+    entries.push([p.flag, params[p.name] ?? null]);
+  }
+  for (const k of Object.keys(params).sort()) if (!named.has(k)) entries.push([`params.${k}`, params[k]]);
+  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, request: jobRequest(entries) };
 }
