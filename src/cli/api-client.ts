@@ -22,22 +22,37 @@ export interface ApiClientOptions {
   token: string;
   /** PEM of the cluster CA the head's certificate must chain to. */
   ca: string | null;
+  /** Every head given (`--head-url` repeated or comma-separated, BRAMBLE_HEAD_URL likewise); `url` is the first. */
+  urls?: string[];
+  /** How long a request may wait for an answer (default 30 s). */
+  timeoutMs?: number;
 }
 
-/** Finds the head API: --head-url / BRAMBLE_HEAD_URL, token from --token / BRAMBLE_TOKEN / the data dir. */
-export function resolveApi(flags: { headUrl?: string; token?: string; data: string }): ApiClientOptions {
+/** Head URLs from `--head-url` values or BRAMBLE_HEAD_URL: each may list several, comma-separated. */
+export function headUrls(given: string | string[] | undefined): string[] {
+  const list = (Array.isArray(given) ? given : given === undefined ? [] : [given]).flatMap((u) => u.split(','));
+  return list.map((u) => u.trim().replace(/\/+$/, '')).filter((u) => u !== '');
+}
+
+/**
+ * Finds the head API: --head-url / BRAMBLE_HEAD_URL (several heads: repeat the flag or separate them
+ * with commas), else the data dir's head.json; token from --token / BRAMBLE_TOKEN / the data dir.
+ */
+export function resolveApi(flags: { headUrl?: string | string[]; token?: string; data: string }): ApiClientOptions & { urls: string[] } {
   const dir = flags.data;
-  let url = flags.headUrl ?? process.env['BRAMBLE_HEAD_URL'];
-  url ??= readHeadState(dir)?.url;
+  let urls = headUrls(flags.headUrl);
+  if (urls.length === 0) urls = headUrls(process.env['BRAMBLE_HEAD_URL']);
+  if (urls.length === 0) urls = headUrls(readHeadState(dir)?.url);
+  const url = urls[0];
   if (!url) throw new InputError('--head-url', `--head-url is needed (or BRAMBLE_HEAD_URL): no running head found in ${dir}`);
-  if (!/^https?:\/\/[^/]+/.test(url)) throw new InputError('--head-url', `--head-url must look like https://HOST:7080 (got ${JSON.stringify(url)})`);
+  for (const u of urls) if (!/^https?:\/\/[^/]+/.test(u)) throw new InputError('--head-url', `--head-url must look like https://HOST:7080 (got ${JSON.stringify(u)})`);
   let token = flags.token ?? process.env['BRAMBLE_TOKEN'];
   const tokenPath = path.join(dir, FILES.adminToken);
   if (!token && existsSync(tokenPath)) token = readFileSync(tokenPath, 'utf8').trim();
   if (!token) throw new InputError('--token', `the admin token is needed: BRAMBLE_TOKEN, or run on the head where ${tokenPath} exists`);
   const caPath = process.env['BRAMBLE_CA'] ?? path.join(dir, FILES.caCert);
   const ca = existsSync(caPath) ? readFileSync(caPath, 'utf8') : null;
-  return { url: url.replace(/\/+$/, ''), token, ca };
+  return { url, urls, token, ca };
 }
 
 export class ApiClient {
@@ -58,7 +73,7 @@ export class ApiClient {
             ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
           },
           ...(isHttps ? { ca: this.o.ca ?? undefined } : {}),
-          timeout: 30_000,
+          timeout: this.o.timeoutMs ?? 30_000,
         },
         (res) => {
           const status = res.statusCode ?? 0;
@@ -69,6 +84,8 @@ export class ApiClient {
             return;
           }
           const parts: Buffer[] = [];
+          // the head may die mid-answer: that is a lost connection, not a crash of the CLI
+          res.on('error', (err) => reject(new BrambleError('CONNECTION', `lost the connection to the head at ${this.o.url}: ${err.message}`, { cause: err })));
           res.on('data', (d: Buffer) => parts.push(d));
           res.on('end', () => {
             const text = Buffer.concat(parts).toString('utf8');
@@ -85,7 +102,7 @@ export class ApiClient {
           });
         },
       );
-      req.on('timeout', () => req.destroy(new Error('the head did not answer within 30 s')));
+      req.on('timeout', () => req.destroy(new Error(`the head did not answer within ${Math.round((this.o.timeoutMs ?? 30_000) / 1000)} s`)));
       req.on('error', (err) => reject(new BrambleError('CONNECTION', `cannot reach the head at ${this.o.url}: ${err.message}`, { cause: err })));
       if (payload) req.write(payload);
       req.end();

@@ -22,6 +22,7 @@ import {
   FILES,
 } from '../trust/index.js';
 import { ApiClient, ApiError, resolveApi } from './api-client.js';
+import { submitWithRetry } from './submit-retry.js';
 import { HeadConfig, WorkerConfig, addSettingFlags, resolveConfig } from './config.js';
 import { formatResult } from './format.js';
 import { makeLogger } from './logger.js';
@@ -324,12 +325,12 @@ export function buildProgram(): Command {
   // ---- API commands ----
   const api = (cmd: Command): Command =>
     cmd
-      .option('--head-url <url>', 'head API, e.g. https://pi-head:7080 (default: from the data dir)')
+      .option('--head-url <url>', 'head API, e.g. https://pi-head:7080 (default: from the data dir); several heads: repeat it or separate with commas', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
       .option('--token <token>', 'admin token (default: BRAMBLE_TOKEN, or the data dir)')
       .option('--data <dir>', 'data dir of the head on this machine')
       .option('--json', 'print JSON');
   const target = (o: Record<string, unknown>): ReturnType<typeof resolveApi> =>
-    resolveApi({ headUrl: o['headUrl'] as string | undefined, token: o['token'] as string | undefined, data: dataDirOf(o as { data?: string }) });
+    resolveApi({ headUrl: o['headUrl'] as string[] | undefined, token: o['token'] as string | undefined, data: dataDirOf(o as { data?: string }) });
   const client = (o: Record<string, unknown>): ApiClient => new ApiClient(target(o));
 
   const showStatus = (st: JobStatus): string => {
@@ -340,14 +341,24 @@ export function buildProgram(): Command {
 
   taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ')).description('submit a job to the head')))
     .option('--wait', 'wait for the job to finish and print its result')
+    .option('--id <id>', 'job id, also the submit\'s idempotency key: the same id with the same settings answers the one job (default: a new random id)')
+    .option('--timeout <seconds>', 'retry through every head given until one answers, at most this long (default 60)')
     .action(async (task: string, o: Record<string, unknown>) => {
       const input = jobInput(task, o);
       planJob(input); // same validation as the head, before any network
-      const c = client(o);
-      const st = await c.post<JobStatus>('/api/jobs', { ...input });
+      const id = o['id'] === undefined ? randomBytes(6).toString('hex') : String(o['id']);
+      if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) throw new InputError('--id', `--id must be 1-64 lower-case letters, digits and dashes, not starting with a dash (got ${JSON.stringify(id)})`);
+      const timeout = o['timeout'] === undefined ? 60 : Number(o['timeout']);
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new InputError('--timeout', `--timeout must be a positive number of seconds (got ${JSON.stringify(o['timeout'])})`);
+      const t = target(o);
+      const sent = await submitWithRetry({ urls: t.urls, token: t.token, ca: t.ca, body: { ...input, id }, timeoutMs: timeout * 1000, log: (line) => process.stderr.write(`bramble: ${line}\n`) });
+      const st = sent.status;
+      const c = new ApiClient({ ...t, url: sent.url });
       if (!o['wait']) {
-        if (o['json']) printJson({ id: st.id, state: st.state, chunks: String(st.chunks.total) });
-        else process.stdout.write(`submitted job ${st.id}: ${st.chunks.total} chunk(s)\n`);
+        // an existing job after a lost answer is this submit's own job; otherwise say it was there before
+        const before = st.existing && !sent.uncertain;
+        if (o['json']) printJson({ id: st.id, state: st.state, chunks: String(st.chunks.total), existing: st.existing });
+        else process.stdout.write(before ? `job ${st.id} was already submitted with these settings (${st.state}): ${st.chunks.total} chunk(s)\n` : `submitted job ${st.id}: ${st.chunks.total} chunk(s)\n`);
         return;
       }
       const end = await follow(() => c.get<JobStatus>(`/api/jobs/${st.id}`), new ProgressBar(process.stderr, o['json'] ? false : undefined), 250);
@@ -438,7 +449,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (err instanceof ApiError) {
       process.stderr.write(`error: ${err.message}\n`);
-      process.exitCode = err.status === 400 ? EXIT_USAGE : 1;
+      // a reused --id with other settings is the user's input too
+      process.exitCode = err.status === 400 || err.code === 'ID_CONFLICT' ? EXIT_USAGE : 1;
       return;
     }
     if (err instanceof BrambleError) {

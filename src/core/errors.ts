@@ -27,7 +27,7 @@ export class NotFoundError extends BrambleError {
 
 export class ConflictError extends BrambleError {
   override name = 'ConflictError';
-  constructor(message: string) {
-    super('CONFLICT', message);
+  constructor(message: string, code = 'CONFLICT') {
+    super(code, message);
   }
 }

@@ -62,6 +62,6 @@ export class IdConflictError extends ConflictError {
     /** The setting that differs first (`--end`, `task`...), for a form to point at. */
     readonly field: string,
   ) {
-    super(message);
+    super(message, 'ID_CONFLICT');
   }
 }

@@ -36,7 +36,7 @@ describe('idempotent submit (issue 18)', () => {
     };
     const e = clash({ task: 'primes', start: 1, end: 2000, chunk: 100 });
     expect(e).toBeInstanceOf(IdConflictError);
-    expect(e).toMatchObject({ field: '--end', code: 'CONFLICT', message: 'job j2 exists with other settings: --end differs: 1000 vs 2000 (a new job needs a new id)' });
+    expect(e).toMatchObject({ field: '--end', code: 'ID_CONFLICT', message: 'job j2 exists with other settings: --end differs: 1000 vs 2000 (a new job needs a new id)' });
     expect(clash({ task: 'primes', start: 1, end: 1000 })).toMatchObject({ field: '--chunk', message: /--chunk differs: 100 vs \(none\)/ });
     expect(clash({ task: 'primes', start: 1, end: 1000, chunk: 100, params: { list: true } })).toMatchObject({ field: '--list', message: /--list differs: false vs true/ });
     expect(clash({ task: 'collatz', start: 1, end: 1000, chunk: 100 })).toMatchObject({ field: 'task', message: /task differs: primes vs collatz/ });

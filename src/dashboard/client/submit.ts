@@ -4,6 +4,11 @@
  * `1e6`, `2^32` and `1_000` reach the head's own parser), plus start, end and chunk for tasks over a
  * range, and the priority. The API's validation message is shown at the top and next to the field it
  * names.
+ *
+ * The form makes a job id when it opens and sends it with every try (idempotent submit, docs/api.md):
+ * a double click, or pressing the button again after a network error, answers the one job. Only when
+ * the head says the id is taken by a job with other settings (409 ID_CONFLICT: an earlier try got
+ * through and the fields changed since) does the form take a new id, so the next press makes a new job.
  */
 import { api, errorOf } from './api.js';
 import { clear, h } from './dom.js';
@@ -66,7 +71,13 @@ function fieldsOf(t: TaskInfo): FieldSpec[] {
   return out;
 }
 
+/** A fresh job id: 12 hex digits (getRandomValues works on plain-HTTP heads too, unlike randomUUID). */
+function newJobId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export function viewSubmit(root: HTMLElement): View | null {
+  let jobId = newJobId();
   let tasks: TaskInfo[] = [];
   let task: TaskInfo | null = null;
   const tabs = h('div', { class: 'task-tabs', role: 'tablist' });
@@ -156,7 +167,7 @@ export function viewSubmit(root: HTMLElement): View | null {
     e.preventDefault();
     if (!task) return;
     clearErrors();
-    const body: Record<string, unknown> & { params: Record<string, unknown> } = { task: task.name, params: {} };
+    const body: Record<string, unknown> & { params: Record<string, unknown> } = { id: jobId, task: task.name, params: {} };
     for (const [name, { spec, input }] of inputs) {
       if (name !== spec.name) continue; // an alias
       let v: string;
@@ -171,12 +182,20 @@ export function viewSubmit(root: HTMLElement): View | null {
     api<JobStatus>('POST', '/api/jobs', body).then(
       (r) => {
         submitBtn.disabled = false;
-        if (r.status === 201) {
+        // 201: made now; 200: made by an earlier try of this form (its answer was lost) or a double click
+        if (r.status === 201 || r.status === 200) {
           S.jobs.set(r.json.id, { numbersPerSecond: null, primesPerSecond: null, hasOutput: false, ...r.json });
           navigate('/job/' + encodeURIComponent(r.json.id));
           return;
         }
-        showError(errorOf(r));
+        const err = errorOf(r);
+        if (r.status === 409 && err?.code === 'ID_CONFLICT') {
+          const earlier = jobId;
+          jobId = newJobId();
+          showError({ ...err, message: `An earlier try of this form did reach the head: it made job ${earlier} (${(err.message ?? '').replace(/^job \S+ exists with other settings: /, '').replace(/ \(a new job needs a new id\)$/, '')}). Press Start job again to submit these settings as a new job.` });
+          return;
+        }
+        showError(err);
       },
       (err: unknown) => {
         submitBtn.disabled = false;

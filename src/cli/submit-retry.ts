@@ -1,0 +1,82 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BrambleError } from '../core/index.js';
+import type { JobStatus } from '../ports/index.js';
+import type { ApiClientOptions } from './api-client.js';
+import { ApiClient, ApiError } from './api-client.js';
+
+export interface SubmitRetryOptions {
+  /** Every head the client knows (`--head-url` repeated or comma-separated), tried in this order. */
+  urls: string[];
+  token: string;
+  ca: string | null;
+  /** The job as `POST /api/jobs` takes it, with its `id` (the idempotency key). */
+  body: Record<string, unknown> & { id: string };
+  /** Give up after this long without an answer (ms). */
+  timeoutMs: number;
+  /** One line per failed try (the CLI writes them to stderr). */
+  log?: (line: string) => void;
+  /** First pause after a round of heads that all failed (ms, doubling to maxBackoffMs). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface SubmitOutcome {
+  status: JobStatus & { existing: boolean };
+  /** The head that answered. */
+  url: string;
+  /** Tries made, the answered one included. */
+  tries: number;
+  /**
+   * True when an earlier try may have reached a head (a connection lost or a 5xx after the request
+   * was sent): an `existing` answer then most likely means that try created the job.
+   */
+  uncertain: boolean;
+}
+
+/** Whether a failed try may be repeated: no answer at all, or a head's 5xx. A 4xx is an answer. */
+export function retryable(err: unknown): boolean {
+  if (err instanceof ApiError) return err.status >= 500;
+  return err instanceof BrambleError && err.code === 'CONNECTION';
+}
+
+/**
+ * Submits a job idempotently (issue 18): the body carries an id, so sending it again is safe; the head
+ * answers the job already there (`existing: true`) when an earlier try got through. Tries every head
+ * in turn on a connection error or a 5xx, backs off after each round in which all failed, and stops
+ * at the first answer (a job, or a 4xx refusal, thrown as ApiError) or at the timeout.
+ */
+export async function submitWithRetry(o: SubmitRetryOptions): Promise<SubmitOutcome> {
+  const deadline = Date.now() + o.timeoutMs;
+  let backoff = o.backoffMs ?? 250;
+  let tries = 0;
+  let uncertain = false;
+  let last: unknown = null;
+  for (;;) {
+    for (const url of o.urls) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      tries++;
+      const client = new ApiClient({ url, token: o.token, ca: o.ca, timeoutMs: Math.max(1000, Math.min(15_000, left)) } satisfies ApiClientOptions);
+      try {
+        const status = await client.post<JobStatus & { existing: boolean }>('/api/jobs', o.body);
+        return { status, url, tries, uncertain };
+      } catch (err) {
+        if (!retryable(err)) throw err;
+        last = err;
+        // a refused connection never reached the head; anything else may have
+        if (!(err instanceof BrambleError && /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/.test(err.message))) uncertain = true;
+        o.log?.(`${(err as Error).message}: trying again (job ${o.body.id})`);
+      }
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    const pause = Math.min(left, backoff * (0.8 + Math.random() * 0.4));
+    await sleep(pause);
+    backoff = Math.min(o.maxBackoffMs ?? 5000, backoff * 2);
+  }
+  const why = last instanceof Error ? last.message : 'no head to try';
+  throw new BrambleError(
+    'SUBMIT_TIMEOUT',
+    `no head answered the submit of job ${o.body.id} within ${Math.round(o.timeoutMs / 1000)} s (last: ${why})${uncertain ? `; it may have been accepted: \`bramble status ${o.body.id}\`, or submit again with --id ${o.body.id}` : ''}`,
+  );
+}
