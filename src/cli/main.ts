@@ -325,7 +325,7 @@ export function buildProgram(): Command {
   // ---- API commands ----
   const api = (cmd: Command): Command =>
     cmd
-      .option('--head-url <url>', 'head API, e.g. https://pi-head:7080 (default: from the data dir); several heads: repeat it or separate with commas', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+      .option('--head-url <url>', 'head API, e.g. https://pi-head:7080 (default: from the data dir); several heads: repeat it or separate with commas (submit tries each in turn)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
       .option('--token <token>', 'admin token (default: BRAMBLE_TOKEN, or the data dir)')
       .option('--data <dir>', 'data dir of the head on this machine')
       .option('--json', 'print JSON');

@@ -42,6 +42,7 @@ export function openApiDocument(): Record<string, unknown> {
             rate: { type: 'number', nullable: true },
             etaSeconds: { type: 'number', nullable: true },
             error: { type: 'string', nullable: true },
+            existing: { type: 'boolean', description: 'in a submit\'s answer only: true when the id was already this job' },
           },
           additionalProperties: true,
         },
@@ -55,9 +56,14 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/jobs': {
         get: { summary: 'list jobs', responses: { '200': { description: 'jobs', ...(json({ type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/JobStatus' } } } }) as object) } } },
         post: {
-          summary: 'submit a job',
+          summary: 'submit a job (idempotent with an id: safe to retry through any head, docs/api.md)',
           requestBody: { required: true, ...(json({ $ref: '#/components/schemas/Submit' }) as object) },
-          responses: { '201': { description: 'the new job', ...(json({ $ref: '#/components/schemas/JobStatus' }) as object) }, ...errors },
+          responses: {
+            '201': { description: 'the new job (existing: false)', ...(json({ $ref: '#/components/schemas/JobStatus' }) as object) },
+            '200': { description: 'the job already under this id, submitted with the same settings (existing: true), whatever its state', ...(json({ $ref: '#/components/schemas/JobStatus' }) as object) },
+            '409': { description: 'ID_CONFLICT: the id is a job with other settings; `field` and the message name the first that differs', ...(json(error) as object) },
+            ...errors,
+          },
         },
       },
       '/api/jobs/{id}': { get: { summary: "a job's status", parameters: [jobId], responses: { '200': { description: 'status', ...(json({ $ref: '#/components/schemas/JobStatus' }) as object) }, ...errors } } },

@@ -83,7 +83,11 @@ export function jobBodySchema(t: Task): z.ZodType {
       chunkTime: scalar.optional().describe('seconds of work per lease when no chunk is given (default 2)'),
       priority: scalar.optional().describe('higher runs first (default 0)'),
       maxAttempts: scalar.optional().describe('tries before a chunk is quarantined (default 3)'),
-      id: z.string().optional().describe('a job id of your own (default: made by the head)'),
+      id: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]{0,63}$/)
+        .optional()
+        .describe('the job id, made by the client so a retry is safe (idempotency key): the same id and settings again answer the job already there (200, existing: true); with other settings, 409 ID_CONFLICT. Default: made by the head (a retry would then make a second job)'),
       params: z.strictObject(params).optional(),
     })
     .strict()
