@@ -15,7 +15,11 @@ export interface SubmitRetryOptions {
   timeoutMs: number;
   /** One line per failed try (the CLI writes them to stderr). */
   log?: (line: string) => void;
-  /** First pause after a round of heads that all failed (ms, doubling to maxBackoffMs). */
+  /**
+   * First pause after a round of heads that all failed (ms, default 100, doubling to maxBackoffMs,
+   * default 1000: a refused connection costs a head nothing, and a restarted head is found within
+   * about a second; bench/submit.mjs measures it).
+   */
   backoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -47,7 +51,7 @@ export function retryable(err: unknown): boolean {
  */
 export async function submitWithRetry(o: SubmitRetryOptions): Promise<SubmitOutcome> {
   const deadline = Date.now() + o.timeoutMs;
-  let backoff = o.backoffMs ?? 250;
+  let backoff = o.backoffMs ?? 100;
   let tries = 0;
   let uncertain = false;
   let last: unknown = null;
@@ -72,7 +76,7 @@ export async function submitWithRetry(o: SubmitRetryOptions): Promise<SubmitOutc
     if (left <= 0) break;
     const pause = Math.min(left, backoff * (0.8 + Math.random() * 0.4));
     await sleep(pause);
-    backoff = Math.min(o.maxBackoffMs ?? 5000, backoff * 2);
+    backoff = Math.min(o.maxBackoffMs ?? 1000, backoff * 2);
   }
   const why = last instanceof Error ? last.message : 'no head to try';
   throw new BrambleError(
