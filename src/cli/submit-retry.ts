@@ -81,6 +81,6 @@ export async function submitWithRetry(o: SubmitRetryOptions): Promise<SubmitOutc
   const why = last instanceof Error ? last.message : 'no head to try';
   throw new BrambleError(
     'SUBMIT_TIMEOUT',
-    `no head answered the submit of job ${o.body.id} within ${Math.round(o.timeoutMs / 1000)} s (last: ${why})${uncertain ? `; it may have been accepted: \`bramble status ${o.body.id}\`, or submit again with --id ${o.body.id}` : ''}`,
+    `no head answered the submit of job ${o.body.id} within ${+(o.timeoutMs / 1000).toFixed(1)} s (last: ${why})${uncertain ? `; it may have been accepted: \`bramble status ${o.body.id}\`, or submit again with --id ${o.body.id}` : ''}`,
   );
 }
