@@ -86,6 +86,8 @@ describe('idempotent submit through real heads and CLIs', () => {
     expect(answers.map((x) => x.id)).toEqual(['twice', 'twice']);
     expect(answers.map((x) => x.existing).sort()).toEqual([false, true]);
     expect((await api<{ jobs: Status[] }>(head, 'GET', '/api/jobs')).json.jobs.map((j) => j.id)).toEqual(['twice']);
+    const listed = await run(['jobs', '--json', '--data', head.dir, '--head-url', head.url]);
+    expect((JSON.parse(listed.out) as { jobs: Status[] }).jobs.map((j) => j.id)).toEqual(['twice']); // the id is the job's, kept with it
 
     const other = await run(['submit', 'primes', '--start', '1', '--end', '2000', '--chunk', '100', '--id', 'twice', '--data', head.dir, '--head-url', head.url]);
     expect(other.code).toBe(2);
