@@ -42,6 +42,7 @@ function fold(): Folder {
 /** Collatz over [start, end]: stopping times and records (`steps`), or `verify` (Barina's method). */
 export default defineTask({
   name: 'collatz',
+  order: 2,
   description: 'Collatz: steps of every n in [start, end] (record and highest value), or --mode verify',
   params: {
     mode: param.choice(['steps', 'verify'], { description: 'steps (stopping time of every n, records) or verify (every n reaches 1)', default: 'steps' }),
