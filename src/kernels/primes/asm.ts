@@ -110,6 +110,7 @@ export const w = {
   loop: (...body: Code[]): Code => [0x03, 0x40, body, 0x0b],
   br: (d: number): Code => [0x0c, uleb(d)],
   brIf: (d: number, cond: Code): Code => [cond, 0x0d, uleb(d)],
+  brTable: (targets: number[], dflt: number, index: Code): Code => [index, 0x0e, uleb(targets.length), targets.map(uleb), uleb(dflt)],
   if: (cond: Code, then: Code[], els?: Code[]): Code =>
     els ? [cond, 0x04, 0x40, then, 0x05, els, 0x0b] : [cond, 0x04, 0x40, then, 0x0b],
   ret: (v?: Code): Code => (v === undefined ? [0x0f] : [v, 0x0f]),

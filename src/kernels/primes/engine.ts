@@ -463,13 +463,13 @@ export class Engine {
       }
       for (let b0 = 0; b0 < segLen; b0 += BLOCK) x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
       x.shift(SMALL + 8, this.nSmall, segLen);
-      x.small(MED, segLen, this.nMed);
+      x.medium(MED, segLen, this.nMed);
       x.shift(MED + 8, this.nMed, segLen);
       x.bucket(s, numSegs);
 
       this.views();
       const buf8 = this.buf8;
-      if (S === 0 && L < 60n) {
+      if (S === 0 && L <= BigInt(PRESIEVE_MAX)) {
         // The patterns crossed off the pre-sieved primes themselves, and kept 1.
         const l = Number(L);
         if (l === 0) buf8[0] = buf8[0]! & 0xfe;

@@ -229,6 +229,69 @@ function fSmall() {
   };
 }
 
+/**
+ * Medium sieving primes (primesieve's EratMedium): one multiple at a time, each with its own end test,
+ * entered at the prime's wheel position through a br_table, one copy of the wheel turn per residue class
+ * of the prime (masks and carries are constants; only q * 2, q * 4, q * 6 vary). No single steps to reach
+ * the start of a turn, none after the last full turn: primes with a few multiples per segment pay nothing
+ * for alignment.
+ */
+function fMedium() {
+  const p = ['base', 'end', 'n'];
+  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'q2', 'q4', 'q6', 'j'];
+  const L = names(p, l);
+  const g = (n: string) => get(L[n]!);
+  const qOf = (dq: number): Code => (dq === 2 ? g('q2') : dq === 4 ? g('q4') : g('q6'));
+  /** The loop of residue class rc, nested inside the blocks of classes rc + 1 .. 7 and `done`. */
+  const rcLoop = (rc: number): Code => {
+    const sites: Code[] = [];
+    for (let m = 0; m < 8; m++) {
+      const ws = rc * 8 + m;
+      const doneDepth = 1 + (7 - m) + 1 + (7 - rc);
+      sites.push([
+        w.if(w.geS(g('idx'), g('end')), [set(L.ws!, i32(ws)), br(doneDepth)]),
+        store8(g('idx'), and(load8(g('idx'), BUF), i32(MASK[ws]!)), BUF),
+        set(L.idx!, add(add(g('idx'), qOf(DQ[ws]!)), i32(DC[ws]!))),
+      ]);
+    }
+    // blocks p0 .. p7: the br_table enters at position j; code m follows the end of block p_m
+    let inner: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('j')));
+    for (let m = 0; m < 7; m++) inner = block(inner, sites[m]!);
+    return loop(inner, sites[7]!, set(L.j!, i32(0)), br(0));
+  };
+  let dispatch: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, shrU(g('ws'), i32(3))));
+  for (let rc = 0; rc < 8; rc++) dispatch = rc < 7 ? block(dispatch, rcLoop(rc)) : [dispatch, rcLoop(rc)];
+  return {
+    name: 'medium',
+    params: p.map(() => T.i32),
+    results: [],
+    locals: l.map(() => T.i32),
+    body: [
+      set(L.e!, g('base')),
+      set(L.eEnd!, add(g('base'), shl(g('n'), i32(4)))),
+      block(
+        loop(
+          brIf(1, w.geU(g('e'), g('eEnd'))),
+          set(L.idx!, load(g('e'), 8)),
+          w.if(w.ltS(g('idx'), g('end')), [
+            set(L.ws!, load(g('e'), 12)),
+            set(L.q!, load(g('e'), 4)),
+            set(L.q2!, add(g('q'), g('q'))),
+            set(L.q4!, add(g('q2'), g('q2'))),
+            set(L.q6!, add(g('q4'), g('q2'))),
+            set(L.j!, and(g('ws'), i32(7))),
+            block(dispatch),
+            store(g('e'), g('idx'), 8),
+            store(g('e'), g('ws'), 12),
+          ]),
+          set(L.e!, add(g('e'), i32(16))),
+          br(0),
+        ),
+      ),
+    ],
+  };
+}
+
 /** Subtracts `by` from the next-index field of n records of 16 bytes at base + 4 * field. */
 function fShift() {
   const L = names(['at', 'n', 'by'], ['end']);
@@ -385,6 +448,7 @@ function fCount() {
 export interface SieveExports {
   presieve(n: number, ...offsets: number[]): void;
   small(base: number, end: number, n: number): void;
+  medium(base: number, end: number, n: number): void;
   shift(at: number, n: number, by: number): void;
   bucket(s: number, numSegs: number): void;
   setupBig(nWords: number, k0: number, numSegs: number, L: bigint): number;
@@ -398,7 +462,7 @@ let compiled: WasmModule | null = null;
 function sieveModule(): WasmModule {
   if (compiled) return compiled;
   if (!api) throw new Error('the primes kernel needs WebAssembly');
-  const bytes = assemble([fPresieve(), fSmall(), fShift(), fBucket(), fSetupBig(), fCount()], 1, 65536);
+  const bytes = assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount()], 1, 65536);
   compiled = new api.Module(bytes);
   return compiled;
 }
