@@ -43,6 +43,18 @@ export const PRESIEVE_GROUPS: readonly (readonly number[])[] = [
   [19, 23, 29],
   [31, 37, 41],
   [43, 47, 53],
+  // primesieve pre-sieves to 163 too: 22 more primes in pairs (3 MB of patterns), ~20% fewer clears
+  [59, 61],
+  [67, 71],
+  [73, 79],
+  [83, 89],
+  [97, 101],
+  [103, 107],
+  [109, 113],
+  [127, 131],
+  [137, 139],
+  [149, 151],
+  [157, 163],
 ];
 export const PRESIEVE_PRIMES: readonly number[] = PRESIEVE_GROUPS.flat();
 export const PRESIEVE_MAX = Math.max(...PRESIEVE_PRIMES);
@@ -487,14 +499,15 @@ function initMemory(mem: WasmMemory): void {
   for (let ws = 0; ws < 64; ws++) stepTable[ws] = MASK[ws]! | (DQ[ws]! << 8) | (DC[ws]! << 16) | (NEXT_WS[ws]! << 24);
   PRESIEVE_GROUPS.forEach((primes, gi) => {
     const P = PERIODS[gi]!;
-    const period = new Uint8Array(P);
-    for (let k = 0; k < P; k++) {
-      let v = 0;
+    // byte k holds 30k + WHEEL[b]; for each prime p and bit b the multiples of p are at k = k0 (mod p)
+    const period = new Uint8Array(P).fill(255);
+    for (const p of primes) {
       for (let b = 0; b < 8; b++) {
-        const n = 30 * k + WHEEL[b]!;
-        if (primes.every((p) => n % p !== 0)) v |= 1 << b;
+        let k0 = 0;
+        while ((30 * k0 + WHEEL[b]!) % p !== 0) k0++;
+        const m = ~(1 << b) & 255;
+        for (let k = k0; k < P; k += p) period[k] = period[k]! & m;
       }
-      period[k] = v;
     }
     const at = PAT[gi]!;
     const len = P + SEG + 64;
