@@ -224,10 +224,14 @@ export class Engine {
   private nb = 4;
   private batch = new Float64Array(4096);
 
+  /** The first zero 32-bit word of the segment in [from, to), or to (for the gap scan of collect.ts). */
+  readonly zeroWord: (from: number, to: number) => number;
+
   constructor() {
     const { mem, x } = instantiate(POOL + 64 * BLOCK_BYTES);
     this.mem = mem;
     this.x = x;
+    this.zeroWord = x.zeroWord;
     this.views();
     this.nBlocks = Math.floor((this.mem.buffer.byteLength - POOL) / BLOCK_BYTES);
   }

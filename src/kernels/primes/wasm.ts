@@ -434,6 +434,23 @@ function fSetupBig() {
   };
 }
 
+/** The first index k in [from, to) with BUF's 32-bit word k zero, or to (the gap scan of collect.ts). */
+function fZeroWord() {
+  const L = names(['from', 'to'], ['k']);
+  const g = (n: string) => get(L[n]!);
+  return {
+    name: 'zeroWord',
+    params: [T.i32, T.i32],
+    results: [T.i32],
+    locals: [T.i32],
+    body: [
+      set(L.k!, g('from')),
+      block(loop(brIf(1, w.geU(g('k'), g('to'))), brIf(1, w.eqz(load(shl(g('k'), i32(2)), BUF))), set(L.k!, add(g('k'), i32(1))), br(0))),
+      g('k'),
+    ],
+  };
+}
+
 /** Set bits in the first n bytes of BUF (n a multiple of 8). */
 function fCount() {
   const L = names(['n'], ['i', 'c']);
@@ -465,6 +482,7 @@ export interface SieveExports {
   bucket(s: number, numSegs: number): void;
   setupBig(nWords: number, k0: number, numSegs: number, L: bigint): number;
   count(n: number): number;
+  zeroWord(from: number, to: number): number;
 }
 
 const api = wasmApi();
@@ -474,7 +492,7 @@ let compiled: WasmModule | null = null;
 function sieveModule(): WasmModule {
   if (compiled) return compiled;
   if (!api) throw new Error('the primes kernel needs WebAssembly');
-  const bytes = assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount()], 1, 65536);
+  const bytes = assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount(), fZeroWord()], 1, 65536);
   compiled = new api.Module(bytes);
   return compiled;
 }
