@@ -95,6 +95,8 @@ export const w = {
   // memory (offset: a constant added to the address)
   load8: (addr: Code, off = 0): Code => [addr, 0x2d, 0, uleb(off)],
   load: (addr: Code, off = 0): Code => [addr, 0x28, 2, uleb(off)],
+  /** i32.load16_u */
+  load16: (addr: Code, off = 0): Code => [addr, 0x2f, 1, uleb(off)],
   load64: (addr: Code, off = 0): Code => [addr, 0x29, 3, uleb(off)],
   /** i64.load32_u */
   load32U64: (addr: Code, off = 0): Code => [addr, 0x35, 2, uleb(off)],

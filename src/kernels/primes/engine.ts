@@ -40,7 +40,7 @@ import {
   type WasmMemory,
 } from './wasm.js';
 import { isPrimeMR } from './mr.js';
-import { BIT_OF_RESIDUE, INV30, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
+import { BIT_OF_RESIDUE, INDEX210, INV30, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
 
 export { SEG };
 
@@ -395,10 +395,10 @@ export class Engine {
     this.nSmall = 0;
     this.nMed = 0;
     this.nPend = 0;
-    // Buckets are sized by the largest hop of the largest prime.
+    // Buckets are sized by the largest hop of the largest prime (10q + 10 on the mod-210 wheel).
     const qMax = Math.floor(sqrtEnd / 30);
     let nb = 4;
-    while (nb < Math.ceil((7 * qMax + 16) / SEG) + 2) nb *= 2;
+    while (nb < Math.ceil((11 * qMax + 16) / SEG) + 2) nb *= 2;
     this.resetBuckets(nb);
 
     // L = aL * 2^40 + bL * 2^20 + cL, for exact L mod p with doubles.
@@ -462,7 +462,8 @@ export class Engine {
         const p = this.pend[pendPos++]!;
         const q = Math.floor(p / 30);
         const rc = BIT_OF_RESIDUE[p - 30 * q]!;
-        this.place(p, q, nextPend - S, rc * 8 + rc, numSegs, s);
+        // the first multiple is p^2: multiplier p (the bucket sieve's states are on the mod-210 wheel)
+        this.place(p, q, nextPend - S, p < BIG_LIMIT ? rc * 8 + rc : rc * 48 + INDEX210[p % 210]!, numSegs, s);
         nextPend = pendPos < this.nPend ? pendByte(this.pend[pendPos]!) : Infinity;
       }
       for (let b0 = 0; b0 < segLen; b0 += BLOCK) x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);

@@ -20,7 +20,7 @@ import { assemble, T, w, type Code } from './asm.js';
 import { wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
 
 export type { WasmMemory } from '../wasm/module.js';
-import { DC, DQ, MASK, NEXT_WS, UNROLL_ADD, WHEEL } from './tables.js';
+import { DC, DQ, MASK, NEXT210, NEXT_WS, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
 
 export const SEG_BITS = 18;
 export const SEG = 1 << SEG_BITS;
@@ -66,7 +66,7 @@ const MAX_MED = Math.ceil((1.3 * BIG_LIMIT) / Math.log(BIG_LIMIT)) + 64;
 /** Largest bucket count: hops of primes up to 2^32. */
 export const NB_MAX = (() => {
   let nb = 4;
-  while (nb < Math.ceil((7 * Math.floor(2 ** 32 / 30) + 16) / SEG) + 2) nb *= 2;
+  while (nb < Math.ceil((11 * Math.floor(2 ** 32 / 30) + 16) / SEG) + 2) nb *= 2;
   return nb;
 })();
 export const SCRATCH_BYTES = 1 << 16;
@@ -79,6 +79,9 @@ const T_UA = TBL + 256;
 const T_FIRST = TBL + 320;
 const T_WHEEL8 = TBL + 576;
 const T_STEP = TBL + 640;
+/** The bucket sieve's mod-210 wheel: STEP210 (384 x i32), NEXT210 (210 x u16), see tables.ts. */
+const T_STEP210 = TBL + 1536;
+const T_NEXT210 = TBL + 3072;
 export const GLOB = 1024;
 const G_FREE = GLOB;
 const G_NBMASK = GLOB + 4;
@@ -126,6 +129,20 @@ function names(params: string[], locals: string[]): Record<string, number> {
 }
 
 const { get, set, i32, add, sub, mul, and, or, shl, shrU, load8, store8, load, store, block, loop, br, brIf } = w;
+
+/**
+ * One step of a big sieving prime on the mod-210 wheel (multiples of 7 skipped too: 48 of every 210
+ * multipliers instead of 56): STEP210[ws] = MASK | DM << 8 | DC << 12 | NEXT << 16.
+ */
+function step210(L: Record<string, number>): Code {
+  const t = L.t!;
+  return [
+    set(t, load(shl(get(L.ws!), i32(2)), T_STEP210)),
+    store8(get(L.idx!), w.and(load8(get(L.idx!), BUF), get(t)), BUF),
+    set(L.idx!, add(add(get(L.idx!), mul(get(L.q!), and(shrU(get(t), i32(8)), i32(15)))), and(shrU(get(t), i32(12)), i32(15)))),
+    set(L.ws!, shrU(get(t), i32(16))),
+  ];
+}
 
 /** One table step of a sieving prime: cross off buf[idx], move to the next multiple. */
 function step(L: Record<string, number>): Code {
@@ -347,7 +364,7 @@ function fBucket() {
               set(L.v!, load(g('e'), 4)),
               set(L.idx!, and(g('v'), i32(SEG_MASK))),
               set(L.ws!, shrU(g('v'), i32(SEG_BITS))),
-              loop(step(L), brIf(0, w.ltS(g('idx'), i32(SEG)))),
+              loop(step210(L), brIf(0, w.ltS(g('idx'), i32(SEG)))),
               set(L.seg!, add(g('s'), shrU(g('idx'), i32(SEG_BITS)))),
               w.if(w.ltU(g('seg'), g('numSegs')), [
                 set(L.v!, or(and(g('idx'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
@@ -409,13 +426,14 @@ function fSetupBig() {
                   set(L.p!, i64Add(i64Mul(i64ExtendU(g('q')), w.i64(30)), i64ExtendU(load8(g('rc'), T_WHEEL8)))),
                   set(L.r!, i64RemU(g('L'), g('p'))),
                   set(L.d0!, w.select(w.i64(0), i64Sub(g('p'), g('r')), w.i64Eqz(g('r')))),
-                  set(L.d0i!, w.wrap(g('d0'))),
-                  set(L.st!, load8(add(shl(g('rc'), i32(5)), w.remU(g('d0i'), i32(30))), T_FIRST)),
-                  set(L.d!, i64Add(g('d0'), i64Mul(i64ExtendU(and(g('st'), i32(7))), g('p')))),
+                  // the multiplier of the first multiple >= L, moved up to the next one prime to 210
+                  set(L.d0i!, w.wrap(w.i64RemU(i64Add(i64DivU(g('L'), g('p')), i64ExtendU(w.i64Ne(g('r'), w.i64(0)))), w.i64(210)))),
+                  set(L.st!, w.load16(shl(g('d0i'), i32(1)), T_NEXT210)),
+                  set(L.d!, i64Add(g('d0'), i64Mul(i64ExtendU(and(g('st'), i32(15))), g('p')))),
                   set(L.db!, w.wrap(i64DivU(g('d'), w.i64(30)))),
                   set(L.seg!, shrU(g('db'), i32(SEG_BITS))),
                   w.if(w.ltU(g('seg'), g('numSegs')), [
-                    set(L.ws!, add(shl(g('rc'), i32(3)), shrU(g('st'), i32(3)))),
+                    set(L.ws!, add(mul(g('rc'), i32(48)), shrU(g('st'), i32(4)))),
                     set(L.v!, or(and(g('db'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
                     push(L),
                     set(L.count!, add(g('count'), i32(1))),
@@ -513,6 +531,8 @@ function initMemory(mem: WasmMemory): void {
   u8.set(UNROLL_ADD, T_UA);
   u8.set(firstStepTable(), T_FIRST);
   u8.set(WHEEL, T_WHEEL8);
+  new Int32Array(mem.buffer, T_STEP210, 384).set(STEP210);
+  new Uint16Array(mem.buffer, T_NEXT210, 210).set(NEXT210);
   const stepTable = new Int32Array(mem.buffer, T_STEP, 64);
   for (let ws = 0; ws < 64; ws++) stepTable[ws] = MASK[ws]! | (DQ[ws]! << 8) | (DC[ws]! << 16) | (NEXT_WS[ws]! << 24);
   PRESIEVE_GROUPS.forEach((primes, gi) => {
