@@ -40,7 +40,7 @@ import {
   type WasmMemory,
 } from './wasm.js';
 import { isPrimeMR } from './mr.js';
-import { BIT_OF_RESIDUE, INDEX210, INV30, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
+import { BIT_OF_RESIDUE, INDEX210, INV210, INV30, NEXT210, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
 
 export { SEG };
 
@@ -405,6 +405,7 @@ export class Engine {
     const aL = Number(L >> 40n);
     const bL = Number((L >> 20n) & 0xfffffn);
     const cL = Number(L & 0xfffffn);
+    const L210 = Number(L % 210n);
 
     // Sieving primes: (PRESIEVE_MAX, sqrtEnd]. Those <= sqrtL start at their first multiple >= L, the
     // others at their square (pending, activated when the sieve gets there).
@@ -423,9 +424,17 @@ export class Engine {
           const r0 = modL(aL, bL, cL, p);
           // The first multiple >= L is L + d0 = p * m0 with m0 = d0 / p (mod 30).
           const d0 = r0 === 0 ? 0 : p - r0;
-          const t = ((d0 % 30) * INV30[r]!) % 30;
-          const d = d0 + (NEXT_WHEEL_VALUE[t]! - t) * p;
-          this.place(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 8 + NEXT_WHEEL_INDEX[t]!, numSegs, 0);
+          if (p < SMALL_LIMIT) {
+            const t = ((d0 % 30) * INV30[r]!) % 30;
+            const d = d0 + (NEXT_WHEEL_VALUE[t]! - t) * p;
+            this.place(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 8 + NEXT_WHEEL_INDEX[t]!, numSegs, 0);
+          } else {
+            // medium primes are on the mod-210 wheel: m0 = (L + d0) / p (mod 210)
+            const t = (((L210 + d0) % 210) * INV210[p % 210]!) % 210;
+            const st = NEXT210[t]!;
+            const d = d0 + (st & 15) * p;
+            this.place(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 48 + (st >> 4), numSegs, 0);
+          }
         }
         if (n < batch.length) break;
       }
@@ -463,7 +472,7 @@ export class Engine {
         const q = Math.floor(p / 30);
         const rc = BIT_OF_RESIDUE[p - 30 * q]!;
         // the first multiple is p^2: multiplier p (the bucket sieve's states are on the mod-210 wheel)
-        this.place(p, q, nextPend - S, p < BIG_LIMIT ? rc * 8 + rc : rc * 48 + INDEX210[p % 210]!, numSegs, s);
+        this.place(p, q, nextPend - S, p < SMALL_LIMIT ? rc * 8 + rc : rc * 48 + INDEX210[p % 210]!, numSegs, s);
         nextPend = pendPos < this.nPend ? pendByte(this.pend[pendPos]!) : Infinity;
       }
       for (let b0 = 0; b0 < segLen; b0 += BLOCK) x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);

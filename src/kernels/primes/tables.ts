@@ -79,6 +79,10 @@ for (let t = 0; t < 210; t++) {
 export const INDEX210 = new Int8Array(210).fill(-1);
 W210.forEach((m, j) => (INDEX210[m] = j));
 
+/** INV210[r] = r^-1 mod 210 for r coprime to 210. */
+export const INV210 = new Uint8Array(210);
+for (const r of W210) for (const s of W210) if ((r * s) % 210 === 1) INV210[r] = s;
+
 /** INV30[r] = r^-1 mod 30 for r coprime to 30. */
 export const INV30 = new Uint8Array(30);
 for (let r = 1; r < 30; r++) {

@@ -260,35 +260,38 @@ function fSmall() {
 
 /**
  * Medium sieving primes (primesieve's EratMedium): one multiple at a time, each with its own end test,
- * entered at the prime's wheel position through a br_table, one copy of the wheel turn per residue class
- * of the prime (masks and carries are constants; only q * 2, q * 4, q * 6 vary). No single steps to reach
- * the start of a turn, none after the last full turn: primes with a few multiples per segment pay nothing
- * for alignment.
+ * on the mod-210 wheel (multipliers divisible by 7 skipped: 48 in 210), entered at the prime's wheel
+ * position through a br_table, one copy of the wheel turn per residue class of the prime (masks and
+ * carries are constants; only q * 2 .. q * 10 vary). No single steps to reach the start of a turn, none
+ * after the last full turn: primes with a few multiples per segment pay nothing for alignment.
+ * State ws = rc * 48 + j as in the bucket sieve (STEP210 in tables.ts).
  */
 function fMedium() {
   const p = ['base', 'end', 'n'];
-  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'q2', 'q4', 'q6', 'j'];
+  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'q2', 'q4', 'q6', 'q8', 'q10', 'j', 'rc'];
   const L = names(p, l);
   const g = (n: string) => get(L[n]!);
-  const qOf = (dq: number): Code => (dq === 2 ? g('q2') : dq === 4 ? g('q4') : g('q6'));
   /** The loop of residue class rc, nested inside the blocks of classes rc + 1 .. 7 and `done`. */
   const rcLoop = (rc: number): Code => {
     const sites: Code[] = [];
-    for (let m = 0; m < 8; m++) {
-      const ws = rc * 8 + m;
-      const doneDepth = 1 + (7 - m) + 1 + (7 - rc);
+    for (let m = 0; m < 48; m++) {
+      const ws = rc * 48 + m;
+      const t = STEP210[ws]!;
+      const dm = (t >> 8) & 15;
+      const dc = (t >> 12) & 15;
+      const doneDepth = 1 + (47 - m) + 1 + (7 - rc);
       sites.push([
         w.if(w.geS(g('idx'), g('end')), [set(L.ws!, i32(ws)), br(doneDepth)]),
-        store8(g('idx'), and(load8(g('idx'), BUF), i32(MASK[ws]!)), BUF),
-        set(L.idx!, add(add(g('idx'), qOf(DQ[ws]!)), i32(DC[ws]!))),
+        store8(g('idx'), and(load8(g('idx'), BUF), i32(t & 255)), BUF),
+        set(L.idx!, add(add(g('idx'), g(`q${dm}`)), i32(dc))),
       ]);
     }
-    // blocks p0 .. p7: the br_table enters at position j; code m follows the end of block p_m
-    let inner: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('j')));
-    for (let m = 0; m < 7; m++) inner = block(inner, sites[m]!);
-    return loop(inner, sites[7]!, set(L.j!, i32(0)), br(0));
+    // blocks p0 .. p47: the br_table enters at position j; code m follows the end of block p_m
+    let inner: Code = block(w.brTable(Array.from({ length: 48 }, (_, k) => k), 0, g('j')));
+    for (let m = 0; m < 47; m++) inner = block(inner, sites[m]!);
+    return loop(inner, sites[47]!, set(L.j!, i32(0)), br(0));
   };
-  let dispatch: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, shrU(g('ws'), i32(3))));
+  let dispatch: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('rc')));
   for (let rc = 0; rc < 8; rc++) dispatch = rc < 7 ? block(dispatch, rcLoop(rc)) : [dispatch, rcLoop(rc)];
   return {
     name: 'medium',
@@ -308,7 +311,10 @@ function fMedium() {
             set(L.q2!, add(g('q'), g('q'))),
             set(L.q4!, add(g('q2'), g('q2'))),
             set(L.q6!, add(g('q4'), g('q2'))),
-            set(L.j!, and(g('ws'), i32(7))),
+            set(L.q8!, add(g('q4'), g('q4'))),
+            set(L.q10!, add(g('q8'), g('q2'))),
+            set(L.rc!, w.divU(g('ws'), i32(48))),
+            set(L.j!, sub(g('ws'), mul(g('rc'), i32(48)))),
             block(dispatch),
             store(g('e'), g('idx'), 8),
             store(g('e'), g('ws'), 12),
