@@ -24,6 +24,7 @@ import {
   MAX_SMALL,
   MED,
   NB_MAX,
+  ONE_HIT_Q,
   PERIODS,
   POOL,
   PRESIEVE_MAX,
@@ -276,7 +277,7 @@ export class Engine {
   private resetBuckets(nb: number): void {
     this.nb = nb;
     this.entries = 0;
-    this.i32.fill(0, HEADS >> 2, (HEADS >> 2) + NB_MAX);
+    this.i32.fill(0, HEADS >> 2, (HEADS >> 2) + 2 * NB_MAX);
     this.i32[(GLOB >> 2) + 1] = nb - 1;
     this.i32[GLOB >> 2] = 0;
     this.linkFree(0, this.nBlocks);
@@ -286,7 +287,7 @@ export class Engine {
   private pushBig(seg: number, q: number, db: number, ws: number): void {
     this.reserve(1);
     const i32 = this.i32;
-    const hAt = (HEADS >> 2) + (seg & (this.nb - 1));
+    const hAt = (HEADS >> 2) + (seg & (this.nb - 1)) + (q >= ONE_HIT_Q ? NB_MAX : 0);
     let h = i32[hAt]!;
     if ((h & (BLOCK_BYTES - 1)) === 0) {
       const nb = i32[GLOB >> 2]!;

@@ -11,7 +11,8 @@
  *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + SEG + 64
  *   SMALL   small sieving primes, 16 bytes each: p, q, next byte index (in the segment), wheel state
  *   MED     medium sieving primes, the same
- *   HEADS   bucket list heads (block addresses, 0 = empty)
+ *   HEADS   bucket list heads (block addresses, 0 = empty): NB_MAX for primes that may hit a segment
+ *           more than once, then NB_MAX for those with q >= SEG / 2 (at most one hit per segment)
  *   SCRATCH a slice of the sieving-prime bitmap being set up
  *   POOL    bucket blocks of 8 KiB: the next (older, full) block or 0, then BS entries of
  *           (q, byte index | wheel state << SEG_BITS)
@@ -99,7 +100,9 @@ export const PAT: readonly number[] = (() => {
 export const SMALL = PAT[PAT.length - 1]!;
 export const MED = align(SMALL + 16 * MAX_SMALL, 64);
 export const HEADS = align(MED + 16 * MAX_MED, 64);
-export const SCRATCH = align(HEADS + 4 * NB_MAX, 64);
+export const SCRATCH = align(HEADS + 8 * NB_MAX, 64);
+/** Big primes with q >= ONE_HIT_Q step at least 2q >= SEG bytes: one hit per segment at most. */
+export const ONE_HIT_Q = SEG / 2;
 export const POOL = align(SCRATCH + SCRATCH_BYTES + 64, BLOCK_BYTES);
 export { MAX_SMALL, MAX_MED };
 
@@ -165,7 +168,7 @@ function push(L: Record<string, number>): Code {
   const h = L.h!;
   const nb = L.nb!;
   return [
-    set(L.tb!, add(shl(and(get(L.seg!), get(L.nbm!)), i32(2)), i32(HEADS))),
+    set(L.tb!, add(add(shl(and(get(L.seg!), get(L.nbm!)), i32(2)), i32(HEADS)), w.select(i32(4 * NB_MAX), i32(0), w.geU(get(L.q!), i32(ONE_HIT_Q))))),
     set(h, load(get(L.tb!))),
     w.if(w.eqz(and(get(h), i32(BLOCK_BYTES - 1))), [
       set(nb, load(i32(0), G_FREE)),
@@ -348,49 +351,46 @@ function fBucket() {
   const l = ['t', 'blk', 'e', 'eEnd', 'idx', 'ws', 'q', 'seg', 'v', 'tb', 'h', 'nb', 'hb', 'nxt', 'nbm'];
   const L = names(p, l);
   const g = (n: string) => get(L[n]!);
+  /** The bucket of segment s in the head table at `heads`; oneHit: its primes hit a segment at most once. */
+  const list = (heads: number, oneHit: boolean): Code =>
+    block(
+      set(L.hb!, add(shl(and(g('s'), g('nbm')), i32(2)), i32(heads))),
+      set(L.eEnd!, load(g('hb'))),
+      store(g('hb'), i32(0)),
+      brIf(0, w.eqz(g('eEnd'))),
+      set(L.blk!, and(sub(g('eEnd'), i32(1)), i32(~(BLOCK_BYTES - 1)))),
+      loop(
+        set(L.e!, add(g('blk'), i32(8))),
+        block(
+          loop(
+            brIf(1, w.geU(g('e'), g('eEnd'))),
+            set(L.q!, load(g('e'))),
+            set(L.v!, load(g('e'), 4)),
+            set(L.idx!, and(g('v'), i32(SEG_MASK))),
+            set(L.ws!, shrU(g('v'), i32(SEG_BITS))),
+            oneHit ? step210(L) : loop(step210(L), brIf(0, w.ltS(g('idx'), i32(SEG)))),
+            set(L.seg!, add(g('s'), shrU(g('idx'), i32(SEG_BITS)))),
+            w.if(w.ltU(g('seg'), g('numSegs')), [set(L.v!, or(and(g('idx'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))), push(L)]),
+            set(L.e!, add(g('e'), i32(8))),
+            br(0),
+          ),
+        ),
+        // Free the block, go on with the older (full) one.
+        set(L.nxt!, load(g('blk'))),
+        store(g('blk'), load(i32(0), G_FREE)),
+        store(i32(0), g('blk'), G_FREE),
+        brIf(1, w.eqz(g('nxt'))),
+        set(L.blk!, g('nxt')),
+        set(L.eEnd!, add(g('blk'), i32(BLOCK_BYTES))),
+        br(0),
+      ),
+    );
   return {
     name: 'bucket',
     params: p.map(() => T.i32),
     results: [],
     locals: l.map(() => T.i32),
-    body: [
-      set(L.nbm!, load(i32(0), G_NBMASK)),
-      set(L.hb!, add(shl(and(g('s'), g('nbm')), i32(2)), i32(HEADS))),
-      set(L.eEnd!, load(g('hb'))),
-      store(g('hb'), i32(0)),
-      w.if(w.eqz(g('eEnd')), [w.ret()]),
-      set(L.blk!, and(sub(g('eEnd'), i32(1)), i32(~(BLOCK_BYTES - 1)))),
-      block(
-        loop(
-          set(L.e!, add(g('blk'), i32(8))),
-          block(
-            loop(
-              brIf(1, w.geU(g('e'), g('eEnd'))),
-              set(L.q!, load(g('e'))),
-              set(L.v!, load(g('e'), 4)),
-              set(L.idx!, and(g('v'), i32(SEG_MASK))),
-              set(L.ws!, shrU(g('v'), i32(SEG_BITS))),
-              loop(step210(L), brIf(0, w.ltS(g('idx'), i32(SEG)))),
-              set(L.seg!, add(g('s'), shrU(g('idx'), i32(SEG_BITS)))),
-              w.if(w.ltU(g('seg'), g('numSegs')), [
-                set(L.v!, or(and(g('idx'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
-                push(L),
-              ]),
-              set(L.e!, add(g('e'), i32(8))),
-              br(0),
-            ),
-          ),
-          // Free the block, go on with the older (full) one.
-          set(L.nxt!, load(g('blk'))),
-          store(g('blk'), load(i32(0), G_FREE)),
-          store(i32(0), g('blk'), G_FREE),
-          brIf(1, w.eqz(g('nxt'))),
-          set(L.blk!, g('nxt')),
-          set(L.eEnd!, add(g('blk'), i32(BLOCK_BYTES))),
-          br(0),
-        ),
-      ),
-    ],
+    body: [set(L.nbm!, load(i32(0), G_NBMASK)), list(HEADS, false), list(HEADS + 4 * NB_MAX, true)],
   };
 }
 
