@@ -5,7 +5,8 @@
 import { runSteps, runVerify } from './collatz/engine.js';
 import { getSieve, SIEVE_BITS } from './collatz/tables.js';
 
-function verifySieve(): { bits: number; survivors: number } {
+/** The residue sieve of verify mode: numbers are followed only when their residue mod 2^bits survives. */
+export function verifySieve(): { bits: number; survivors: number } {
   return { bits: SIEVE_BITS, survivors: getSieve().residues.length };
 }
 
