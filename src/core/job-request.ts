@@ -14,7 +14,11 @@ import { ConflictError } from './errors.js';
  */
 export type JobRequestEntries = [key: string, value: unknown][];
 
-/** JSON with every object's keys sorted (the entries' own order is kept at the top level). */
+/** JSON with every object's keys sorted (bigints as decimal strings): equal values, equal strings. */
+export function canonicalJson(v: unknown): string {
+  return canonical(v);
+}
+
 function canonical(v: unknown): string {
   if (v === undefined) return 'null';
   if (typeof v === 'bigint') return JSON.stringify(v.toString());

@@ -43,6 +43,17 @@ describe('idempotent submit (issue 18)', () => {
     expect(journal.listJobs().map((j) => [j.id, j.end])).toEqual([['j2', 1000n]]);
   });
 
+  it('keeps a long parameter (a Life pattern) in the request as its hash, and still tells patterns apart', () => {
+    const { head, journal } = testHead();
+    const rle = (n: number): string => `x = ${2 * n}, y = 1, rule = B3/S23\n${'bo'.repeat(n)}!\n`;
+    const first = head.submitOnce({ task: 'life', params: { size: '800x10', generations: 2, pattern: rle(300) } }, 'glider');
+    const stored = journal.getJob('glider')?.request ?? '';
+    expect(stored).toMatch(/"--pattern":"sha256:[0-9a-f]{64}"/);
+    expect(stored.length).toBeLessThan(600);
+    expect(head.submitOnce({ task: 'life', params: { size: '800x10', generations: 2, pattern: rle(300) } }, 'glider')).toMatchObject({ existing: true, job: { seq: first.job.seq } });
+    expect(() => head.submitOnce({ task: 'life', params: { size: '800x10', generations: 2, pattern: rle(301) } }, 'glider')).toThrow(/--pattern differs: sha256:/);
+  });
+
   it('checks the id before anything else and still makes a fresh id when none is given', () => {
     const { head } = testHead();
     expect(() => head.submitOnce({ task: 'primes', start: 1, end: 10 }, 'Bad Id')).toThrow(InputError);

@@ -1,5 +1,6 @@
 import type { JobRequestEntries } from '../core/index.js';
-import { InputError, chunkCount, jobRequest, makeRange, parseInteger } from '../core/index.js';
+import { createHash } from 'node:crypto';
+import { InputError, canonicalJson, chunkCount, jobRequest, makeRange, parseInteger } from '../core/index.js';
 import { getTask } from './registry.js';
 
 /** A job as a user asks for it: flags from the CLI or fields of an HTTP body. */
@@ -75,8 +76,18 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
   const named = new Set<string>();
   for (const p of task.paramInfo) {
     named.add(p.name);
-    entries.push([p.flag, params[p.name] ?? null]);
+    entries.push([p.flag, requestValue(params[p.name])]);
   }
-  for (const k of Object.keys(params).sort()) if (!named.has(k)) entries.push([`params.${k}`, params[k]]);
+  for (const k of Object.keys(params).sort()) if (!named.has(k)) entries.push([`params.${k}`, requestValue(params[k])]);
   return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, request: jobRequest(entries) };
+}
+
+/**
+ * A parameter as the stored request holds it: itself, or when its JSON is long (a Life pattern read
+ * from a file) its SHA-256, so the request stays small next to the params the job already keeps.
+ */
+function requestValue(v: unknown): unknown {
+  if (v === undefined) return null;
+  const json = canonicalJson(v);
+  return json.length <= 200 ? v : `sha256:${createHash('sha256').update(json).digest('hex')}`;
 }
