@@ -285,7 +285,8 @@ export class Ledger {
     const found = this.journal.createJob(job);
     if (found) {
       this.seq--;
-      const diff = found.request && job.request ? requestDifference(found.request, job.request) : { key: 'id', message: 'its request was not recorded' };
+      if (!found.request || !job.request) throw new IdConflictError(`job ${job.id} exists, and its settings were not recorded (it predates idempotent submits): a new job needs a new id`, 'id');
+      const diff = requestDifference(found.request, job.request);
       if (diff) throw new IdConflictError(`job ${job.id} exists with other settings: ${diff.message} (a new job needs a new id)`, diff.key);
       return { job: this.books.get(found.id)?.job ?? found, existing: true };
     }

@@ -63,3 +63,14 @@ describe('idempotent submit (issue 18)', () => {
     expect([a.existing, b.existing]).toEqual([false, false]);
   });
 });
+
+describe('a job journaled before idempotent submits', () => {
+  it('refuses its id: with no recorded settings, a repeat cannot be told from a clash', () => {
+    const { head, journal } = testHead();
+    const job = head.submitOnce({ task: 'primes', start: 1, end: 10 }, 'old').job;
+    journal.createJob({ ...job, id: 'older', request: undefined });
+    expect(() => head.submitOnce({ task: 'primes', start: 1, end: 10 }, 'older')).toThrow(
+      'job older exists, and its settings were not recorded (it predates idempotent submits): a new job needs a new id',
+    );
+  });
+});
