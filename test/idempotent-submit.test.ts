@@ -77,6 +77,20 @@ describe('idempotent submit through real heads and CLIs', () => {
     expect(r.json).toMatchObject({ count: '78498' }); // pi(10^6)
   });
 
+  it('submit --wait rides out a head restart while it follows its job, and prints the exact result', async () => {
+    const ports = { port: await freePort(), httpPort: await freePort() };
+    const first = await newHead({}, undefined, ports);
+    const cli = submit(first, [first.url], ['primes', '--start', '1', '--end', '2e6', '--chunk', '2e5', '--id', 'followed', '--wait', '--timeout', '60']);
+    await waitFor('the job to be submitted', async () => (await api<Status>(first, 'GET', '/api/jobs/followed')).status === 200);
+    await first.kill('SIGKILL'); // no worker yet: the job waits, the CLI polls
+    const head = await newHead({}, first.dir, ports);
+    procs.push(startWorker(head, 'w2', ['--slots', '2']));
+    expect(await cli.exited).toBe(0);
+    expect(JSON.parse(cli.out())).toMatchObject({ state: 'done', count: '148933' }); // pi(2 * 10^6)
+    expect(cli.err()).toMatch(/trying again \(\/api\/jobs\/followed\)/);
+    expect((await api<{ jobs: Status[] }>(head, 'GET', '/api/jobs')).json.jobs.map((j) => j.id)).toEqual(['followed']);
+  });
+
   it('two concurrent CLIs with one --id make one job; the id with other settings is refused naming the setting', async () => {
     const head = await newHead();
     const args = ['primes', '--start', '1', '--end', '1000', '--chunk', '100', '--id', 'twice'];

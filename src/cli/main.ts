@@ -22,7 +22,7 @@ import {
   FILES,
 } from '../trust/index.js';
 import { ApiClient, ApiError, resolveApi } from './api-client.js';
-import { submitWithRetry } from './submit-retry.js';
+import { getThroughHeads, submitWithRetry } from './submit-retry.js';
 import { HeadConfig, WorkerConfig, addSettingFlags, resolveConfig } from './config.js';
 import { formatResult } from './format.js';
 import { makeLogger } from './logger.js';
@@ -353,7 +353,7 @@ export function buildProgram(): Command {
       const t = target(o);
       const sent = await submitWithRetry({ urls: t.urls, token: t.token, ca: t.ca, body: { ...input, id }, timeoutMs: timeout * 1000, log: (line) => process.stderr.write(`bramble: ${line}\n`) });
       const st = sent.status;
-      const c = new ApiClient({ ...t, url: sent.url });
+      const get = getThroughHeads({ urls: [sent.url, ...t.urls.filter((u) => u !== sent.url)], token: t.token, ca: t.ca, timeoutMs: timeout * 1000, log: (line) => process.stderr.write(`bramble: ${line}\n`) });
       if (!o['wait']) {
         // an existing job after a lost answer is this submit's own job; otherwise say it was there before
         const before = st.existing && !sent.uncertain;
@@ -361,9 +361,9 @@ export function buildProgram(): Command {
         else process.stdout.write(before ? `job ${st.id} was already submitted with these settings (${st.state}): ${st.chunks.total} chunk(s)\n` : `submitted job ${st.id}: ${st.chunks.total} chunk(s)\n`);
         return;
       }
-      const end = await follow(() => c.get<JobStatus>(`/api/jobs/${st.id}`), new ProgressBar(process.stderr, o['json'] ? false : undefined), 250);
+      const end = await follow(() => get<JobStatus>(`/api/jobs/${st.id}`), new ProgressBar(process.stderr, o['json'] ? false : undefined), 250);
       if (end.state === 'cancelled') throw new BrambleError('CANCELLED', `job ${st.id} was cancelled`);
-      const r = await c.get<Record<string, unknown>>(`/api/jobs/${st.id}/result`);
+      const r = await get<Record<string, unknown>>(`/api/jobs/${st.id}/result`);
       if (o['json']) printJson(r);
       else process.stdout.write(`job ${st.id}\n${formatResult(r)}\n`);
       if (end.state === 'failed') process.exitCode = 1;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { headUrls } from './api-client.js';
 import { ApiError } from './api-client.js';
-import { submitWithRetry } from './submit-retry.js';
+import { getThroughHeads, submitWithRetry } from './submit-retry.js';
 
 const servers: http.Server[] = [];
 afterEach(() => {
@@ -70,5 +70,26 @@ describe('submitWithRetry', () => {
     await expect(submitWithRetry({ ...opts, timeoutMs: 300, urls: [head.url], body: { id: 'x3', task: 'noop' } })).rejects.toThrow(
       /^no head answered the submit of job x3 within 0.3 s \(last: refused with 500\); it may have been accepted: `bramble status x3`, or submit again with --id x3$/,
     );
+  });
+
+  it('follows through whichever head answers, the last one that did first', async () => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ state: 'running' }));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const live = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dead = await scripted([]);
+    servers.pop()?.close();
+    const lines: string[] = [];
+    const get = getThroughHeads({ ...opts, urls: [dead.url, live], log: (l) => lines.push(l) });
+    expect(await get<{ state: string }>('/api/jobs/a')).toEqual({ state: 'running' });
+    expect(await get<{ state: string }>('/api/jobs/a/result')).toEqual({ state: 'running' });
+    expect(seen).toEqual(['/api/jobs/a', '/api/jobs/a/result']);
+    expect(lines).toHaveLength(1); // the dead head was tried once, then the live one went first
+    expect(lines[0]).toMatch(/ECONNREFUSED.*trying again \(\/api\/jobs\/a\)$/);
   });
 });
