@@ -1,5 +1,5 @@
 import { Command, CommanderError, Help } from 'commander';
-import { BrambleError, InputError } from '../core/errors.js';
+import { BrambleError, InputError } from '../core/index.js';
 import { VERSION } from './version.js';
 
 export { VERSION };
@@ -21,7 +21,7 @@ export const COMMANDS: readonly { name: string; usage: string; description: stri
   const head = async (): Promise<Register> => (await import('./commands/head.js')).register;
   const worker = async (): Promise<Register> => (await import('./commands/worker.js')).register;
   const api = async (): Promise<Register> => (await import('./commands/api.js')).register;
-  const deploy = async (): Promise<Register> => (await import('../deploy/commands.js')).registerDeployCommands;
+  const deploy = async (): Promise<Register> => (await import('../deploy/index.js')).registerDeployCommands;
   return [
     { name: 'run', usage: '[options] <task>', description: 'run a job on this machine: a head and local worker slots inside this one command', load: run },
     { name: 'init', usage: '[options]', description: 'create a cluster: CA, head certificate, cluster secret, admin token, config', load: cluster },

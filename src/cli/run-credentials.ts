@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Cluster } from '../trust/cluster-dir.js';
-import { initCluster, isInitialised, loadCluster } from '../trust/cluster-dir.js';
+import type { Cluster } from '../trust/index.js';
+import { initCluster, isInitialised, loadCluster } from '../trust/index.js';
 
 /** Where `bramble run` keeps its credentials: `$XDG_CACHE_HOME/bramble/run` (default `~/.cache/bramble/run`). */
 export function runCredentialsDir(): string {

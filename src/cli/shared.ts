@@ -3,11 +3,10 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError, TERMINAL_STATES } from '../core/index.js';
-import type { JobStatus } from '../head/head.js';
-import { taskFlags } from '../tasks/describe.js';
-import type { JobInput } from '../tasks/plan.js';
-import { findTask } from '../tasks/registry.js';
-import { defaultDataDir } from '../trust/cluster-dir.js';
+import type { JobStatus } from '../head/index.js';
+import type { JobInput } from '../tasks/index.js';
+import { findTask, taskFlags } from '../tasks/index.js';
+import { defaultDataDir } from '../trust/index.js';
 import type { ProgressBar } from './progress.js';
 
 /** Task-specific flags shared by `run` and `submit`. */

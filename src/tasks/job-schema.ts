@@ -1,11 +1,13 @@
-import { z } from 'zod';
-import type { Task } from './define-task.js';
+import type { z } from 'zod';
+import type { Task, Zod } from './define-task.js';
 
-// apart from describe.ts, so that the CLI and the slot threads load the registry without zod
-const scalar = z.union([z.string(), z.number()]);
 
-/** The body of `POST /api/jobs` for one task, as a zod schema (for the OpenAPI document). */
-export function jobBodySchema(t: Task): z.ZodType {
+/**
+ * The body of `POST /api/jobs` for one task, as a zod schema (for the OpenAPI document). zod is passed
+ * in, so that the task layer loads without it (the CLI's help, every slot thread).
+ */
+export function jobBodySchema(t: Task, z: Zod): z.ZodType {
+  const scalar = z.union([z.string(), z.number()]);
   const params = Object.fromEntries(t.paramInfo.map((p) => [p.name, p.schema(z).optional().describe(`${p.flag}: ${p.description}`)]));
   return z
     .object({

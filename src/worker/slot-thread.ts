@@ -1,6 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { getTask } from '../tasks/registry.js';
-import '../tasks/fixtures.js'; // BRAMBLE_FIXTURES=1 only (fault tests)
+import { getTask } from '../tasks/index.js';
 
 /**
  * One slot: runs chunks of any task, one batch at a time, in order, and posts the results back in one

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { BrambleError } from '../../core/index.js';
-import type { JobStatus } from '../../head/head.js';
-import { planJob } from '../../tasks/plan.js';
-import { publicTasks } from '../../tasks/registry.js';
+import type { JobStatus } from '../../head/index.js';
+import { planJob, publicTasks } from '../../tasks/index.js';
 import { ApiClient, resolveApi } from '../api-client.js';
 import { formatResult } from '../format.js';
 import { ProgressBar } from '../progress.js';

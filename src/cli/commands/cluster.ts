@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { BrambleError, InputError } from '../../core/index.js';
-import { headSettings } from '../../head/settings.js';
+import { headSettings } from '../../head/index.js';
 import { FILES, initCluster, loadCluster, rotateSecret } from '../../trust/index.js';
 import { dataDirOf } from '../shared.js';
 

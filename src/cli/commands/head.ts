@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../core/index.js';
 import { CompatConfig, addCompatFlags, compatWiring } from '../../compat/index.js';
-import { startHeadProcess } from '../../head/main.js';
+import { startHeadProcess } from '../../head/index.js';
 import { FILES, initCluster, isInitialised, loadCluster } from '../../trust/index.js';
 import { HeadConfig, addSettingFlags, resolveConfig } from '../config.js';
 import { makeLogger } from '../logger.js';

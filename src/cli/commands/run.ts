@@ -1,9 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { BrambleError, InputError } from '../../core/index.js';
-import { taskFlags } from '../../tasks/describe.js';
-import { planJob } from '../../tasks/plan.js';
-import { findTask, publicTasks } from '../../tasks/registry.js';
+import { findTask, planJob, publicTasks, taskFlags } from '../../tasks/index.js';
 import { follow, jobInput, printJson, taskOptions, writeFileFrom } from '../shared.js';
 import { VERSION } from '../version.js';
 
@@ -30,9 +28,9 @@ export function register(program: Command): void {
     const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal }, { formatResult }, { ProgressBar }] = await Promise.all([
       import('../logger.js'),
       import('../run-credentials.js'),
-      import('../../head/main.js'),
+      import('../../head/index.js'),
       import('../../worker/main.js'),
-      import('../../storage/memory-journal.js'),
+      import('../../storage/index.js'),
       import('../format.js'),
       import('../progress.js'),
     ]);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { InputError, splitHostPort } from '../../core/index.js';
-import { acquireInstanceLock } from '../../deploy/instance-lock.js';
+import { acquireInstanceLock } from '../../deploy/index.js';
 import { FILES, isInitialised, loadCluster, parseJoinToken } from '../../trust/index.js';
 import { startWorkerProcess } from '../../worker/main.js';
 import { WorkerConfig, resolveConfig } from '../config.js';
