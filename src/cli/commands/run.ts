@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { BrambleError, InputError } from '../../core/index.js';
 import { findTask, planJob, publicTasks, taskFlags } from '../../tasks/index.js';
@@ -24,8 +26,8 @@ export function register(program: Command): void {
     const outFlag = taskFlags().find((f) => f.param === outParam && f.tasks.includes(task));
     if (o['out'] !== undefined && outFlag) o[outFlag.attribute] = true;
     const input = jobInput(task, o);
-    planJob(input, workers); // validate before starting anything
-    const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal }, { formatResult }, { ProgressBar }] = await Promise.all([
+    const plan = planJob(input, workers); // validate before starting anything
+    const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal, SqliteJournal }, { formatResult }, { ProgressBar }] = await Promise.all([
       import('../logger.js'),
       import('../run-credentials.js'),
       import('../../head/index.js'),
@@ -36,13 +38,17 @@ export function register(program: Command): void {
     ]);
     const logger = makeLogger(String(o['logLevel']), { toStderr: true });
     // TLS and auth even on loopback, with credentials made once per user (run-credentials.ts); the
-    // journal in memory: a run's ledger dies with it
+    // journal in memory, since a run's ledger dies with it, unless it keeps the job's output (--out),
+    // which goes to disk: the head never holds a whole job's output
     const { cluster, dispose } = await runCredentials();
-    const hp = await startHeadProcess({ cluster, dataDir: cluster.dir, journal: new MemoryJournal(), bind: '127.0.0.1', port: 0, httpPort: null, insecure: false, logger, version: VERSION });
+    const dir = findTask(task)?.hasOutput(plan.params) ? mkdtempSync(path.join(os.tmpdir(), 'bramble-run-')) : null;
+    const journal = dir ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
+    const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, bind: '127.0.0.1', port: 0, httpPort: null, insecure: false, logger, version: VERSION });
     const agent = startWorkerProcess({ host: '127.0.0.1', port: hp.workerPort, caHash: cluster.caHash, secret: cluster.secret, slots: workers, name: 'local', logger, version: VERSION });
     const cleanup = async (): Promise<void> => {
       await agent.stop();
       await hp.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
       dispose();
     };
     const onSignal = (): void => {
