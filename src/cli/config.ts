@@ -103,7 +103,8 @@ export function addSettingFlags(cmd: Command, shape: z.ZodRawShape, skip: readon
 }
 
 export const WorkerConfig = {
-  head: z.string().regex(/^\[?[A-Za-z0-9._:-]+\]?:\d{1,5}$/, 'must be HOST:PORT').optional(),
+  // several, comma-separated: every head candidate (HA, docs/ha.md); the worker follows the leader
+  head: z.string().regex(/^\[?[A-Za-z0-9._:-]+\]?:\d{1,5}(,\[?[A-Za-z0-9._:-]+\]?:\d{1,5})*$/, 'must be HOST:PORT, or several comma-separated').optional(),
   join: z.string().optional(),
   slots: z.number().int().min(1).max(1024).optional(),
   name: z.string().min(1).max(128).optional(),

@@ -8,7 +8,7 @@ import { BrambleError, InputError, TERMINAL_STATES, splitHostPort } from '../cor
 import type { JobInput } from '../tasks/index.js';
 import { findTask, planJob, publicTasks, taskFlags } from '../tasks/index.js';
 import { headSettings, startHeadProcess } from '../head/index.js';
-import type { JobStatus } from '../head/index.js';
+import type { HaStatus, JobStatus } from '../head/index.js';
 import { startWorkerProcess } from '../worker/main.js';
 import { addCompatFlags, CompatConfig, compatWiring } from '../compat/index.js';
 import { acquireInstanceLock, registerDeployCommands } from '../deploy/index.js';
@@ -189,8 +189,14 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'data dir (default ~/.bramble or BRAMBLE_DATA)')
     .option('--san <names>', 'extra names/addresses for the head certificate, comma-separated')
     .option('--force', 'replace an existing cluster')
-    .action(async (o: { data?: string; san?: string; force?: boolean }) => {
+    .option('--etcd <urls>', 'HA: etcd client URLs, comma-separated, written to the config (copy the data dir to every head candidate; docs/ha.md)')
+    .action(async (o: { data?: string; san?: string; force?: boolean; etcd?: string }) => {
       const dir = dataDirOf(o);
+      const etcd = o.etcd === undefined ? undefined : o.etcd.split(',').map((u) => u.trim()).filter(Boolean);
+      if (etcd) {
+        const r = HeadConfig.etcd.safeParse(etcd);
+        if (!r.success) throw new InputError('--etcd', `--etcd ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.etcd)})`);
+      }
       let cluster: Awaited<ReturnType<typeof initCluster>>;
       try {
         cluster = await initCluster(dir, { force: o.force, sans: o.san ? o.san.split(',').map((s) => s.trim()).filter(Boolean) : [] });
@@ -202,8 +208,14 @@ export function buildProgram(): Command {
       if (!existsSync(cfg)) {
         const { writeConfigFile } = await import('../trust/index.js');
         const d = headSettings();
-        writeConfigFile(cfg, { head: { port: d.port, httpPort: d.httpPort, bind: d.bind }, worker: {} });
-      }
+        writeConfigFile(cfg, { head: { port: d.port, httpPort: d.httpPort, bind: d.bind, ...(etcd ? { etcd } : {}) }, worker: {} });
+      } else if (etcd) process.stderr.write(`note: ${cfg} exists and was left alone: add "etcd": ${JSON.stringify(etcd)} to its "head" section\n`);
+      if (etcd)
+        process.stdout.write(
+          `HA: copy ${dir} to every head candidate before its first start (same CA, secret, admin token, lease key), e.g.\n` +
+            `  rsync -a ${dir}/ pi2:${dir}/\n` +
+            `then on each: bramble head --data ${dir} --name NAME   (docs/ha.md)\n\n`,
+        );
       process.stdout.write(
         `cluster created in ${dir}\n` +
           `  CA certificate   ${path.join(dir, FILES.caCert)} (sha256 ${cluster.caHash})\n` +
@@ -247,6 +259,27 @@ export function buildProgram(): Command {
       const compat = compatWiring(cfg, { dataDir: dir, logger });
       const cluster = await ensureCluster(dir, { info: (m) => logger.info(m) });
       const { dashboardRoutes } = await import('../dashboard/index.js');
+      if (cfg.etcd) {
+        // one of several head candidates (docs/ha.md): the compat listeners belong to a single head
+        if (compat.enabled) throw new InputError('--etcd', '--etcd: the --compat-* listeners are not available on HA head candidates yet');
+        const { startHaHead } = await import('../head/index.js');
+        const ha = await startHaHead({ cluster, dataDir: dir, ...cfg, etcd: cfg.etcd, logger, version: VERSION, extendHttp: (app, head, auth) => dashboardRoutes(app, head, auth) });
+        const joinLine = `bramble worker --head ${os.hostname()}:${cfg.port},OTHER-CANDIDATE:${cfg.port},... ${cfg.insecure ? '--insecure' : `--join ${cluster.joinToken}`}`;
+        process.stdout.write(`
+head candidate ${ha.name}: etcd ${cfg.etcd.join(',')}
+workers:   ${joinLine}
+status:    bramble ha
+
+`);
+        const stopHa = (): void => {
+          logger.info('head candidate stopping (resigning)');
+          void ha.stop().finally(() => process.exit(0));
+          setTimeout(() => process.exit(0), 10_000).unref();
+        };
+        process.once('SIGTERM', stopHa);
+        process.once('SIGINT', stopHa);
+        return;
+      }
       const hp = await startHeadProcess({
         cluster,
         dataDir: dir,
@@ -283,7 +316,7 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run a worker: computes chunks for a head')
-    .option('--head <host:port>', 'the head worker port, e.g. pi-head:7070')
+    .option('--head <host:port>', 'the head worker port, e.g. pi-head:7070; with several head candidates (HA) all of them: a:7070,b:7070,c:7070')
     .option('--join <token>', 'join token printed by `bramble init` / `bramble token`')
     .option('--data <dir>', "read the join token from a head's data dir on this machine")
     .option('--slots <n>', 'chunks computed at once (default: one per core)')
@@ -300,7 +333,8 @@ export function buildProgram(): Command {
       const { data: _d, config: _c, ...flags } = o;
       const cfg = resolveConfig(WorkerConfig, flags, files);
       if (!cfg.head) throw new InputError('--head', '--head HOST:PORT is required (the head prints it when it starts)');
-      const { host, port } = splitHostPort(cfg.head, '--head');
+      const heads = cfg.head.split(',').map((h) => splitHostPort(h.trim(), '--head'));
+      const { host, port } = heads[0] as { host: string; port: number };
       let caHash: string | null = null;
       let secret: string | null = null;
       if (!cfg.insecure) {
@@ -311,7 +345,7 @@ export function buildProgram(): Command {
       await acquireInstanceLock(dir, cfg.instance); // held until the process exits; the error names the pid holding it
       const logger = makeLogger(cfg.logLevel);
       const node = stableNodeId(dir, cfg.instance);
-      const agent = startWorkerProcess({ host, port, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node });
+      const agent = startWorkerProcess({ host, port, heads, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node });
       const stop = (): void => {
         logger.info('worker draining');
         void agent.drain().finally(() => process.exit(0));
@@ -411,6 +445,15 @@ export function buildProgram(): Command {
           ? 'no nodes\n'
           : nodes.map((n) => `${n.name.padEnd(24)} ${n.state.padEnd(8)} ${n.remote.padEnd(16)} ${n.busy}/${n.slots} busy  ${n.telemetry.temp === undefined ? '-' : n.telemetry.temp.toFixed(1) + ' °C'}`).join('\n') + '\n',
       );
+  });
+
+  api(program.command('ha').description('high availability: which head candidate leads, the others, the election history')).action(async (o: Record<string, unknown>) => {
+    const st = await client(o).get<HaStatus>('/api/ha');
+    if (o['json']) return printJson(st);
+    const lines = [`leader: ${st.leader ?? '(none: election in progress)'}${st.epoch ? `  epoch ${st.epoch}` : ''}`];
+    for (const c of st.candidates) lines.push(`  ${c.name.padEnd(20)} ${c.state.padEnd(8)} ${c.url}  workers ${c.workerAddress}`);
+    for (const h of st.history.slice(-5)) lines.push(`  ${new Date(h.at).toISOString()}  ${h.name} elected (epoch ${h.epoch})`);
+    process.stdout.write(lines.join('\n') + '\n');
   });
 
   registerDeployCommands(program);

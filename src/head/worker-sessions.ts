@@ -24,6 +24,10 @@ export interface WorkerSessionsOptions {
   /** A node at or above this CPU temperature (°C), or reporting throttling, gets at most `hotSlots` chunks at once. */
   hotTemp: number;
   hotSlots: number;
+  /** False while this head may not hand out leases (HA: not the leader by its own clock). */
+  mayLease?: () => boolean;
+  /** HA: the leadership's epoch, sent in `welcome` so workers refuse a head of an older one. */
+  epoch?: bigint;
 }
 
 /** One member of the cluster, native or compat: the single place where joining and leaving happen. */
@@ -36,6 +40,7 @@ class Session implements WorkerSession, ResultSink {
     private readonly owner: WorkerSessions,
   ) {}
   lease(n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
+    if (!this.owner.mayLease()) return [];
     return this.owner.ledger.lease(this.id, n, accept);
   }
   result(input: Omit<ResultInput, 'worker'>): void {
@@ -104,6 +109,15 @@ export class WorkerSessions implements SessionPort {
     this.ledger = o.ledger;
     this.nodes = o.nodes;
     this.batcher = o.batcher;
+  }
+
+  /** Leases refused because this head was not (or no longer) the leader. */
+  leasesRefused = 0;
+
+  mayLease(): boolean {
+    if (!this.o.mayLease || this.o.mayLease()) return true;
+    this.leasesRefused++;
+    return false;
   }
 
   // ---- the session port ----
@@ -240,6 +254,7 @@ export class WorkerSessions implements SessionPort {
       leaseMs: this.o.leaseMs,
       heartbeatMs: Math.max(20, Math.floor(this.o.leaseMs / 3)),
       telemetryMs: this.o.telemetryMs,
+      ...(this.o.epoch !== undefined ? { epoch: this.o.epoch.toString() } : {}),
     });
   }
 
@@ -252,6 +267,9 @@ export class WorkerSessions implements SessionPort {
       case 'heartbeat': {
         const stale = s.heartbeat(msg.tokens);
         s.report({});
+        // an empty ack answers every heartbeat, so a worker can tell a live head from a stopped one
+        // (a SIGSTOPped head's kernel still accepts bytes): its silence check reconnects elsewhere
+        peer.conn.send({ type: 'ack', tokens: [] });
         // leases it still runs that were given to others or ended: tell it to stop them (a worker lists
         // only chunks it has not answered, so none of these has a result on its way)
         if (stale.length > 0) peer.conn.send({ type: 'cancel', tokens: stale });
