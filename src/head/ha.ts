@@ -38,7 +38,7 @@ export interface HaStatus {
   leader: string | null;
   epoch: string | null;
   candidates: { name: string; url: string; workerAddress: string; state: CandidateState }[];
-  /** This candidate's own view: its state, and what its fencing refused. */
+  /** This candidate's own view: its state, what its fencing refused, when its leadership's first lease went out. */
   self: { name: string; state: 'leader' | 'standby'; epoch: string | null; refusedWrites: number; refusedLeases: number; firstLeaseAt: number | null };
   /** Leaderships, newest last, as each new leader recorded it in etcd. */
   history: { name: string; epoch: string; at: number }[];
@@ -167,7 +167,6 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
   let stopped = false;
   let refusedWrites = 0;
   let refusedLeases = 0;
-  let firstLeaseAt: number | null = null;
   let chain: Promise<void> = Promise.resolve();
   const enqueue = (step: () => Promise<void>): void => {
     chain = chain.then(step).catch((err: unknown) => log.error({ err }, 'HA transition failed'));
@@ -260,11 +259,7 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
       hp = await startHeadProcess({
         ...o,
         journal: guarded,
-        mayLease: () => {
-          const ok = election.isLeader();
-          if (ok && firstLeaseAt === null) firstLeaseAt = Date.now();
-          return ok;
-        },
+        mayLease: () => election.isLeader(),
         epoch: info.epoch,
         onFatal: (err) => {
           log.warn({ err: (err as Error).message }, 'head failed: stepping down');
@@ -337,7 +332,7 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
       candidates: [...known.values()]
         .sort((a, b) => (a.name < b.name ? -1 : 1))
         .map((c) => ({ name: c.name, url: c.urls[0] ?? '', workerAddress: c.urls[1] ?? '', state: leader?.name === c.name ? 'leader' : aliveNames.has(c.name) ? 'standby' : 'down' })),
-      self: { name, state: election.isLeader() ? 'leader' : 'standby', epoch: election.currentEpoch?.toString() ?? null, refusedWrites: refusedWrites + live, refusedLeases: refusedLeases + (hp?.head.sessions.leasesRefused ?? 0), firstLeaseAt },
+      self: { name, state: election.isLeader() ? 'leader' : 'standby', epoch: election.currentEpoch?.toString() ?? null, refusedWrites: refusedWrites + live, refusedLeases: refusedLeases + (hp?.head.sessions.leasesRefused ?? 0), firstLeaseAt: hp?.head.sessions.firstLeaseAt ?? null },
       history,
     };
   };

@@ -41,7 +41,9 @@ class Session implements WorkerSession, ResultSink {
   ) {}
   lease(n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
     if (!this.owner.mayLease()) return [];
-    return this.owner.ledger.lease(this.id, n, accept);
+    const got = this.owner.ledger.lease(this.id, n, accept);
+    if (got.length > 0 && this.owner.firstLeaseAt === null) this.owner.firstLeaseAt = Date.now();
+    return got;
   }
   result(input: Omit<ResultInput, 'worker'>): void {
     // no copy per result (this is the hot path of noop jobs): the input becomes the ledger's
@@ -113,6 +115,8 @@ export class WorkerSessions implements SessionPort {
 
   /** Leases refused because this head was not (or no longer) the leader. */
   leasesRefused = 0;
+  /** Wall-clock time of this head's first lease (HA: the end of a failover). */
+  firstLeaseAt: number | null = null;
 
   mayLease(): boolean {
     if (!this.o.mayLease || this.o.mayLease()) return true;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ClientConnection } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
@@ -80,7 +79,8 @@ export class WorkerAgent {
   private nextHead = 0;
   /** Highest leadership epoch seen in a welcome: a head announcing a lower one is a deposed leader. */
   private epoch = -1n;
-  private lastHeard = 0;
+  /** Heartbeats sent since the head last said anything. */
+  private unanswered = 0;
 
   constructor(private readonly o: WorkerAgentOptions) {
     this.node = o.node ?? `${os.hostname()}#${o.instance}-${randomUUID().slice(0, 8)}`;
@@ -137,10 +137,8 @@ export class WorkerAgent {
     return new Promise<boolean>((resolve) => {
       const { conn } = link;
       let welcomed = false;
-      let silence: NodeJS.Timeout | null = null;
       conn.on('close', (err) => {
         this.link = null;
-        if (silence) clearInterval(silence);
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
         if (this.telemetryTimer) clearInterval(this.telemetryTimer);
         // chunks not started were returned by the head when we went away
@@ -151,7 +149,7 @@ export class WorkerAgent {
         resolve(welcomed);
       });
       conn.on('message', (msg: Message) => {
-        this.lastHeard = performance.now();
+        this.unanswered = 0;
         if (!welcomed) {
           if (msg.type === 'challenge') {
             void this.sampler.sample().then((t) => {
@@ -188,14 +186,7 @@ export class WorkerAgent {
             this.log.info({ head: `${head.host}:${head.port}`, epoch: msg.epoch, slots: this.o.slots }, 'joined head');
             for (const r of this.unacked.values()) conn.send(r);
             this.heartbeatTimer = setInterval(() => this.heartbeat(), msg.heartbeatMs);
-            // the head answers every heartbeat: silence for three of them (and at least 2 s) means it
-            // is stopped or cut off, though its kernel may keep the TCP connection open
-            const silentMs = Math.max(2000, 3 * msg.heartbeatMs);
-            silence = setInterval(() => {
-              if (performance.now() - this.lastHeard <= silentMs) return;
-              this.log.warn({ silentMs }, 'head silent: reconnecting');
-              conn.destroy();
-            }, msg.heartbeatMs);
+            this.unanswered = 0;
             this.telemetryTimer = setInterval(() => void this.telemetry(), msg.telemetryMs);
             this.lastWant = -1;
             this.want();
@@ -308,6 +299,14 @@ export class WorkerAgent {
   }
 
   private heartbeat(): void {
+    // the head answers every heartbeat: three unanswered mean it is stopped or cut off, though its
+    // kernel may keep the TCP connection open; counted in heartbeats sent, not in time, so a pause
+    // of this worker itself (SIGSTOP, a long GC) is not mistaken for a silent head
+    if (++this.unanswered > 3 && this.link) {
+      this.log.warn({ unanswered: this.unanswered - 1 }, 'head silent: reconnecting');
+      this.link.conn.destroy();
+      return;
+    }
     const tokens = [...this.running.keys(), ...this.queue.map((c) => c.token)];
     this.link?.conn.send({ type: 'heartbeat', tokens });
   }
