@@ -1,4 +1,5 @@
 import { cpSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,16 @@ async function midJob(via: string, id: string): Promise<void> {
     const r = await api<Status>(heads.get(via) as HeadHandle, 'GET', `/api/jobs/${id}`);
     return r.status === 200 && r.json.chunks.done > 2 && r.json.state === 'running';
   }, 60_000, 100);
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
 }
 
 describe.skipIf(missing !== null)('HA: head candidates elected through etcd', () => {
@@ -196,6 +207,34 @@ describe.skipIf(missing !== null)('HA: head candidates elected through etcd', ()
     expect(await count(first.leader as string, job.id)).toBe(PI_6E8);
     await etcd.restart(victim);
   }, 240_000);
+
+  it('two of three etcd members killed: the leader steps down by its own clock, no candidate serves workers; quorum back: the job finishes exactly', async () => {
+    const first = await agreedLeader(names);
+    const job = await submit(first.leader as string, '1e9');
+    await midJob(first.leader as string, job.id);
+    await etcd.kill(1);
+    await etcd.kill(2);
+    // renew deadline (2 s) and a margin: no worker port may be open anywhere (nobody can hand out a lease)
+    await waitFor('every worker port closed', async () => {
+      const open = await Promise.all(names.map((n) => portOpen(ports.get(n)?.port as number)));
+      return open.every((o) => !o);
+    }, 10_000, 100);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await Promise.all(names.map((n) => portOpen(ports.get(n)?.port as number)))).toEqual([false, false, false]);
+    await Promise.all([etcd.restart(1), etcd.restart(2)]);
+    const next = await agreedLeader(names);
+    expect(BigInt(next.epoch as string)).toBeGreaterThan(BigInt(first.epoch as string));
+    const end = await waitJob<Status>(heads.get(next.leader as string) as HeadHandle, job.id);
+    expect(end.state).toBe('done');
+    expect(await count(next.leader as string, job.id)).toBe(PI_1E9);
+  }, 240_000);
+
+  it("a job whose result rows cannot fit etcd's quota is refused at submit, with the estimate", async () => {
+    const r = await api<{ error: { code: string; message: string } }>(heads.get('h2') as HeadHandle, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '1e10', chunk: '1000' });
+    expect(r.status).toBe(507);
+    expect(r.json.error.code).toBe('ETCD_QUOTA');
+    expect(r.json.error.message).toMatch(/10000000 result rows need about 2441 MiB in etcd, which holds \d+ MiB of its 2048 MiB quota \(--etcd-quota-bytes\)/);
+  });
 
   it('a head started with --etcd refuses a bad candidate name, naming the flag', async () => {
     const r = await run(['head', '--data', dirOf('h1'), '--name', 'bad name!', '--port', '1', '--http-port', '2']);

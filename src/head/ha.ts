@@ -4,7 +4,9 @@ import https from 'node:https';
 import os from 'node:os';
 import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
 import { InputError } from '../core/index.js';
-import { EtcdElection, EtcdJournal, FencedError, prefixEnd } from '../storage/index.js';
+import { EtcdElection, EtcdError, EtcdJournal, FencedError, prefixEnd } from '../storage/index.js';
+import type { JobInput } from '../tasks/index.js';
+import { planJob } from '../tasks/index.js';
 import type { LeaderInfo } from '../storage/index.js';
 import { writeHeadState } from '../trust/index.js';
 import { isAdmin } from './http-api.js';
@@ -39,7 +41,7 @@ export interface HaStatus {
   epoch: string | null;
   candidates: { name: string; url: string; workerAddress: string; state: CandidateState }[];
   /** This candidate's own view: its state, what its fencing refused, when its leadership's first lease went out. */
-  self: { name: string; state: 'leader' | 'standby'; epoch: string | null; refusedWrites: number; refusedLeases: number; firstLeaseAt: number | null };
+  self: { name: string; state: 'leader' | 'standby'; epoch: string | null; refusedWrites: number; refusedLeases: number; firstLeaseAt: number | null; etcdNoSpace: boolean };
   /** Leaderships, newest last, as each new leader recorded it in etcd. */
   history: { name: string; epoch: string; at: number }[];
 }
@@ -127,6 +129,13 @@ class SteppingDownJournal implements Journal {
 }
 
 const COMPACT_EVERY_MS = 5 * 60_000;
+/**
+ * etcd space per result row, for the estimate at submit: key (~40 B) and MessagePack row (~60-100 B),
+ * twice over for bbolt's revision key, page slack and the history kept until compaction.
+ */
+const ROW_BYTES = 256;
+const MiB = (n: number): string => (n / 2 ** 20).toFixed(0);
+const NOSPACE_MESSAGE = 'etcd is out of space (alarm NOSPACE): nothing more can be committed and no lease is handed out; nothing acknowledged is lost. Free space (etcdctl compact, etcdctl defrag, or a larger --quota-backend-bytes), then etcdctl alarm disarm: the job resumes';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const b = Buffer.from(JSON.stringify(body));
@@ -167,7 +176,23 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
   let stopped = false;
   let refusedWrites = 0;
   let refusedLeases = 0;
+  let noSpace = false;
+  let alarmTimer: NodeJS.Timeout | null = null;
   let chain: Promise<void> = Promise.resolve();
+  const setNoSpace = (v: boolean): void => {
+    if (v === noSpace) return;
+    noSpace = v;
+    if (v) log.error(NOSPACE_MESSAGE);
+    hp?.head.event(v ? 'error' : 'info', 'ha', v ? NOSPACE_MESSAGE : 'etcd has space again: leases resume');
+    if (!v) hp?.head.scheduleDispatch();
+  };
+  const checkAlarms = async (): Promise<void> => {
+    try {
+      setNoSpace((await election.client.alarms()).includes('NOSPACE'));
+    } catch {
+      /* etcd unreachable: the election deals with it */
+    }
+  };
   const enqueue = (step: () => Promise<void>): void => {
     chain = chain.then(step).catch((err: unknown) => log.error({ err }, 'HA transition failed'));
   };
@@ -249,9 +274,11 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
     if (stopped || hp || !election.isLeader() || election.currentEpoch !== info.epoch) return;
     log.info({ epoch: info.epoch.toString() }, 'elected leader: rebuilding the ledger from etcd');
     await closeStandby();
+    await checkAlarms();
     const j = new EtcdJournal({ endpoints: o.etcd, prefix, fence: () => election.fence() });
     journal = j;
     const guarded = new SteppingDownJournal(j, (err) => {
+      if (err instanceof EtcdError && err.noSpace) setNoSpace(true);
       log.warn({ err: (err as Error).message, fenced: err instanceof FencedError }, 'journal write failed: stepping down');
       enqueue(() => standBy(err instanceof FencedError ? 'fenced' : 'journal write failed'));
     });
@@ -259,7 +286,8 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
       hp = await startHeadProcess({
         ...o,
         journal: guarded,
-        mayLease: () => election.isLeader(),
+        // no lease while etcd cannot take its result (the next leader checks the alarm too)
+        mayLease: () => election.isLeader() && !noSpace,
         epoch: info.epoch,
         onFatal: (err) => {
           log.warn({ err: (err as Error).message }, 'head failed: stepping down');
@@ -269,6 +297,26 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
           app.get('/api/ha', async (req, reply) => {
             if (!auth(req)) return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token' } });
             return status();
+          });
+          // a job whose result rows cannot fit etcd's quota is refused here, with the estimate
+          app.addHook('preHandler', async (req, reply) => {
+            if (req.method !== 'POST' || req.routeOptions.url !== '/api/jobs') return;
+            if (noSpace) return reply.code(507).send({ error: { code: 'ETCD_NOSPACE', message: NOSPACE_MESSAGE } });
+            let chunks: number;
+            try {
+              chunks = planJob(req.body as JobInput, head.sessions.slotCount() || 4).chunks;
+            } catch {
+              return; // the route itself names what is wrong
+            }
+            const need = chunks * ROW_BYTES;
+            const used = await election.client.dbSize().catch(() => 0);
+            if (used + need > settings.etcdQuotaBytes)
+              return reply.code(507).send({
+                error: {
+                  code: 'ETCD_QUOTA',
+                  message: `job refused: its ${chunks} result rows need about ${MiB(need)} MiB in etcd, which holds ${MiB(used)} MiB of its ${MiB(settings.etcdQuotaBytes)} MiB quota (--etcd-quota-bytes); use a larger --chunk, or raise etcd's --quota-backend-bytes and --etcd-quota-bytes`,
+                },
+              });
           });
           await o.extendHttp?.(app, head, auth);
         },
@@ -288,6 +336,8 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
     await election.client
       .txn([{ key: election.leaderKey, target: 'CREATE', value: info.epoch }], [{ put: { key: histKey, value: JSON.stringify({ name, epoch: info.epoch.toString(), at: Date.now() }) } }])
       .catch(() => undefined);
+    alarmTimer = setInterval(() => void checkAlarms(), Math.max(2000, settings.haRetryMs * 2));
+    alarmTimer.unref();
     compactTimer = setInterval(() => {
       void j.compact().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'etcd compaction failed'));
     }, COMPACT_EVERY_MS);
@@ -296,7 +346,8 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
 
   const standBy = async (reason: string): Promise<void> => {
     if (compactTimer) clearInterval(compactTimer);
-    compactTimer = null;
+    if (alarmTimer) clearInterval(alarmTimer);
+    compactTimer = alarmTimer = null;
     const h = hp;
     hp = null;
     if (h) {
@@ -332,7 +383,7 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
       candidates: [...known.values()]
         .sort((a, b) => (a.name < b.name ? -1 : 1))
         .map((c) => ({ name: c.name, url: c.urls[0] ?? '', workerAddress: c.urls[1] ?? '', state: leader?.name === c.name ? 'leader' : aliveNames.has(c.name) ? 'standby' : 'down' })),
-      self: { name, state: election.isLeader() ? 'leader' : 'standby', epoch: election.currentEpoch?.toString() ?? null, refusedWrites: refusedWrites + live, refusedLeases: refusedLeases + (hp?.head.sessions.leasesRefused ?? 0), firstLeaseAt: hp?.head.sessions.firstLeaseAt ?? null },
+      self: { name, state: election.isLeader() ? 'leader' : 'standby', epoch: election.currentEpoch?.toString() ?? null, refusedWrites: refusedWrites + live, refusedLeases: refusedLeases + (hp?.head.sessions.leasesRefused ?? 0), firstLeaseAt: hp?.head.sessions.firstLeaseAt ?? null, etcdNoSpace: noSpace },
       history,
     };
   };

@@ -34,6 +34,7 @@ export const HeadSettings = {
   etcdPrefix: z.string().regex(/^[A-Za-z0-9._/-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash, slash or underscore').default('bramble/').describe('key prefix of this cluster in etcd'),
   haLeaseTtl: z.number().int().min(2).max(300).default(6).describe('seconds: etcd lease of a head candidate; a crashed leader is replaced after about this long'),
   haRenewMs: z.number().int().min(500).max(299_000).default(4000).describe('a leader that could not renew for this long stops handing out leases (must be under --ha-lease-ttl)'),
+  etcdQuotaBytes: z.number().int().min(1 << 20).max(64 * 2 ** 30).default(2 * 2 ** 30).describe("etcd's --quota-backend-bytes: a job whose result rows cannot fit is refused at submit"),
   haRetryMs: z.number().int().min(100).max(60_000).default(1000).describe('how often candidates renew, campaign and look for the leader'),
 };
 

@@ -127,7 +127,9 @@ export class WorkerAgent {
         continue;
       }
       const wait = this.backoffMs * (0.75 + Math.random() * 0.5);
-      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 5000);
+      // with several head candidates, a failover is expected: keep trying about once a second (the
+      // default --ha-retry-ms), so a new leader's workers are back within a second of its election
+      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? (this.heads.length > 1 ? 1000 : 5000));
       await new Promise((r) => setTimeout(r, wait));
     }
   }
