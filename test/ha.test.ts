@@ -240,5 +240,8 @@ describe.skipIf(missing !== null)('HA: head candidates elected through etcd', ()
     const r = await run(['head', '--data', dirOf('h1'), '--name', 'bad name!', '--port', '1', '--http-port', '2']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--name must be 1-64 letters/);
+    const t = await run(['head', '--data', dirOf('h1'), '--name', 'hx', '--ha-renew-ms', '7000', '--log-level', 'silent']);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/--ha-renew-ms must be under --ha-lease-ttl \(6 s = 6000 ms; got 7000\)/);
   });
 });

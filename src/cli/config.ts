@@ -95,7 +95,7 @@ export function addSettingFlags(cmd: Command, shape: z.ZodRawShape, skip: readon
       cmd.addOption(new Option(flagName(key), help));
       continue;
     }
-    const arg = /Ms$/.test(key) ? 'ms' : /port$/i.test(key) ? 'port' : key === 'bind' ? 'addr' : key === 'logLevel' ? 'level' : 'n';
+    const arg = /Ms$/.test(key) ? 'ms' : /port$/i.test(key) ? 'port' : key === 'bind' ? 'addr' : key === 'logLevel' ? 'level' : inner instanceof z.ZodArray ? 'list' : inner instanceof z.ZodString ? 'text' : 'n';
     const shown = def === undefined || typeof def === 'boolean' ? '' : ` (default ${key === 'maxFrameBytes' && def === 16 * 1024 * 1024 ? '16 MiB' : String(def)})`;
     cmd.option(`${flagName(key)} <${arg}>`, help + (key === 'logLevel' ? '' : shown));
   }
