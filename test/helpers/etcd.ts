@@ -42,10 +42,14 @@ export interface EtcdMember {
 
 export class EtcdCluster {
   readonly members: EtcdMember[] = [];
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    /** Another local address every member's client port also listens on (a veth end, for namespaces). */
+    readonly alsoOn: string | null = null,
+  ) {}
 
-  static async start(size = 3): Promise<EtcdCluster> {
-    const c = new EtcdCluster(mkdtempSync(path.join(os.tmpdir(), 'bramble-etcd-')));
+  static async start(size = 3, options: { alsoOn?: string } = {}): Promise<EtcdCluster> {
+    const c = new EtcdCluster(mkdtempSync(path.join(os.tmpdir(), 'bramble-etcd-')), options.alsoOn ?? null);
     for (let i = 0; i < size; i++) {
       const [cp, pp] = [await freePort(), await freePort()];
       c.members.push({ name: `m${i}`, clientUrl: `http://127.0.0.1:${cp}`, peerUrl: `http://127.0.0.1:${pp}`, dataDir: path.join(c.dir, `m${i}`), proc: null, log: [] });
@@ -64,12 +68,17 @@ export class EtcdCluster {
     return this.members.map((m) => m.clientUrl);
   }
 
+  /** The client URLs on `alsoOn` (what a process in a network namespace dials). */
+  get endpointsAlso(): string[] {
+    return this.members.map((m) => m.clientUrl.replace('127.0.0.1', this.alsoOn ?? '127.0.0.1'));
+  }
+
   private spawn(i: number): void {
     const m = this.members[i] as EtcdMember;
     const args = [
       '--name', m.name,
       '--data-dir', m.dataDir,
-      '--listen-client-urls', m.clientUrl,
+      '--listen-client-urls', this.alsoOn ? `${m.clientUrl},${m.clientUrl.replace('127.0.0.1', this.alsoOn)}` : m.clientUrl,
       '--advertise-client-urls', m.clientUrl,
       '--listen-peer-urls', m.peerUrl,
       '--initial-advertise-peer-urls', m.peerUrl,
