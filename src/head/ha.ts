@@ -63,6 +63,8 @@ class SteppingDownJournal implements Journal {
   constructor(
     readonly inner: EtcdJournal,
     private readonly failed: (err: unknown) => void,
+    /** etcd said NOSPACE: true to hold the commit and retry (still the leader). */
+    private readonly noSpace: () => boolean,
   ) {}
   private guard<T>(f: () => T): T {
     try {
@@ -98,11 +100,19 @@ class SteppingDownJournal implements Journal {
     return this.guard(() => this.inner.commitChunks(rows));
   }
   async commitChunksAsync(rows: ChunkResultRecord[]): Promise<boolean[]> {
-    try {
-      return await this.inner.commitChunksAsync(rows);
-    } catch (err) {
-      this.fail(err);
-      throw err;
+    for (;;) {
+      try {
+        return await this.inner.commitChunksAsync(rows);
+      } catch (err) {
+        // etcd is full: hold this commit (nothing is acknowledged, no lease goes out meanwhile) and try
+        // again until space is freed; rows of it already written come back as duplicates, durable
+        if (err instanceof EtcdError && err.noSpace && this.noSpace()) {
+          await new Promise((r) => setTimeout(r, NOSPACE_RETRY_MS));
+          continue;
+        }
+        this.fail(err);
+        throw err;
+      }
     }
   }
   doneSpans(jobId: string): Iterable<[number, number]> {
@@ -129,13 +139,14 @@ class SteppingDownJournal implements Journal {
 }
 
 const COMPACT_EVERY_MS = 5 * 60_000;
+const NOSPACE_RETRY_MS = 2000;
 /**
  * etcd space per result row, for the estimate at submit: key (~40 B) and MessagePack row (~60-100 B),
  * twice over for bbolt's revision key, page slack and the history kept until compaction.
  */
 const ROW_BYTES = 256;
 const MiB = (n: number): string => (n / 2 ** 20).toFixed(0);
-const NOSPACE_MESSAGE = 'etcd is out of space (alarm NOSPACE): nothing more can be committed and no lease is handed out; nothing acknowledged is lost. Free space (etcdctl compact, etcdctl defrag, or a larger --quota-backend-bytes), then etcdctl alarm disarm: the job resumes';
+const NOSPACE_MESSAGE = 'etcd is out of space (alarm NOSPACE): results wait uncommitted and unacknowledged, no lease is handed out, nothing committed is lost. Free space (etcdctl compact and defrag, or a larger --quota-backend-bytes), then etcdctl alarm disarm: the jobs resume';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const b = Buffer.from(JSON.stringify(body));
@@ -277,11 +288,18 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
     await checkAlarms();
     const j = new EtcdJournal({ endpoints: o.etcd, prefix, fence: () => election.fence() });
     journal = j;
-    const guarded = new SteppingDownJournal(j, (err) => {
-      if (err instanceof EtcdError && err.noSpace) setNoSpace(true);
-      log.warn({ err: (err as Error).message, fenced: err instanceof FencedError }, 'journal write failed: stepping down');
-      enqueue(() => standBy(err instanceof FencedError ? 'fenced' : 'journal write failed'));
-    });
+    const guarded = new SteppingDownJournal(
+      j,
+      (err) => {
+        if (err instanceof EtcdError && err.noSpace) setNoSpace(true);
+        log.warn({ err: (err as Error).message, fenced: err instanceof FencedError }, 'journal write failed: stepping down');
+        enqueue(() => standBy(err instanceof FencedError ? 'fenced' : 'journal write failed'));
+      },
+      () => {
+        setNoSpace(true);
+        return election.isLeader() && journal === j;
+      },
+    );
     try {
       hp = await startHeadProcess({
         ...o,
@@ -383,7 +401,7 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
       candidates: [...known.values()]
         .sort((a, b) => (a.name < b.name ? -1 : 1))
         .map((c) => ({ name: c.name, url: c.urls[0] ?? '', workerAddress: c.urls[1] ?? '', state: leader?.name === c.name ? 'leader' : aliveNames.has(c.name) ? 'standby' : 'down' })),
-      self: { name, state: election.isLeader() ? 'leader' : 'standby', epoch: election.currentEpoch?.toString() ?? null, refusedWrites: refusedWrites + live, refusedLeases: refusedLeases + (hp?.head.sessions.leasesRefused ?? 0), firstLeaseAt: hp?.head.sessions.firstLeaseAt ?? null, etcdNoSpace: noSpace },
+      self: { name, state: hp && election.isLeader() ? 'leader' : 'standby', epoch: election.currentEpoch?.toString() ?? null, refusedWrites: refusedWrites + live, refusedLeases: refusedLeases + (hp?.head.sessions.leasesRefused ?? 0), firstLeaseAt: hp?.head.sessions.firstLeaseAt ?? null, etcdNoSpace: noSpace },
       history,
     };
   };
