@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdCluster, etcdMissing } from './helpers/etcd.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
+import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
 
 /**
  * Issue 15: etcd's space quota reached mid-job (a real etcd with a 4 MiB --quota-backend-bytes). The
@@ -86,7 +86,11 @@ describe.skipIf(missing !== null)('HA: etcd out of space', () => {
     expect(alarms.alarms?.map((a) => a.alarm)).toEqual(['NOSPACE']);
     for (const a of alarms.alarms ?? []) await alarmCall({ action: 'DEACTIVATE', memberID: a.memberID, alarm: a.alarm });
     await etcd.waitHealthy();
-    const end = await waitJob<Status>(head, sub.json.id, 180_000);
+    // (etcd was restarted: the candidate may have been demoted and elected again, its HTTP server replaced)
+    const end = await waitFor('the job to finish', async () => {
+      const st = await api<Status>(head, 'GET', `/api/jobs/${sub.json.id}`).catch(() => null);
+      return st?.status === 200 && st.json.state !== 'running' && st.json.state !== 'queued' ? st.json : null;
+    }, 180_000, 200);
     expect(end.state).toBe('done');
     const r = await api<{ count: string }>(head, 'GET', `/api/jobs/${sub.json.id}/result`);
     expect(Number(r.json.count)).toBe(PI_3E8);

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, prefixEnd } from '../src/storage/index.js';
 import { EtcdCluster, etcdMissing } from './helpers/etcd.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
+import { api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
+import { TERMINAL_STATES } from '../src/core/index.js';
+import type { JobState } from '../src/core/index.js';
 
 /**
  * Issue 15: three head candidates elected through a real 3-member etcd, real workers, real kills.
@@ -26,6 +28,14 @@ interface Status {
   id: string;
   state: string;
   chunks: { total: number; done: number };
+}
+
+/** Polls a job through a candidate until it ends; a request cut while that candidate changes role is retried. */
+async function waitDone(target: { dir: string; url: string }, id: string): Promise<Status> {
+  return waitFor(`job ${id} to finish`, async () => {
+    const r = await api<Status>(target, 'GET', `/api/jobs/${id}`).catch(() => null);
+    return r !== null && r.status === 200 && TERMINAL_STATES.has(r.json.state as JobState) ? r.json : null;
+  }, 240_000, 100);
 }
 
 const PI_1E9 = 50_847_534; // primes up to 10^9
@@ -84,8 +94,9 @@ async function count(via: string, id: string): Promise<number> {
 /** Waits until the job has some chunks done (mid-job), via any candidate. */
 async function midJob(via: string, id: string): Promise<void> {
   await waitFor(`job ${id} under way`, async () => {
-    const r = await api<Status>(heads.get(via) as HeadHandle, 'GET', `/api/jobs/${id}`);
-    return r.status === 200 && r.json.chunks.done > 2 && r.json.state === 'running';
+    // (a request may be cut while a candidate changes role: its HTTP server is replaced)
+    const r = await api<Status>(heads.get(via) as HeadHandle, 'GET', `/api/jobs/${id}`).catch(() => null);
+    return r !== null && r.status === 200 && r.json.chunks.done > 2 && r.json.state === 'running';
   }, 60_000, 100);
 }
 
@@ -152,7 +163,7 @@ describe.skipIf(missing !== null)('HA: head candidates elected through etcd', ()
     expect(BigInt(next.epoch as string)).toBeGreaterThan(BigInt(first.epoch as string));
     const firstLease = await waitFor('the new leader to hand out a lease', async () => (await ha(next.leader as string))?.self.firstLeaseAt, 30_000, 100);
     console.log(`failover (SIGKILL of the leader -> first lease of ${next.leader}): ${firstLease - killedAt} ms`);
-    const end = await waitJob<Status>(heads.get(rest[0] as string) as HeadHandle, job.id);
+    const end = await waitDone(heads.get(rest[0] as string) as HeadHandle, job.id);
     expect(end.state).toBe('done');
     expect(end.chunks.done).toBe(end.chunks.total);
     expect(await count(rest[1] as string, job.id)).toBe(PI_1E9);
@@ -179,7 +190,7 @@ describe.skipIf(missing !== null)('HA: head candidates elected through etcd', ()
       return v?.self.state === 'standby' && v.leader === next.leader ? v : null;
     }, 30_000, 100);
     console.log(`woken old leader ${old}: ${woke.self.refusedWrites} journal write(s) and ${woke.self.refusedLeases} lease(s) refused by its fence`);
-    const end = await waitJob<Status>(heads.get(others[1] as string) as HeadHandle, job.id);
+    const end = await waitDone(heads.get(others[1] as string) as HeadHandle, job.id);
     expect(end.state).toBe('done');
     expect(await count(old, job.id)).toBe(PI_6E8);
     // every result row created after the new leadership began was committed under it (the fence held)
@@ -202,7 +213,7 @@ describe.skipIf(missing !== null)('HA: head candidates elected through etcd', ()
     await midJob(first.leader as string, job.id);
     const victim = Math.max(0, await etcd.leaderIndex());
     await etcd.kill(victim);
-    const end = await waitJob<Status>(heads.get(first.leader as string) as HeadHandle, job.id);
+    const end = await waitDone(heads.get(first.leader as string) as HeadHandle, job.id);
     expect(end.state).toBe('done');
     expect(await count(first.leader as string, job.id)).toBe(PI_6E8);
     await etcd.restart(victim);
@@ -224,7 +235,7 @@ describe.skipIf(missing !== null)('HA: head candidates elected through etcd', ()
     await Promise.all([etcd.restart(1), etcd.restart(2)]);
     const next = await agreedLeader(names);
     expect(BigInt(next.epoch as string)).toBeGreaterThan(BigInt(first.epoch as string));
-    const end = await waitJob<Status>(heads.get(next.leader as string) as HeadHandle, job.id);
+    const end = await waitDone(heads.get(next.leader as string) as HeadHandle, job.id);
     expect(end.state).toBe('done');
     expect(await count(next.leader as string, job.id)).toBe(PI_1E9);
   }, 240_000);
