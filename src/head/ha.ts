@@ -349,6 +349,7 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
     }
     if (!election.isLeader()) return standBy('lost leadership while starting');
     hp.head.event('info', 'ha', `${name} leads (epoch ${info.epoch})`);
+    log.info({ epoch: info.epoch.toString(), workers: workerAddress, dashboard: hp.loginUrl }, 'leading: serving workers and the API');
     // the election history, written under this leadership's fence
     const histKey = `${prefix}history/${info.epoch.toString().padStart(20, '0')}`;
     await election.client
