@@ -121,7 +121,9 @@ describe.skipIf(missing !== null)('HA: a partitioned leader', () => {
     procs.push(nsHead);
     await waitFor(`h3 to start in ${NS} (${err})`, () => existsSync(path.join(dirOf('h3'), 'head.json')), 30_000);
     targets.set('h3', { dir: dirOf('h3'), url: `https://${NS_IP}:${nsPorts.httpPort}` });
-    await waitFor('h3 to lead', async () => (await ha('h3'))?.self.state === 'leader', 30_000, 100);
+    await waitFor('h3 to lead', async () => (await ha('h3'))?.self.state === 'leader', 30_000, 100).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}; h3 said: ${err.slice(-2000)}`);
+    });
     const hosts: string[] = [`${NS_IP}:${nsPorts.port}`];
     for (const n of ['h1', 'h2']) {
       const h: HeadHandle = await startHead(dirOf(n), ['--name', n, ...timing]);
