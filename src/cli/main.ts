@@ -340,8 +340,14 @@ export function buildProgram(): Command {
 
   taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ')).description('submit a job to the head')))
     .option('--wait', 'wait for the job to finish and print its result')
+    .option('--workers <n>', 'life: cut the grid in strips over this many worker slots (default: every slot connected)')
     .action(async (task: string, o: Record<string, unknown>) => {
-      const input = jobInput(task, o);
+      const { workers, ...rest } = o;
+      const input = jobInput(task, rest);
+      if (workers !== undefined) {
+        if (!findTask(task)?.paramInfo.some((p) => p.name === 'parts')) throw new InputError('--workers', `--workers does not apply to task ${task}`);
+        input.params = { ...input.params, parts: workers };
+      }
       planJob(input); // same validation as the head, before any network
       const c = client(o);
       const st = await c.post<JobStatus>('/api/jobs', { ...input });

@@ -100,6 +100,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     settings,
     secret: settings.insecure ? null : secretReader(o.cluster),
     onFatal,
+    lifeDir: path.join(o.dataDir, 'life'),
     server: (accept) =>
       new FrameServer(
         { host: settings.bind, port: settings.port, tls, maxFrameBytes: settings.maxFrameBytes, authTimeoutMs: settings.authTimeoutMs, maxPending: budget.workers.maxPending, maxPendingPerAddress: budget.workers.maxPendingPerAddress, maxConnections: budget.workers.maxConnections },
