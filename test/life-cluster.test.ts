@@ -200,16 +200,17 @@ describe.skipIf(!hasBgolly && !inCi)('distributed Life survives lost processes',
 
   it('a worker 4x slower ends up with about a quarter of the rows of a fast one', async () => {
     const { head } = await cluster([{ name: 'fast' }, { name: 'slow', env: { BRAMBLE_FIXTURES: '1', BRAMBLE_FIXTURE_SLOW: '4' } }]);
-    const id = await submit(head, { size: '512x1024', generations: 2000, random: 0.35, seed: 3, parts: 2, halo: 8, checkpointEvery: 40 });
+    const id = await submit(head, { size: '512x1024', generations: 4000, random: 0.35, seed: 3, parts: 2, halo: 8, checkpointEvery: 40 });
     const st = await waitFor('a rebalanced cut', async () => {
       const s = (await api<LifeStatus & { checkpoint?: number }>(head, 'GET', `/api/jobs/${id}`)).json;
       const rows = Object.fromEntries((s.parts ?? []).map((x) => [x.node, x.rows]));
-      return (s.checkpoint ?? 0) >= 160 && rows['slow'] !== undefined && rows['fast'] !== undefined && rows['slow'] < 0.5 * rows['fast'] ? rows : null;
+      return (s.checkpoint ?? 0) >= 320 && rows['slow'] !== undefined && rows['fast'] !== undefined && rows['slow'] < 0.5 * rows['fast'] ? rows : null;
     }, 120_000, 50);
     const ratio = (st['slow'] as number) / (st['fast'] as number);
     console.log(`rows: ${JSON.stringify(st)} (slow/fast ${ratio.toFixed(2)})`);
-    expect(ratio).toBeGreaterThan(0.15);
-    expect(ratio).toBeLessThan(0.4);
+    // a quarter, give or take the noise of two loaded cores (the slow worker spins: it competes for them)
+    expect(ratio).toBeGreaterThan(0.1);
+    expect(ratio).toBeLessThan(0.45);
     await api(head, 'POST', `/api/jobs/${id}/cancel`);
   }, 200_000);
 });

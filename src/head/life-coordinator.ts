@@ -70,7 +70,9 @@ interface Part {
   kt: number;
   kb: number;
   edge: MessageOf<'life-edge'> | null;
-  /** Measured cells per ms of this part's node (from its last steps). */
+  /** No step timed yet since the load. */
+  firstStep: boolean;
+  /** When it was rebuilt after its node was lost (0: not), for the live view's flash. */
   rebuilt: number;
 }
 
@@ -295,8 +297,7 @@ export class LifeCoordinator implements LifeListener {
   private relayout(run: LifeRun, rebuilt: Set<number>): void {
     this.abortSave(run);
     const peers = this.o.links.peers();
-    const oldNodes = new Set(run.parts.map((x) => x.node));
-    for (const node of oldNodes) this.o.links.send(node, { type: 'life-drop', job: run.job.id });
+    const oldParts = run.parts;
     run.epoch++;
     if (peers.length === 0) {
       run.state = 'waiting';
@@ -319,7 +320,9 @@ export class LifeCoordinator implements LifeListener {
     const sum = weights.reduce((a, b) => a + b, 0);
     const k0 = p.halo ?? run.k;
     const minRows = Math.max(1, Math.min(k0, Math.floor(p.height / n)));
-    const rows = weights.map((w) => Math.max(minRows, Math.floor((p.height * w) / sum)));
+    // each part also computes its ghost rows: (rows + 2k) in proportion to speed
+    const ghosts = 2 * k0;
+    const rows = weights.map((w) => Math.max(minRows, Math.floor(((p.height + n * ghosts) * w) / sum) - ghosts));
     let excess = rows.reduce((a, b) => a + b, 0) - p.height;
     for (let i = 0; excess !== 0; i = (i + 1) % n) {
       if (excess > 0 && (rows[i] as number) > minRows) {
@@ -342,10 +345,15 @@ export class LifeCoordinator implements LifeListener {
         kt: p.bounded && i === 0 ? 0 : k,
         kb: p.bounded && i === n - 1 ? 0 : k,
         edge: null,
+        firstStep: true,
         rebuilt: rebuilt.has(i) ? this.o.clock.now() : 0,
       };
       y += r;
       return part;
+    });
+    // a part that stays on its node keeps its thread (warm: its kernel compiled); the others are dropped
+    oldParts.forEach((x, i) => {
+      if (run.parts[i]?.node !== x.node) this.o.links.send(x.node, { type: 'life-drop', job: run.job.id, part: i });
     });
     run.preview = run.parts.map(() => null);
     run.gen = run.ckpt?.gen ?? 0;
@@ -453,6 +461,8 @@ export class LifeCoordinator implements LifeListener {
 
   private onEdge(run: LifeRun, i: number, part: Part, m: MessageOf<'life-edge'>): void {
     part.edge = m;
+    const firstStep = part.firstStep;
+    if (m.ms > 0) part.firstStep = false;
     for (const [g, pop] of m.samples) {
       let arr = run.samples.get(g);
       if (!arr) run.samples.set(g, (arr = run.parts.map(() => null)));
@@ -463,8 +473,9 @@ export class LifeCoordinator implements LifeListener {
       }
     }
     if (m.preview) run.preview[i] = m.preview;
-    if (m.ms > 0) {
-      const cells = part.rows * run.p.width * ((m.gen - (run.gen ?? 0)) || 1);
+    // the first step after a load is not timed (a new thread compiles its kernel then)
+    if (m.ms > 0 && !firstStep) {
+      const cells = (part.rows + part.kt + part.kb) * run.p.width * ((m.gen - (run.gen ?? 0)) || 1);
       const speed = cells / m.ms;
       const old = run.speed.get(part.node);
       run.speed.set(part.node, old === undefined ? speed : 0.5 * old + 0.5 * speed);
@@ -615,7 +626,8 @@ export class LifeCoordinator implements LifeListener {
     const speeds = run.parts.map((x) => run.speed.get(x.node) ?? 0);
     if (speeds.some((v) => v <= 0)) return false;
     const sum = speeds.reduce((a, b) => a + b, 0);
-    return run.parts.some((x, i) => Math.abs(x.rows - (p.height * (speeds[i] as number)) / sum) > 0.1 * x.rows + 1);
+    const ghosts = 2 * run.k;
+    return run.parts.some((x, i) => Math.abs(x.rows - (((p.height + run.parts.length * ghosts) * (speeds[i] as number)) / sum - ghosts)) > 0.1 * x.rows + 1);
   }
 
   /** The last generation is saved: the job's one chunk is done with the population history as its summary. */

@@ -16,7 +16,6 @@ if (!port) throw new Error('life-part-thread must run in a worker thread');
 const PIECE_BYTES = 2 << 20;
 /** BRAMBLE_FIXTURE_SLOW (with BRAMBLE_FIXTURES=1): a machine this many times slower, for tests. */
 const SLOW = process.env['BRAMBLE_FIXTURES'] === '1' ? Math.max(1, Number(process.env['BRAMBLE_FIXTURE_SLOW'] ?? 1)) : 1;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 let load: MessageOf<'life-load'> | null = null;
 let strip: LifeStrip | null = null;
@@ -90,8 +89,9 @@ function handle(m: LifeMessage): void {
       }
       let ms = performance.now() - t0;
       if (SLOW > 1) {
-        Atomics.wait(sleeper, 0, 0, ms * (SLOW - 1));
-        ms = performance.now() - t0;
+        // busy, as a slower CPU would be (a sleep of a fraction of a millisecond is not that precise)
+        const until = t0 + ms * SLOW;
+        while (performance.now() < until) ms = performance.now() - t0;
       }
       edge(m.gen + m.n, samples, ms, m.preview ? strip.preview(m.preview.cols, m.preview.rows) : undefined);
       break;
