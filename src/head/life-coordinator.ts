@@ -193,7 +193,7 @@ export class LifeCoordinator implements LifeListener {
     const p = job.params as unknown as LifeParams;
     const dir = path.join(this.o.dir, job.id);
     mkdirSync(dir, { recursive: true });
-    let ckpt: Manifest | null = null;
+    let ckpt: Manifest | null;
     try {
       ckpt = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
     } catch {
