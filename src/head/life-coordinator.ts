@@ -132,6 +132,11 @@ interface LifeRun {
   startedAt: number;
   genSamples: { t: number; gen: number }[];
   startTimer: NodeJS.Timeout | null;
+  /** Population at the last round where every part counted it. */
+  lastPop: number | null;
+  /** When the first step of the current cut was sent (null: none yet), and the seconds since, to the last round. */
+  firstStepAt: number | null;
+  stepSeconds: number;
 }
 
 const PREVIEW_COLS = 256;
@@ -226,6 +231,9 @@ export class LifeCoordinator implements LifeListener {
       startedAt: this.o.clock.now(),
       genSamples: [],
       startTimer: null,
+      lastPop: null,
+      firstStepAt: null,
+      stepSeconds: 0,
     };
     if (ckpt) {
       this.o.events.event('info', 'life', `job ${job.id}: resuming from the checkpoint at generation ${ckpt.gen}`, { job: job.id });
@@ -487,11 +495,14 @@ export class LifeCoordinator implements LifeListener {
     if (run.roundAt > 0 && run.state === 'running') run.roundMs.push(now - run.roundAt);
     if (run.roundMs.length > 200) run.roundMs.splice(0, 100);
     if (run.computeMs.length > 400) run.computeMs.splice(0, 200);
+    const loaded = run.state === 'loading';
     run.gen = m.gen;
+    if (run.parts.every((x) => x.edge?.pop !== undefined)) run.lastPop = run.parts.reduce((a, x) => a + (x.edge?.pop ?? 0), 0);
+    if (run.firstStepAt === null && !loaded) run.firstStepAt = run.roundAt;
+    run.stepSeconds = run.firstStepAt === null ? 0 : (now - run.firstStepAt) / 1000;
     run.genSamples.push({ t: now, gen: run.gen });
     while (run.genSamples.length > 2 && now - (run.genSamples[0] as { t: number }).t > 5000) run.genSamples.shift();
     this.o.events.changed('jobs', run.job.id);
-    const loaded = run.state === 'loading';
     run.state = 'running';
     const G = run.p.generations;
     if (run.gen >= G || (!loaded && this.checkpointDue(run))) {
@@ -536,6 +547,7 @@ export class LifeCoordinator implements LifeListener {
         epoch: run.epoch,
         gen: run.gen,
         n,
+        ...(run.gen + n >= p.generations ? { count: true } : {}),
         ...(x.kt > 0 && up.edge ? { above: up.edge.bottom } : {}),
         ...(x.kb > 0 && down.edge ? { below: down.edge.top } : {}),
         ...(preview ? { preview: { cols: Math.min(PREVIEW_COLS, p.width), rows: Math.max(1, Math.round((PREVIEW_ROWS * x.rows) / p.height)) } } : {}),
@@ -671,7 +683,7 @@ export class LifeCoordinator implements LifeListener {
       return job.state === 'done' ? { generation: p.generations, parts: [] } : { generation: 0, parts: [] };
     }
     const rate = this.gensPerSecond(run);
-    const pop = run.parts.every((x) => x.edge && x.edge.gen === run.gen) ? run.parts.reduce((a, x) => a + (x.edge?.pop ?? 0), 0) : null;
+    const pop = run.parts.every((x) => x.edge && x.edge.gen === run.gen && x.edge.pop !== undefined) ? run.parts.reduce((a, x) => a + (x.edge?.pop ?? 0), 0) : (run.lastPop ?? null);
     return {
       generation: run.gen,
       lifeState: run.state,
@@ -680,6 +692,7 @@ export class LifeCoordinator implements LifeListener {
       gensPerSecond: rate,
       cellsPerSecond: rate === null ? null : rate * run.p.width * run.p.height,
       population: pop,
+      stepSeconds: run.stepSeconds,
       parts: run.parts.map((x, i) => ({ part: i, node: nodeName(x.node), nodeId: x.node, y0: x.y0, rows: x.rows, generation: x.edge?.gen ?? null })),
     };
   }

@@ -131,12 +131,7 @@ export class LifeStrip {
 
   /** Live cells of the inner rows. */
   population(): number {
-    let n = 0;
-    for (let r = 0; r < this.o.rows; r++) {
-      this.grid.getRow(this.o.kt + r, this.row);
-      for (let w = 0; w < this.rowWords; w++) n += popcount32(this.row[w] as number);
-    }
-    return n;
+    return this.grid.populationRows(this.o.kt, this.o.kt + this.o.rows);
   }
 
   /** Density map of the inner rows, cols x rows bytes (0: empty block, 255: full). */

@@ -127,6 +127,8 @@ export const LifeStep = z.object({
   n: z.number().int().min(1).max(4096),
   above: bits.optional(),
   below: bits.optional(),
+  /** Count the strip's population at the end (else only at sampled generations). */
+  count: z.boolean().optional(),
   /** Ask for a density map of the strip, `cols` wide, `rows` high (the dashboard's live view). */
   preview: z.object({ cols: z.number().int().min(1).max(1024), rows: z.number().int().min(1).max(1024) }).optional(),
 });
@@ -137,7 +139,8 @@ export const LifeEdge = z.object({
   gen: count,
   top: bits,
   bottom: bits,
-  pop: count,
+  /** Population of the inner rows at `gen`, when counted (sampled generation, `count`, preview, load). */
+  pop: count.optional(),
   /** [generation, population] at each sampled generation of the step. */
   samples: z.array(z.tuple([count, count])).max(4096),
   ms: z.number().min(0),

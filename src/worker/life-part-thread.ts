@@ -36,7 +36,7 @@ function send(m: LifeMessage): void {
   port?.postMessage(m);
 }
 
-function edge(gen: number, samples: [number, number][], ms: number, preview?: Uint8Array<ArrayBuffer>): void {
+function edge(gen: number, samples: [number, number][], ms: number, count: boolean, preview?: Uint8Array<ArrayBuffer>): void {
   if (!load || !strip) return;
   const n = Math.min(k, load.rows);
   send({
@@ -47,7 +47,7 @@ function edge(gen: number, samples: [number, number][], ms: number, preview?: Ui
     gen,
     top: bytes(strip.innerRows(0, n)),
     bottom: bytes(strip.innerRows(load.rows - n, n)),
-    pop: strip.population(),
+    ...(count ? { pop: samples.find(([g]) => g === gen)?.[1] ?? strip.population() } : {}),
     samples,
     ms,
     ...(preview ? { preview } : {}),
@@ -69,13 +69,13 @@ function handle(m: LifeMessage): void {
         const p = parseRle(m.pattern ?? '');
         strip.fill((y, out) => patternRow(m.width, m.height, p, y, out));
       }
-      if (m.init !== 'rows') edge(m.gen, [[m.gen, strip.population()]], 0);
+      if (m.init !== 'rows') edge(m.gen, [[m.gen, strip.population()]], 0, true);
       break;
     }
     case 'life-rows': {
       if (!strip || !load || m.epoch !== load.epoch) return;
       strip.setRows(m.y, m.n, words(inflateRawSync(m.data)));
-      if (m.last) edge(load.gen, [[load.gen, strip.population()]], 0);
+      if (m.last) edge(load.gen, [[load.gen, strip.population()]], 0, true);
       break;
     }
     case 'life-step': {
@@ -93,7 +93,7 @@ function handle(m: LifeMessage): void {
         const until = t0 + ms * SLOW;
         while (performance.now() < until) ms = performance.now() - t0;
       }
-      edge(m.gen + m.n, samples, ms, m.preview ? strip.preview(m.preview.cols, m.preview.rows) : undefined);
+      edge(m.gen + m.n, samples, ms, m.count === true || m.preview !== undefined || (m.gen + m.n) % load.every === 0, m.preview ? strip.preview(m.preview.cols, m.preview.rows) : undefined);
       break;
     }
     case 'life-save': {
