@@ -75,16 +75,18 @@ async function brambleRun(workers, log) {
     let st;
     let halo = null;
     let stepSeconds = null;
+    let exchange = null;
     for (;;) {
       st = await call(dir, url, 'GET', `/api/jobs/${job.id}`);
       if (st.halo) halo = st.halo;
       if (st.stepSeconds) stepSeconds = st.stepSeconds;
+      if (st.exchangeMs !== null && st.exchangeMs !== undefined) exchange = { round: st.roundMs, compute: st.computeMs, exchange: st.exchangeMs };
       if (['done', 'failed', 'cancelled'].includes(st.state)) break;
       await sleep(100);
     }
     if (st.state !== 'done') throw new Error(`job ${st.state}: ${st.error}`);
     const r = await call(dir, url, 'GET', `/api/jobs/${job.id}/result`);
-    log(`  bramble ${workers} worker(s): ${r.seconds} s in all, ${stepSeconds} s stepping, population ${r.population}, k=${halo}`);
+    log(`  bramble ${workers} worker(s): ${r.seconds} s in all, ${stepSeconds} s stepping, population ${r.population}, k=${halo}, round ${exchange?.round?.toFixed(1)} ms = compute ${exchange?.compute?.toFixed(1)} ms + exchange through the head ${exchange?.exchange?.toFixed(1)} ms`);
     return { seconds: r.seconds, stepSeconds, population: Number(r.population), halo };
   } finally {
     for (const p of procs) p.kill('SIGKILL');

@@ -673,6 +673,14 @@ export class LifeCoordinator implements LifeListener {
     return b.t > a.t ? ((b.gen - a.gen) * 1000) / (b.t - a.t) : null;
   }
 
+  /** Median round time, compute time, and their difference: what one halo exchange through the head costs. */
+  private exchange(run: LifeRun): { roundMs: number | null; computeMs: number | null; exchangeMs: number | null } {
+    const med = (xs: number[]): number | null => (xs.length ? ([...xs].sort((a, b) => a - b)[xs.length >> 1] as number) : null);
+    const r = med(run.roundMs);
+    const c = med(run.computeMs);
+    return { roundMs: r, computeMs: c, exchangeMs: r === null || c === null ? null : Math.max(0, r - c) };
+  }
+
   /** `generation` and `parts` for `bramble status JOB --json`, plus rates and the population. */
   describe(id: string, nodeName: (id: string) => string): Record<string, unknown> | null {
     const run = this.runs.get(id);
@@ -693,6 +701,7 @@ export class LifeCoordinator implements LifeListener {
       cellsPerSecond: rate === null ? null : rate * run.p.width * run.p.height,
       population: pop,
       stepSeconds: run.stepSeconds,
+      ...this.exchange(run),
       parts: run.parts.map((x, i) => ({ part: i, node: nodeName(x.node), nodeId: x.node, y0: x.y0, rows: x.rows, generation: x.edge?.gen ?? null })),
     };
   }
