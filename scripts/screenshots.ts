@@ -121,7 +121,8 @@ async function lifePage(): Promise<void> {
     await waitFor('a checkpoint past generation 300', async () => (await generation()) >= 300, 120_000, 100);
     await (workers[1] as Proc).kill('SIGKILL');
     await page.waitForSelector('.life-part.rebuilt', { timeout: 30_000 });
-    await page.waitForTimeout(700);
+    await page.waitForTimeout(1500); // the rebuilt strips' first pictures
+
     await shoot(page, 'life-page');
   } finally {
     await browser.close();

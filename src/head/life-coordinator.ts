@@ -142,7 +142,8 @@ interface LifeRun {
 const PREVIEW_COLS = 256;
 const PREVIEW_ROWS = 256;
 const MAX_BUFFERED = 8 << 20;
-const FLASH_MS = 3000;
+/** How long the live view flashes a strip rebuilt after its node was lost. */
+const FLASH_MS = 5000;
 
 function mod(a: number, m: number): number {
   return ((a % m) + m) % m;

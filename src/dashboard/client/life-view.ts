@@ -59,7 +59,7 @@ export function lifeView(id: string): { el: HTMLElement; destroy(): void } {
         for (let x = 0; x < W; x++) {
           const px = Math.min(f.cols - 1, Math.floor((x * f.cols) / W));
           const d = bytes ? (bytes[py * f.cols + px] ?? 0) / 255 : 0;
-          const v = Math.min(1, d * 2.5);
+          const v = Math.min(1, Math.sqrt(d) * 2.2); // a soup settles near 3% alive: a square root keeps it visible
           const o = 4 * (y * W + x);
           const base = p.rebuilt && flash ? 90 : 18;
           img.data[o] = base + v * r;
@@ -80,7 +80,7 @@ export function lifeView(id: string): { el: HTMLElement; destroy(): void } {
     );
     if (frames++ % 5 === 0) {
       chart.replaceChildren(
-        lineChart({ width: chart.clientWidth || 400, height: 160, points: f.population.map(([x, v]) => ({ x, v })), x0: 0, x1: Math.max(1, f.generations), min: 0, auto: true, fmt: fmtAxis, xfmt: (x) => 'generation ' + fmtInt(x), stroke: '#22c55e', none: 'the population appears as the grid runs' }),
+        lineChart({ width: chart.clientWidth || 400, height: 160, points: f.population.map(([x, v]) => ({ x, v })), x0: 0, x1: Math.max(1, f.generation), min: 0, auto: true, fmt: fmtAxis, xfmt: (x) => 'generation ' + fmtInt(x), stroke: '#22c55e', none: 'the population appears as the grid runs' }),
       );
     }
   }
