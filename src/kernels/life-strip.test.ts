@@ -62,3 +62,20 @@ describe('RleRowWriter', () => {
     }
   });
 });
+
+describe('LifeStrip.preview', () => {
+  it('maps density by block: a full left half reads nearly 255 there and 0 on the right, for narrow and wide maps', () => {
+    for (const cols of [8, 64, 200]) {
+      const s = new LifeStrip({ width: 200, height: 10, torus: true, y0: 0, rows: 10, kt: 0, kb: 0 });
+      s.fill((_y, out) => {
+        out.fill(0);
+        for (let x = 0; x < 100; x++) out[x >>> 5] = (out[x >>> 5] as number) | (1 << (x & 31));
+      });
+      const map = s.preview(cols, 2);
+      // a byte of 8 cells is shared evenly by the columns it touches: close to, not exactly, the density
+      expect(map[0]).toBeGreaterThan(200);
+      expect(map[cols - 1]).toBe(0);
+      expect(map[cols + 1]).toBeGreaterThan(200);
+    }
+  });
+});

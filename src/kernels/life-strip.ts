@@ -146,8 +146,16 @@ export class LifeStrip {
       for (let w = 0; w < this.rowWords; w++) {
         const v = this.row[w] as number;
         if (v === 0) continue;
-        const px = Math.min(cols - 1, Math.floor((w * 32 * cols) / W));
-        counts[py * cols + px] = (counts[py * cols + px] as number) + popcount32(v);
+        // byte by byte (8 cells): a word spans several columns of a narrow grid's map
+        for (let b = 0; b < 4; b++) {
+          const byte = (v >>> (8 * b)) & 0xff;
+          if (byte === 0) continue;
+          const x = w * 32 + b * 8;
+          const c0 = Math.min(cols - 1, Math.floor((x * cols) / W));
+          const c1 = Math.min(cols - 1, Math.floor(((x + 7) * cols) / W));
+          const share = popcount32(byte) / (c1 - c0 + 1);
+          for (let c = c0; c <= c1; c++) counts[py * cols + c] = (counts[py * cols + c] as number) + share;
+        }
       }
     }
     const area = (W / cols) * (R / rows);
