@@ -355,7 +355,8 @@ export class LifeCoordinator implements LifeListener {
         kb: p.bounded && i === n - 1 ? 0 : k,
         edge: null,
         firstStep: true,
-        rebuilt: rebuilt.has(i) ? this.o.clock.now() : 0,
+        // a rebalance soon after a rebuild keeps the strip flashing for its whole FLASH_MS
+        rebuilt: rebuilt.has(i) ? this.o.clock.now() : (oldParts[i]?.rebuilt ?? 0),
       };
       y += r;
       return part;
