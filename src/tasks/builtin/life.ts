@@ -24,6 +24,7 @@ function size(text: string, flag: string): { width: number; height: number } {
  */
 export default defineTask({
   name: 'life',
+  order: 3,
   description: 'Game of Life on a W x H torus (or --bounded), any Life-like --rule, --random D --seed S or --pattern RLE, in strips over the workers',
   coordinator: 'life-strips',
   params: {
