@@ -127,6 +127,8 @@ interface LifeRun {
   roundMs: number[];
   computeMs: number[];
   previewAt: number;
+  /** When the live view last asked for a frame. */
+  watchedAt: number;
   preview: (Uint8Array | null)[];
   lastLostAt: number | null;
   startedAt: number;
@@ -227,6 +229,7 @@ export class LifeCoordinator implements LifeListener {
       roundMs: [],
       computeMs: [],
       previewAt: 0,
+      watchedAt: 0,
       preview: [],
       lastLostAt: null,
       startedAt: this.o.clock.now(),
@@ -535,7 +538,8 @@ export class LifeCoordinator implements LifeListener {
     const nextCkpt = (Math.floor(run.gen / C) + 1) * C;
     const n = Math.max(1, Math.min(run.k, p.generations - run.gen, nextCkpt - run.gen));
     const now = this.o.clock.now();
-    const preview = now - run.previewAt >= 180;
+    // pictures only while someone watches (the live view polls frame()): they cost the workers time
+    const preview = now - run.watchedAt < 2000 && now - run.previewAt >= 180;
     if (preview) run.previewAt = now;
     const N = run.parts.length;
     run.roundAt = now;
@@ -713,6 +717,7 @@ export class LifeCoordinator implements LifeListener {
     const run = this.runs.get(id);
     if (!run) return null;
     const now = this.o.clock.now();
+    run.watchedAt = now;
     const pops = [...run.pops.entries()].sort((a, b) => a[0] - b[0]);
     return {
       width: run.p.width,

@@ -3,7 +3,7 @@ import { BrambleError, RepeatLimiter } from '../core/index.js';
 import type { FramedConnection, Pending } from '../net/index.js';
 import type { HeadCounters, SessionHandlers, SessionInfo, SessionPort, WorkerSession } from '../ports/index.js';
 import type { LifeMessage, Message, MessageOf, TelemetryFields } from '../protocol/index.js';
-import { ErrorCode, PROTOCOL_VERSION, ProtocolError, isLifeMessage } from '../protocol/index.js';
+import { ErrorCode, LIFE_STRIPS, PROTOCOL_VERSION, ProtocolError, isLifeMessage } from '../protocol/index.js';
 import { checkProof, newNonce } from '../trust/index.js';
 import type { HeadEvents } from './head-events.js';
 import type { LifeLinks, LifeListener } from './life-coordinator.js';
@@ -118,7 +118,8 @@ export class WorkerSessions implements SessionPort {
   readonly lifeLinks: LifeLinks = {
     peers: () =>
       [...this.peers.entries()]
-        .filter(([, p]) => !p.draining && p.conn.isOpen)
+        // a worker that holds Life strips says so in its hello (an older one would not know the frames)
+        .filter(([id, p]) => !p.draining && p.conn.isOpen && (this.nodes.get(id)?.kernels.includes(LIFE_STRIPS) ?? false))
         .map(([id, p]) => ({ id, name: this.nodeName(id), slots: p.slots, memFree: this.nodes.get(id)?.telemetry.memFree ?? null })),
     send: (id: string, m: LifeMessage) => this.peers.get(id)?.conn.send(m) ?? false,
     bufferedBytes: (id: string) => this.peers.get(id)?.conn.bufferedBytes ?? 0,

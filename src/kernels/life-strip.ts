@@ -140,7 +140,9 @@ export class LifeStrip {
     const counts = new Float64Array(cols * rows);
     const W = this.o.width;
     const R = this.o.rows;
-    for (let r = 0; r < R; r++) {
+    // at most 4 sampled rows per map row: a picture, not a census (a strip can have thousands of rows)
+    const every = Math.max(1, Math.floor(R / (rows * 4)));
+    for (let r = 0; r < R; r += every) {
       this.grid.getRow(this.o.kt + r, this.row);
       const py = Math.min(rows - 1, Math.floor((r * rows) / R));
       for (let w = 0; w < this.rowWords; w++) {
@@ -158,7 +160,7 @@ export class LifeStrip {
         }
       }
     }
-    const area = (W / cols) * (R / rows);
+    const area = (W / cols) * (R / rows / every);
     for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.round((255 * (counts[i] as number)) / Math.max(1, area)));
     return out;
   }

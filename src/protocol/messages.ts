@@ -92,6 +92,9 @@ export const Ack = z.object({ type: z.literal('ack'), tokens: z.array(token).max
 export const Cancel = z.object({ type: z.literal('cancel'), tokens: z.array(token).max(4096) });
 export const Drain = z.object({ type: z.literal('drain') });
 
+/** Named in a worker's hello `kernels` when it can hold strips of distributed Life jobs (the `life-*` frames). */
+export const LIFE_STRIPS = 'life-strips';
+
 // ---- distributed Life (head/life-coordinator.ts, worker/life-parts.ts): one job, a strip per part ----
 const count = z.number().int().min(0).max(2 ** 31);
 const lifeRef = { job: id, part: z.number().int().min(0).max(4096), epoch: count };

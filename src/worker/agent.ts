@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ClientConnection } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
 import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
-import { MAX_WINDOW, PROTOCOL_VERSION, isLifeMessage } from '../protocol/index.js';
+import { LIFE_STRIPS, MAX_WINDOW, PROTOCOL_VERSION, isLifeMessage } from '../protocol/index.js';
 import { taskNames } from '../tasks/index.js';
 import { authProof } from '../trust/index.js';
 import { LifeParts } from './life-parts.js';
@@ -142,7 +142,7 @@ export class WorkerAgent {
                 hostname: os.hostname(),
                 addresses: localAddresses(),
                 slots: this.o.slots,
-                kernels: taskNames(),
+                kernels: [...taskNames(), LIFE_STRIPS],
                 pid: process.pid,
                 version_text: this.o.version,
                 ...(proof ? { proof } : {}),
