@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { BrambleError, InputError } from '../../core/index.js';
 import type { HaStatus, JobStatus } from '../../head/index.js';
-import { planJob, publicTasks } from '../../tasks/index.js';
+import { findTask, planJob, publicTasks } from '../../tasks/index.js';
 import { ApiClient, resolveApi } from '../api-client.js';
 import { getThroughHeads, submitWithRetry } from '../submit-retry.js';
 import { formatResult } from '../format.js';
@@ -33,8 +33,14 @@ export function register(program: Command): void {
     .option('--wait', 'wait for the job to finish and print its result')
     .option('--id <id>', 'job id, also the submit\'s idempotency key: the same id with the same settings answers the one job (default: a new random id)')
     .option('--timeout <seconds>', 'retry through every head given until one answers, at most this long (default 60)')
+    .option('--workers <n>', 'life: cut the grid in strips over this many worker slots (default: every slot connected)')
     .action(async (task: string, o: Record<string, unknown>) => {
-      const input = jobInput(task, o);
+      const { workers, ...rest } = o;
+      const input = jobInput(task, rest);
+      if (workers !== undefined) {
+        if (!findTask(task)?.paramInfo.some((p) => p.name === 'parts')) throw new InputError('--workers', `--workers does not apply to task ${task}`);
+        input.params = { ...input.params, parts: workers };
+      }
       planJob(input); // same validation as the head, before any network
       const id = o['id'] === undefined ? randomBytes(6).toString('hex') : String(o['id']);
       if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) throw new InputError('--id', `--id must be 1-64 lower-case letters, digits and dashes, not starting with a dash (got ${JSON.stringify(id)})`);
