@@ -8,6 +8,7 @@ import type { JobInput, Task } from '../tasks/index.js';
 import type { FrameServer, Pending } from '../net/index.js';
 import type { ClusterReadModel, CompatHost, HeadCounters, HeadEvent, JobStatus, LedgerCounters, NodeLoad, NodeRecord } from '../ports/index.js';
 import { HmacLeaseSigner } from '../trust/index.js';
+import { ExecRelay } from './exec-relay.js';
 import { HeadEvents } from './head-events.js';
 import { JobReports } from './job-reports.js';
 import { NodeRegistry } from './nodes.js';
@@ -48,6 +49,8 @@ export class Head implements ClusterReadModel, CompatHost {
   readonly batcher: ResultBatcher;
   readonly reports: JobReports;
   readonly bus: HeadEvents;
+  /** Remote commands (`bramble agent`, `bramble mpirun`) relayed to workers that allow them. */
+  readonly exec: ExecRelay;
   readonly headId = randomBytes(6).toString('hex');
   readonly counters: HeadCounters = { resultsIn: 0, badMessages: 0, authFailures: 0, assignFrames: 0, ackFrames: 0 };
   readonly leaseMs: number;
@@ -73,7 +76,9 @@ export class Head implements ClusterReadModel, CompatHost {
         o.onFatal?.(err);
       },
     });
+    this.exec = new ExecRelay({ nodes: this.nodes, events: this.bus, now: () => this.clock.now(), sendToWorker: (id, msg) => this.sessions.sendToWorker(id, msg) });
     this.sessions = new WorkerSessions({
+      exec: this.exec,
       headId: this.headId,
       clock: this.clock,
       ledger: this.ledger,

@@ -7,6 +7,7 @@ import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
 import { MAX_WINDOW, PROTOCOL_VERSION } from '../protocol/index.js';
 import { taskNames } from '../tasks/index.js';
 import { authProof } from '../trust/index.js';
+import { ExecRunner } from './exec-runner.js';
 import { SlotPool } from './slot-pool.js';
 import type { SlotReply } from './slot-thread.js';
 import { TelemetrySampler, localAddresses } from './telemetry.js';
@@ -36,6 +37,8 @@ export interface WorkerAgentOptions {
   logger: Logger;
   version?: string;
   maxBackoffMs?: number;
+  /** The owner allows commands on this machine (`--allow-exec`): `bramble agent` / `bramble mpirun`. */
+  allowExec?: boolean;
 }
 
 /** Outputs above this fail their chunk: the frame limit is 16 MiB, leave room for the rest. */
@@ -70,11 +73,14 @@ export class WorkerAgent {
   private stopResolve: (() => void) | null = null;
   private lastWant = -1;
   private readonly log: Logger;
+  /** Commands run for the head: only with --allow-exec. */
+  private readonly exec: ExecRunner | null;
 
   constructor(private readonly o: WorkerAgentOptions) {
     this.node = o.node ?? `${os.hostname()}#${o.instance}-${randomUUID().slice(0, 8)}`;
     this.pool = new SlotPool(o.slots);
     this.log = o.logger.child({ worker: o.name });
+    this.exec = o.allowExec ? new ExecRunner({ node: this.node, log: this.log, send: (m) => this.link?.conn.send(m) }) : null;
   }
 
   start(): void {
@@ -114,6 +120,7 @@ export class WorkerAgent {
       let welcomed = false;
       conn.on('close', (err) => {
         this.link = null;
+        this.exec?.killAll(); // nobody is left to read their output or stop them
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
         if (this.telemetryTimer) clearInterval(this.telemetryTimer);
         // chunks not started were returned by the head when we went away
@@ -141,6 +148,7 @@ export class WorkerAgent {
                 kernels: taskNames(),
                 pid: process.pid,
                 version_text: this.o.version,
+                allowExec: this.exec !== null,
                 ...(proof ? { proof } : {}),
               });
             });
@@ -188,6 +196,16 @@ export class WorkerAgent {
         }
         this.pump();
         this.want();
+        break;
+      case 'exec-open':
+        if (this.exec) this.exec.open(msg);
+        else this.link?.conn.send({ type: 'exec-exit', ch: msg.ch, code: null, signal: null, error: `worker ${this.o.name} does not run commands (start it with --allow-exec)` });
+        break;
+      case 'exec-ack':
+        this.exec?.ack(msg.ch, msg.bytes);
+        break;
+      case 'exec-kill':
+        this.exec?.kill(msg.ch);
         break;
       case 'error':
         break;
@@ -307,6 +325,7 @@ export class WorkerAgent {
 
   async stop(): Promise<void> {
     this.state = 'stopped';
+    this.exec?.killAll();
     for (const t of this.timers) clearInterval(t);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
