@@ -1,9 +1,22 @@
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { X509Certificate, createHash, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+type X509 = typeof import('@peculiar/x509');
+let x509Lib: Promise<X509> | null = null;
+
+/**
+ * @peculiar/x509 (with reflect-metadata) is loaded on first use: only `init` and a head's first start
+ * make certificates, and loading it costs every other command (bramble agent, once per MPI node) time.
+ */
+function loadX509(): Promise<X509> {
+  x509Lib ??= (async () => {
+    await import('reflect-metadata');
+    const lib = await import('@peculiar/x509');
+    lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);
+    return lib;
+  })();
+  return x509Lib;
+}
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -17,6 +30,7 @@ export interface KeyPairPem {
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
+  const x509 = await loadX509();
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY').trim() + '\n';
 }
@@ -29,6 +43,7 @@ function serial(): string {
 
 /** A cluster CA: ECDSA P-256, self-signed, ten years. */
 export async function createClusterCa(name = 'bramble cluster CA'): Promise<KeyPairPem> {
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -47,6 +62,7 @@ export async function createClusterCa(name = 'bramble cluster CA'): Promise<KeyP
 
 /** The head's server certificate, signed by the cluster CA, valid for the given names and addresses. */
 export async function issueServerCert(ca: KeyPairPem, names: readonly string[]): Promise<KeyPairPem> {
+  const x509 = await loadX509();
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await webcrypto.subtle.importKey(
     'pkcs8',
