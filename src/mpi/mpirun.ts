@@ -136,6 +136,8 @@ function localRunDir(run: string, files: ShippedFile[]): () => void {
  */
 class AgentRelay {
   private server: net.Server | null = null;
+  /** The run is over: channels still open end with their command killed, quietly. */
+  private closing = false;
   /** Called when a node is lost mid-run. */
   onLost: (host: PlannedHost, error: string) => void = () => undefined;
 
@@ -186,6 +188,7 @@ class AgentRelay {
     const target = this.plan.hosts.find((h) => h.address === host || h.name === host);
     if (!target) return exit({ code: null, signal: null, error: `${host} is not a host of this run (hosts: ${this.plan.hosts.map((h) => h.address).join(', ')})` });
     // ssh's semantics: the words are joined by spaces and the remote shell reads them
+    if (process.env['BRAMBLE_MPI_TRACE']) process.stderr.write(`bramble mpirun: agent for ${host} connected (${process.uptime().toFixed(2)} s since start)\n`);
     const ch = this.client.open({ node: target.node, run: this.run, cmd: argv.join(' '), files: this.files, label: this.label });
     ch.on('data', (fd, data, ack) => {
       if (sock.destroyed) return ack();
@@ -193,12 +196,14 @@ class AgentRelay {
     });
     ch.on('exit', (e) => {
       if (e.lost) this.onLost(target, e.error ?? 'lost');
-      exit(e);
+      // after mpirun itself ended, an agent it left behind just ends: its command was killed
+      exit(this.closing && !e.lost ? { code: null, signal: 'SIGKILL' } : e);
     });
     sock.on('close', () => ch.kill());
   }
 
   close(): void {
+    this.closing = true;
     this.server?.close();
   }
 }
@@ -210,16 +215,20 @@ class AgentRelay {
  */
 export async function mpirun(o: MpirunOptions): Promise<number> {
   const say = o.say ?? ((line: string) => void process.stderr.write(`bramble mpirun: ${line}\n`));
+  const t0 = performance.now();
+  const trace = process.env['BRAMBLE_MPI_TRACE'] ? (what: string) => void process.stderr.write(`bramble mpirun: +${(performance.now() - t0).toFixed(0)} ms (${process.uptime().toFixed(2)} s since start) ${what}\n`) : () => undefined;
   if (o.command.length === 0) throw new InputError('command', 'the command to run is missing: bramble mpirun -n 4 -- python3 prime.py 100000');
   if (o.flavour !== undefined && o.flavour !== 'openmpi' && o.flavour !== 'mpich') throw new InputError('--mpi', `--mpi must be openmpi or mpich (got ${String(o.flavour)})`);
   if (o.net !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/.test(o.net)) throw new InputError('--net', `--net must be a CIDR such as 10.0.0.0/24 (got ${o.net})`);
   const files = shipFiles(o);
   const { nodes } = await getJson<{ nodes: NodeInfo[] }>(o.api, '/api/nodes');
+  trace('node list');
   const plan = planRanks(nodes, { n: o.n, perNode: o.perNode, nodes: o.nodes });
   const python = pythonOf(o.command);
   const run = `mpi-${randomBytes(5).toString('hex')}`;
   const label = `mpirun -n ${o.n} ${o.command.map(shQuote).join(' ')}`.slice(0, 4000);
   const client = await Client.connect(o.api);
+  trace('exec connection');
   const cleanups: (() => void)[] = [];
   try {
     // ---- checks before the launch, on every node at once ----
@@ -240,6 +249,7 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
         if (problems.length > 0) throw new BrambleError('MPI_CHECK', `cannot launch:\n  ${problems.join('\n  ')}`);
       }
     }
+    trace('checks');
     const where = plan.hosts.map((h) => `${h.name} (${h.address}) ${rankList(h)}`).join(', ');
     say(`${o.n} rank(s) with ${flavour === 'openmpi' ? 'Open MPI' : 'MPICH'} on ${where}${files.length ? `; shipping ${files.map((f) => f.name).join(', ')}` : ''}`);
     for (const l of plan.leftOut) say(`left out ${l.name}: ${l.why}`);
@@ -259,6 +269,7 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     cleanups.push(() => relay.close());
     const netInfo = o.net ? { cidr: o.net, local: null } : localNetworkOf(plan.hosts[0]?.address ?? '');
     const cmd = launchCommand({ flavour, n: o.n, hostfilePath, agentPath, wdir: path.join(RUN_BASE, run), net: netInfo?.cidr ?? null, localAddress: netInfo?.local ?? null, command: o.command });
+    trace('launching');
     const started = Date.now();
     const child = spawn(cmd.file, cmd.args, { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, ...cmd.env, [AGENT_SOCKET_ENV]: socketPath } });
     let lost: { host: PlannedHost; error: string } | null = null;
@@ -287,6 +298,7 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
       child.on('error', (error) => resolve({ code: null, signal: null, error }));
       child.on('exit', (code, signal) => resolve({ code, signal }));
     });
+    trace(`${cmd.file} exited`);
     for (const t of stopTimers) clearTimeout(t);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -305,8 +317,9 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     if (status !== 0) say(`${cmd.file} exited with ${status} after ${secs} s`);
     return status;
   } finally {
+    for (const c of cleanups.reverse()) c();
     client.close(); // the head kills whatever this run still has on any worker
     await Promise.race([client.closedPromise, new Promise((r) => setTimeout(r, 1000).unref())]);
-    for (const c of cleanups.reverse()) c();
+    trace('closed');
   }
 }
