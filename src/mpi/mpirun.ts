@@ -147,6 +147,8 @@ class AgentRelay {
     private readonly run: string,
     private readonly files: ShippedFile[],
     private readonly label: string,
+    /** Resolves true once the checks passed: until then agents wait, and on false they are refused. */
+    private readonly gate: Promise<boolean>,
   ) {}
 
   listen(socketPath: string): Promise<void> {
@@ -177,7 +179,11 @@ class AgentRelay {
         sock.destroy();
         return;
       }
-      this.start(sock, String(req.host), Array.isArray(req.argv) ? req.argv.map(String) : []);
+      const argv = Array.isArray(req.argv) ? req.argv.map(String) : [];
+      void this.gate.then((ok) => {
+        if (ok) this.start(sock, String(req.host), argv);
+        else if (!sock.destroyed) sock.end(agentFrame(AgentFrame.exit, Buffer.from(JSON.stringify({ code: null, signal: null, error: 'the checks before the launch failed' }))));
+      });
     });
   }
 
@@ -221,35 +227,36 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
   if (o.flavour !== undefined && o.flavour !== 'openmpi' && o.flavour !== 'mpich') throw new InputError('--mpi', `--mpi must be openmpi or mpich (got ${String(o.flavour)})`);
   if (o.net !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/.test(o.net)) throw new InputError('--net', `--net must be a CIDR such as 10.0.0.0/24 (got ${o.net})`);
   const files = shipFiles(o);
-  const { nodes } = await getJson<{ nodes: NodeInfo[] }>(o.api, '/api/nodes');
-  trace('node list');
-  const plan = planRanks(nodes, { n: o.n, perNode: o.perNode, nodes: o.nodes });
-  const python = pythonOf(o.command);
-  const run = `mpi-${randomBytes(5).toString('hex')}`;
-  const label = `mpirun -n ${o.n} ${o.command.map(shQuote).join(' ')}`.slice(0, 4000);
-  const client = await Client.connect(o.api);
-  trace('exec connection');
+  // the node list and the exec connection at once
+  const [{ nodes }, client] = await Promise.all([getJson<{ nodes: NodeInfo[] }>(o.api, '/api/nodes'), Client.connect(o.api)]);
+  trace('node list and exec connection');
   const cleanups: (() => void)[] = [];
   try {
-    // ---- checks before the launch, on every node at once ----
-    let flavour = o.flavour;
-    if (o.check !== false || flavour === undefined) {
-      const [local, ...remote] = await Promise.all([
-        localProbe(null),
-        ...plan.hosts.map(async (h) => {
-          const r = await client.run({ node: h.node, run, cmd: probeScript(python), label });
-          if (r.error) throw new BrambleError('MPI_CHECK', `node ${h.name}: ${r.error}`);
-          return { name: h.name, facts: parseProbe(r.stdout, python !== null) };
-        }),
-      ]);
-      const l = local as MpiFacts;
-      flavour ??= l.openmpi ? 'openmpi' : l.mpich ? 'mpich' : 'openmpi';
-      if (o.check !== false) {
-        const problems = checkFacts(flavour, l, remote as { name: string; facts: MpiFacts }[], python);
-        if (problems.length > 0) throw new BrambleError('MPI_CHECK', `cannot launch:\n  ${problems.join('\n  ')}`);
-      }
-    }
+    const plan = planRanks(nodes, { n: o.n, perNode: o.perNode, nodes: o.nodes });
+    const python = pythonOf(o.command);
+    const run = `mpi-${randomBytes(5).toString('hex')}`;
+    const label = `mpirun -n ${o.n} ${o.command.map(shQuote).join(' ')}`.slice(0, 4000);
+    const local = await localProbe(null);
+    const flavour: MpiFlavour = o.flavour ?? (local.openmpi ? 'openmpi' : local.mpich ? 'mpich' : 'openmpi');
+    // ---- checks on every node at once; mpirun starts meanwhile, but no agent's command leaves this
+    // machine before they pass (the relay holds them), and a failed check kills mpirun before it ran anything
+    const checks: Promise<string[]> =
+      o.check === false
+        ? Promise.resolve([])
+        : Promise.all(
+            plan.hosts.map(async (h) => {
+              const r = await client.run({ node: h.node, run, cmd: probeScript(python), label });
+              if (r.error) return { name: h.name, facts: null, error: r.error };
+              return { name: h.name, facts: parseProbe(r.stdout, python !== null), error: null };
+            }),
+          ).then((remote) => {
+            const broken = remote.filter((r) => r.error !== null).map((r) => `node ${r.name}: ${r.error ?? ''}`);
+            const ok = remote.filter((r): r is { name: string; facts: MpiFacts; error: null } => r.facts !== null);
+            return [...broken, ...checkFacts(flavour, local, ok, python)];
+          });
+    const gate = checks.then((p) => p.length === 0);
     trace('checks');
+    trace('planned');
     const where = plan.hosts.map((h) => `${h.name} (${h.address}) ${rankList(h)}`).join(', ');
     say(`${o.n} rank(s) with ${flavour === 'openmpi' ? 'Open MPI' : 'MPICH'} on ${where}${files.length ? `; shipping ${files.map((f) => f.name).join(', ')}` : ''}`);
     for (const l of plan.leftOut) say(`left out ${l.name}: ${l.why}`);
@@ -264,7 +271,7 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     const agentMain = fileURLToPath(new URL('./agent-main.js', import.meta.url));
     writeFileSync(agentPath, `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(agentMain)} "$@"\n`, { mode: 0o755 });
     const socketPath = path.join(tmp, 'agent.sock');
-    const relay = new AgentRelay(client, plan, run, files, label);
+    const relay = new AgentRelay(client, plan, run, files, label, gate);
     await relay.listen(socketPath);
     cleanups.push(() => relay.close());
     const netInfo = o.net ? { cidr: o.net, local: null } : localNetworkOf(plan.hosts[0]?.address ?? '');
@@ -272,6 +279,17 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     trace('launching');
     const started = Date.now();
     const child = spawn(cmd.file, cmd.args, { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, ...cmd.env, [AGENT_SOCKET_ENV]: socketPath } });
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.on('error', (error) => resolve({ code: null, signal: null, error }));
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+    const problems = await checks;
+    trace('checks');
+    if (problems.length > 0) {
+      child.kill('SIGKILL');
+      await ended;
+      throw new BrambleError('MPI_CHECK', `cannot launch:\n  ${problems.join('\n  ')}`);
+    }
     let lost: { host: PlannedHost; error: string } | null = null;
     let interrupted: NodeJS.Signals | null = null;
     const stopTimers: NodeJS.Timeout[] = [];
@@ -294,10 +312,7 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-      child.on('error', (error) => resolve({ code: null, signal: null, error }));
-      child.on('exit', (code, signal) => resolve({ code, signal }));
-    });
+    const result = await ended;
     trace(`${cmd.file} exited`);
     for (const t of stopTimers) clearTimeout(t);
     process.off('SIGINT', onSignal);
