@@ -179,7 +179,6 @@ export class ExecRelay {
       run = { id: msg.run, label: msg.label ?? null, startedAt: this.o.now(), endedAt: null, clients: 0, nodes: new Map(), tail: [], tailBytes: 0 };
       this.runs.set(msg.run, run);
       this.o.events.event('info', 'exec', `run ${msg.run} started${msg.label ? `: ${msg.label}` : ''}`);
-      this.o.events.changed('jobs', msg.run);
       while (this.runs.size > KEEP_RUNS) {
         const oldest = [...this.runs.values()].find((x) => x.endedAt !== null);
         if (!oldest) break;
@@ -200,7 +199,6 @@ export class ExecRelay {
     run.endedAt = this.o.now();
     const lost = [...run.nodes.entries()].filter(([, e]) => e.exits.includes('lost')).map(([n]) => this.name(n));
     this.o.events.event(lost.length ? 'warn' : 'info', 'exec', `run ${run.id} ended after ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s on ${[...run.nodes.keys()].map((n) => this.name(n)).join(', ') || 'no node'}${lost.length ? `; lost ${lost.join(', ')}` : ''}`);
-    this.o.events.changed('jobs', run.id);
   }
 
   private keepTail(run: Run, node: string, fd: 1 | 2, data: Uint8Array): void {

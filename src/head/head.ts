@@ -195,8 +195,9 @@ export class Head implements ClusterReadModel, CompatHost {
     this.sessions.scheduleDispatch();
   }
 
+  /** Chunks it holds, plus remote commands (an MPI run's daemon) running on it: its tile shows it busy. */
   busy(id: string): number {
-    return this.sessions.busy(id);
+    return this.sessions.busy(id) + this.exec.runningOn(id);
   }
 
   isHot(id: string): boolean {
