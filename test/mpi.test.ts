@@ -212,11 +212,16 @@ suite('bramble mpirun on three namespaces', () => {
     await killMidRun('sigint');
   }, 120_000);
 
-  it('bramble agent runs one command on a worker by name and returns its exit code; a worker without --allow-exec refuses', async () => {
+  it('bramble agent runs one command on a worker by name, returns its exit code, streams 24 MB through the window intact; a worker without --allow-exec refuses', async () => {
     const ok = start(process.execPath, [BIN, 'agent', 'ns1', 'readlink /proc/self/ns/net; echo to-stderr >&2; exit 3'], { env: { BRAMBLE_DATA: dir } });
     expect((await ok.exited).code).toBe(3);
     expect(ok.out()).toMatch(/^net:\[\d+\]\n$/);
     expect(ok.err()).toBe('to-stderr\n');
+    // 24 MB through the 1 MiB window of the channel: every byte, in order
+    const big = start(process.execPath, [BIN, 'agent', 'ns0', 'yes 0123456789abcdef | head -c 24000000'], { env: { BRAMBLE_DATA: dir } });
+    expect((await big.exited).code).toBe(0);
+    expect(big.out().length).toBe(24_000_000);
+    expect(big.out() === '0123456789abcdef\n'.repeat(24_000_000 / 17 + 1).slice(0, 24_000_000)).toBe(true);
     const no = start(process.execPath, [BIN, 'agent', 'ns2', 'true'], { env: { BRAMBLE_DATA: dir } });
     expect((await no.exited).code).toBe(255);
     expect(no.err()).toContain('node ns2 does not run commands (its worker was started without --allow-exec)');
