@@ -117,11 +117,12 @@ suite('bramble mpirun on three namespaces', () => {
     work = tmpDir('bramble-mpi-work-');
     copyFileSync(path.join(FIXTURES, 'mpi_prime.py'), path.join(work, 'bmpi_prime.py'));
     copyFileSync(path.join(FIXTURES, 'mpi_collectives.py'), path.join(work, 'bmpi_collectives.py'));
-    port = 17_000 + (process.pid % 500) * 2;
-    const httpPort = port + 1;
-    head = start(process.execPath, [BIN, 'head', '--data', dir, '--bind', HEAD_IP, '--port', String(port), '--http-port', String(httpPort), '--log-level', 'warn']);
+    // ports chosen by the kernel on the bridge's address: nothing to collide with
+    head = start(process.execPath, [BIN, 'head', '--data', dir, '--bind', HEAD_IP, '--port', '0', '--http-port', '0', '--log-level', 'warn']);
     await waitFor('the head', () => existsSync(path.join(dir, 'head.json')), 30_000);
-    url = (JSON.parse(readFileSync(path.join(dir, 'head.json'), 'utf8')) as { url: string }).url;
+    const state = JSON.parse(readFileSync(path.join(dir, 'head.json'), 'utf8')) as { url: string; workerPort: number };
+    url = state.url;
+    port = state.workerPort;
     for (let i = 0; i < 3; i++) startWorker(i);
     await waitReady(['ns0', 'ns1', 'ns2']);
   }, 90_000);
