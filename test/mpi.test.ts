@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from './helpers/browser.js';
 import { BIN, api, cleanup, tmpDir, waitFor } from './helpers/procs.js';
 
 /**
@@ -153,10 +154,33 @@ suite('bramble mpirun on three namespaces', () => {
     expect(run?.nodes.map((n) => n.name).sort()).toEqual(['ns0', 'ns1']);
   }, 120_000);
 
+  it('shows the run on the dashboard: command, state, nodes, output', async () => {
+    const browser = await launchBrowser({ width: 1400, height: 900 });
+    try {
+      const page = await browser.context.newPage();
+      const token = readFileSync(path.join(dir, 'admin-token'), 'utf8').trim();
+      await page.goto(`${url}/login?token=${encodeURIComponent(token)}`);
+      await page.goto(`${url}/jobs`);
+      const row = page.locator('#exec-table tr', { hasText: 'bmpi_prime.py 100000' }).first();
+      await row.waitFor({ timeout: 15_000 });
+      const text = await row.innerText();
+      expect(text).toMatch(/done/i);
+      expect(text).toMatch(/ns0 exit 0/);
+      expect(text).toMatch(/ns1 exit 0/);
+      expect(text).toMatch(/exit 0/);
+      // the ranks' output, as mpirun printed it
+      const out = await page.locator('#exec-table pre').first().innerText();
+      expect(out).toContain('9592');
+      if (process.env['BRAMBLE_MPI_SHOT']) await page.screenshot({ path: process.env['BRAMBLE_MPI_SHOT'], fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it('gives the right values for bcast, scatter, gather, reduce, allreduce, barrier and a send/recv ring on 4 ranks', async () => {
     const r = mpirun(['-n', '4', '--', '/usr/bin/python3', 'bmpi_collectives.py']);
     const { code } = await r.exited;
-    expect(r.out()).toBe(['bcast ok', 'scatter ok', 'gather ok', 'reduce ok', 'allreduce ok', 'barrier ok', 'ring ok', 'size 4, all ok', ''].join('\n'));
+    expect(r.out(), `stderr: ${r.err()}`).toBe(['bcast ok', 'scatter ok', 'gather ok', 'reduce ok', 'allreduce ok', 'barrier ok', 'ring ok', 'size 4, all ok', ''].join('\n'));
     expect(code).toBe(0);
   }, 120_000);
 

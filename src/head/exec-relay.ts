@@ -41,6 +41,8 @@ export interface ExecRunView {
   elapsedMs: number;
   nodes: { node: string; name: string; running: number; exits: (number | string)[] }[];
   output: { node: string; fd: 1 | 2; text: string }[];
+  /** The launcher's exit status (`bramble mpirun` reports it), null while running or unknown. */
+  exit: number | null;
 }
 
 interface Run {
@@ -53,6 +55,9 @@ interface Run {
   /** The last lines of output (bounded), for the API and the dashboard. */
   tail: { node: string; fd: 1 | 2; text: string }[];
   tailBytes: number;
+  /** The client reports the launcher's output: the tail shows that, not the channels' (checks, daemons). */
+  reported: boolean;
+  exit: number | null;
 }
 
 const TAIL_BYTES = 16 * 1024;
@@ -120,6 +125,18 @@ export class ExecRelay {
         this.track(client, msg, node.id);
         return;
       }
+      case 'exec-report': {
+        const run = this.runs.get(msg.run);
+        if (!run || !client.runs.has(msg.run)) return;
+        if (!run.reported) {
+          run.reported = true;
+          run.tail = [];
+          run.tailBytes = 0;
+        }
+        if (msg.data && msg.fd) this.keepTail(run, 'mpirun', msg.fd, msg.data, false);
+        if (msg.exit !== undefined) run.exit = msg.exit;
+        return;
+      }
       case 'exec-ack':
       case 'exec-kill': {
         const r = client.channels.get(msg.ch);
@@ -142,7 +159,7 @@ export class ExecRelay {
     r.client.conn.send({ ...msg, ch: r.clientCh });
     const run = this.runs.get(r.run);
     if (msg.type === 'exec-data') {
-      if (run) this.keepTail(run, node, msg.fd, msg.data);
+      if (run && !run.reported) this.keepTail(run, node, msg.fd, msg.data, true);
       return;
     }
     const entry = run?.nodes.get(node);
@@ -176,7 +193,7 @@ export class ExecRelay {
   private track(client: Client, msg: MessageOf<'exec-open'>, node: string): void {
     let run = this.runs.get(msg.run);
     if (!run || run.endedAt !== null) {
-      run = { id: msg.run, label: msg.label ?? null, startedAt: this.o.now(), endedAt: null, clients: 0, nodes: new Map(), tail: [], tailBytes: 0 };
+      run = { id: msg.run, label: msg.label ?? null, startedAt: this.o.now(), endedAt: null, clients: 0, nodes: new Map(), tail: [], tailBytes: 0, reported: false, exit: null };
       this.runs.set(msg.run, run);
       this.o.events.event('info', 'exec', `run ${msg.run} started${msg.label ? `: ${msg.label}` : ''}`);
       while (this.runs.size > KEEP_RUNS) {
@@ -198,12 +215,12 @@ export class ExecRelay {
   private endRun(run: Run): void {
     run.endedAt = this.o.now();
     const lost = [...run.nodes.entries()].filter(([, e]) => e.exits.includes('lost')).map(([n]) => this.name(n));
-    this.o.events.event(lost.length ? 'warn' : 'info', 'exec', `run ${run.id} ended after ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s on ${[...run.nodes.keys()].map((n) => this.name(n)).join(', ') || 'no node'}${lost.length ? `; lost ${lost.join(', ')}` : ''}`);
+    this.o.events.event(lost.length || (run.exit !== null && run.exit !== 0) ? 'warn' : 'info', 'exec', `run ${run.id} ended${run.exit !== null ? ` with exit status ${run.exit}` : ''} after ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s on ${[...run.nodes.keys()].map((n) => this.name(n)).join(', ') || 'no node'}${lost.length ? `; lost ${lost.join(', ')}` : ''}`);
   }
 
-  private keepTail(run: Run, node: string, fd: 1 | 2, data: Uint8Array): void {
+  private keepTail(run: Run, node: string, fd: 1 | 2, data: Uint8Array, isNode: boolean): void {
     const text = Buffer.from(data.subarray(Math.max(0, data.length - TAIL_BYTES))).toString('utf8');
-    run.tail.push({ node: this.name(node), fd, text });
+    run.tail.push({ node: isNode ? this.name(node) : node, fd, text });
     run.tailBytes += text.length;
     while (run.tailBytes > TAIL_BYTES && run.tail.length > 1) run.tailBytes -= (run.tail.shift() as { text: string }).text.length;
   }
@@ -220,6 +237,7 @@ export class ExecRelay {
       elapsedMs: (r.endedAt ?? now) - r.startedAt,
       nodes: [...r.nodes.entries()].map(([node, e]) => ({ node, name: this.name(node), running: e.running, exits: e.exits })),
       output: r.tail,
+      exit: r.exit,
     }));
   }
 

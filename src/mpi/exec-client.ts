@@ -107,6 +107,19 @@ export class ExecClient {
     this.conn.send(msg);
   }
 
+  /**
+   * Mirrors the launcher's output (and at last its exit status) to the head for the dashboard. Lossy
+   * by design: when the connection is backed up, output is dropped rather than slowing the run.
+   */
+  report(run: string, r: { fd?: 1 | 2; data?: Buffer; exit?: number }): void {
+    if (this.closed) return;
+    if (r.data) {
+      if (this.conn.socket.writableLength > 1024 * 1024) return;
+      for (let at = 0; at < r.data.length; at += 64 * 1024) this.conn.send({ type: 'exec-report', run, fd: r.fd, data: r.data.subarray(at, at + 64 * 1024) });
+    }
+    if (r.exit !== undefined) this.conn.send({ type: 'exec-report', run, exit: r.exit });
+  }
+
   open(o: ExecOpenOptions): ExecChannel {
     const ch = this.nextCh++;
     const c = new ExecChannel(ch, this);

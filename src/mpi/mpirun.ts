@@ -278,7 +278,19 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     const cmd = launchCommand({ flavour, n: o.n, hostfilePath, agentPath, wdir: path.join(RUN_BASE, run), net: netInfo?.cidr ?? null, localAddress: netInfo?.local ?? null, command: o.command });
     trace('launching');
     const started = Date.now();
-    const child = spawn(cmd.file, cmd.args, { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, ...cmd.env, [AGENT_SOCKET_ENV]: socketPath } });
+    const child = spawn(cmd.file, cmd.args, { stdio: ['inherit', 'pipe', 'pipe'], env: { ...process.env, ...cmd.env, [AGENT_SOCKET_ENV]: socketPath } });
+    // every rank's output reaches us through mpirun: to our terminal, and a copy to the head's dashboard
+    const mirror = (fd: 1 | 2, from: NodeJS.ReadableStream | null, to: NodeJS.WriteStream): void => {
+      from?.on('data', (d: Buffer) => {
+        if (!to.write(d)) {
+          from.pause();
+          to.once('drain', () => from.resume());
+        }
+        client.report(run, { fd, data: d });
+      });
+    };
+    mirror(1, child.stdout, process.stdout);
+    mirror(2, child.stderr, process.stderr);
     const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       child.on('error', (error) => resolve({ code: null, signal: null, error }));
       child.on('exit', (code, signal) => resolve({ code, signal }));
@@ -313,6 +325,9 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const result = await ended;
+    // the last of its output: its pipes end with it, unless an agent it left behind holds them
+    const drained = (st: NodeJS.ReadableStream | null): Promise<unknown> => (st ? new Promise((r) => (st as NodeJS.ReadableStream & { readableEnded: boolean }).readableEnded ? r(null) : st.once('end', r)) : Promise.resolve());
+    await Promise.race([Promise.all([drained(child.stdout), drained(child.stderr)]), new Promise((r) => setTimeout(r, 500).unref())]);
     trace(`${cmd.file} exited`);
     for (const t of stopTimers) clearTimeout(t);
     process.off('SIGINT', onSignal);
@@ -320,6 +335,7 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     if (result.error) throw new BrambleError('MPI_LAUNCH', `cannot start ${cmd.file}: ${result.error.message} (install ${flavour === 'openmpi' ? 'openmpi-bin' : 'mpich'})`);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const status = result.code ?? 128 + (os.constants.signals[result.signal ?? 'SIGKILL'] ?? 9);
+    client.report(run, { exit: interrupted ? 130 : status });
     if (interrupted) {
       say(`interrupted after ${secs} s`);
       return 130;

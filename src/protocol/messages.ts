@@ -149,6 +149,18 @@ export const ExecExit = z.object({
   lost: z.boolean().optional(),
 });
 
+/**
+ * Client to head: what the run's own launcher printed (mpirun's stdout and stderr: every rank's output)
+ * and, once, its exit status; for the dashboard and `GET /api/exec`. The head keeps only a tail.
+ */
+export const ExecReport = z.object({
+  type: z.literal('exec-report'),
+  run: runId,
+  fd: z.union([z.literal(1), z.literal(2)]).optional(),
+  data: bytes(MAX_EXEC_DATA_BYTES).optional(),
+  exit: z.number().int().optional(),
+});
+
 export const Message = z.discriminatedUnion('type', [
   Hello,
   Challenge,
@@ -168,6 +180,7 @@ export const Message = z.discriminatedUnion('type', [
   ExecAck,
   ExecKill,
   ExecExit,
+  ExecReport,
 ]);
 export type Message = z.infer<typeof Message>;
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;

@@ -16,6 +16,7 @@ interface ExecRun {
   elapsedMs: number;
   nodes: { node: string; name: string; running: number; exits: (number | string)[] }[];
   output: { node: string; fd: 1 | 2; text: string }[];
+  exit: number | null;
 }
 
 export function execRunsPanel(): { el: HTMLElement; destroy(): void } {
@@ -29,7 +30,9 @@ export function execRunsPanel(): { el: HTMLElement; destroy(): void } {
       const nodes = r.nodes.map((n) => `${n.name}${n.running ? ` (${n.running} running)` : ''}${n.exits.length ? ` exit ${n.exits.join(',')}` : ''}`).join(', ');
       const out = r.output.map((o) => o.text).join('').split('\n').slice(-6).join('\n');
       const state = h('td');
-      state.appendChild(badge(r.state === 'running' ? 'running' : r.nodes.some((n) => n.exits.includes('lost')) ? 'failed' : 'done'));
+      const failed = (r.exit !== null && r.exit !== 0) || r.nodes.some((n) => n.exits.includes('lost'));
+      state.appendChild(badge(r.state === 'running' ? 'running' : failed ? 'failed' : 'done'));
+      if (r.exit !== null) state.append(h('span', { class: 'muted', text: ` exit ${r.exit}` }));
       body.append(
         h('tr', { 'data-run': r.id }, [h('td', null, [h('div', { class: 'task-name', text: r.label ?? r.id }), h('div', { class: 'job-id', text: r.id })]), state, h('td', { text: nodes }), h('td', { class: 'num', text: fmtDuration(r.elapsedMs / 1000) }), h('td', { class: 'muted', text: fmtAgo(r.startedAt) })]),
       );
