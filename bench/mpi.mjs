@@ -95,6 +95,14 @@ export async function run({ log = console.log } = {}) {
       log(`  run ${i + 1}: plain mpirun ${plain[i].toFixed(3)} s, bramble mpirun ${ours[i].toFixed(3)} s`);
     }
     const overhead = median(ours.map((o, i) => o - plain[i]));
+    // for scale: what one bare Node start costs on this machine now (bramble adds two: its CLI and the agent)
+    const bare = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = process.hrtime.bigint();
+      spawnSync(process.execPath, ['-e', '0']);
+      bare.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    log(`mpi: a bare \`node -e 0\` takes ${median(bare).toFixed(3)} s here now (median of ${runs})`);
     log(`mpi: launch overhead of bramble mpirun (median of paired differences): ${overhead.toFixed(3)} s; load average ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores`);
     return [
       { name: 'mpi prime count [1, 1e7], 2 ranks: bramble mpirun vs mpirun -n 2 (wall s)', ours: median(ours), yardstick: median(plain), unit: 'seconds, median', ratio: median(ours) / median(plain) },
