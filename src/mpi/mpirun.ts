@@ -274,7 +274,8 @@ export async function mpirun(o: MpirunOptions): Promise<number> {
     const relay = new AgentRelay(client, plan, run, files, label, gate);
     await relay.listen(socketPath);
     cleanups.push(() => relay.close());
-    const netInfo = o.net ? { cidr: o.net, local: null } : localNetworkOf(plan.hosts[0]?.address ?? '');
+    // the cluster network: the one that holds the nodes (a worker on this machine, at 127.0.0.1, says nothing)
+    const netInfo = o.net ? { cidr: o.net, local: null } : (plan.hosts.map((h) => localNetworkOf(h.address)).find((x) => x !== null) ?? null);
     const cmd = launchCommand({ flavour, n: o.n, hostfilePath, agentPath, wdir: path.join(RUN_BASE, run), net: netInfo?.cidr ?? null, localAddress: netInfo?.local ?? null, command: o.command });
     trace('launching');
     const started = Date.now();
