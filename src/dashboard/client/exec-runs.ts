@@ -27,7 +27,7 @@ export function execRunsPanel(): { el: HTMLElement; destroy(): void } {
     el.hidden = runs.length === 0;
     clear(body);
     for (const r of runs.slice(0, 20)) {
-      const nodes = r.nodes.map((n) => `${n.name}${n.running ? ` (${n.running} running)` : ''}${n.exits.length ? ` exit ${n.exits.join(',')}` : ''}`).join(', ');
+      const nodes = r.nodes.map((n) => `${n.name}${n.running ? ` (${n.running} running)` : ''}${n.exits.length ? ` exit ${String(n.exits[n.exits.length - 1])}` : ''}`).join(', ');
       const out = r.output.map((o) => o.text).join('').split('\n').slice(-6).join('\n');
       const state = h('td');
       const failed = (r.exit !== null && r.exit !== 0) || r.nodes.some((n) => n.exits.includes('lost'));
