@@ -1,21 +1,21 @@
+import type * as X509 from '@peculiar/x509';
 import { X509Certificate, createHash, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 
-type X509 = typeof import('@peculiar/x509');
-let x509Lib: Promise<X509> | null = null;
+let x509lib: Promise<typeof X509> | null = null;
 
 /**
- * @peculiar/x509 (with reflect-metadata) is loaded on first use: only `init` and a head's first start
- * make certificates, and loading it costs every other command (bramble agent, once per MPI node) time.
+ * @peculiar/x509 (and reflect-metadata) take ~200 ms to load: only making certificates needs them, so
+ * they are loaded then, not by everything that imports trust (the CLI, the head, the worker).
  */
-function loadX509(): Promise<X509> {
-  x509Lib ??= (async () => {
+function loadX509(): Promise<typeof X509> {
+  x509lib ??= (async () => {
     await import('reflect-metadata');
-    const lib = await import('@peculiar/x509');
-    lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);
-    return lib;
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
   })();
-  return x509Lib;
+  return x509lib;
 }
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -29,8 +29,7 @@ export interface KeyPairPem {
   keyPem: string;
 }
 
-async function exportKey(key: CryptoKey): Promise<string> {
-  const x509 = await loadX509();
+async function exportKey(x509: typeof X509, key: CryptoKey): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY').trim() + '\n';
 }
@@ -57,7 +56,7 @@ export async function createClusterCa(name = 'bramble cluster CA'): Promise<KeyP
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     ],
   });
-  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(keys.privateKey) };
+  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(x509, keys.privateKey) };
 }
 
 /** The head's server certificate, signed by the cluster CA, valid for the given names and addresses. */
@@ -89,7 +88,7 @@ export async function issueServerCert(ca: KeyPairPem, names: readonly string[]):
       new x509.SubjectAlternativeNameExtension(uniq.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))),
     ],
   });
-  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(keys.privateKey) };
+  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(x509, keys.privateKey) };
 }
 
 /** SHA-256 of a certificate's DER bytes, lower-case hex: what a join token pins. */

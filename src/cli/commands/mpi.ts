@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Command } from 'commander';
-import { InputError } from '../core/index.js';
-import type { ApiClientOptions } from './api-client.js';
-import { resolveApi } from './api-client.js';
+import { InputError } from '../../core/index.js';
+import { resolveApi } from '../api-client.js';
+import { dataDirOf } from '../shared.js';
 
-/**
- * `bramble mpirun` and `bramble agent`. Kept apart from main.ts so that `bin/bramble.js` can start
- * them through mpi-main.ts without loading the rest of the CLI: mpirun calls the agent once per node,
- * and every millisecond of start-up is launch overhead.
- */
-export function registerMpiCommands(program: Command, api: (cmd: Command) => Command, target: (o: Record<string, unknown>) => ApiClientOptions): void {
+/** `bramble mpirun` (docs/mpi.md); `bramble agent` is parsed by hand in main.ts (its CMD's options are not ours). */
+export function register(program: Command): void {
+  const api = (cmd: Command): Command =>
+    cmd
+      .option('--head-url <url>', 'head API, e.g. https://pi-head:7080 (default: from the data dir)')
+      .option('--token <token>', 'admin token (default: BRAMBLE_TOKEN, or the data dir)')
+      .option('--data <dir>', 'data dir of the head on this machine');
+  const target = (o: Record<string, unknown>): ReturnType<typeof resolveApi> =>
+    resolveApi({ headUrl: o['headUrl'] as string | undefined, token: o['token'] as string | undefined, data: dataDirOf(o as { data?: string }) });
   api(program.command('mpirun'))
     .description('run an MPI program (Open MPI or MPICH) on the workers that allow it: no SSH keys, no hostfile, no copying')
     .requiredOption('-n, --np <n>', 'number of ranks')
@@ -28,7 +31,7 @@ export function registerMpiCommands(program: Command, api: (cmd: Command) => Com
         if (!Number.isInteger(v) || v < 1) throw new InputError(flag, `${flag} must be a positive integer (got ${String(o[k])})`);
         return v;
       };
-      const { mpirun } = await import('../mpi/index.js');
+      const { mpirun } = await import('../../mpi/index.js');
       process.exitCode = await mpirun({
         api: target(o),
         n: int('np', '-n') as number,
@@ -48,8 +51,8 @@ export function registerMpiCommands(program: Command, api: (cmd: Command) => Com
  * `bramble mpirun` it talks to that relay; by hand, to the head's API (BRAMBLE_HEAD_URL, token from
  * the data dir). Parsed by hand: CMD's own options (`orted -mca ...`) are not ours.
  */
-export async function agentCommand(args: string[], dataDir: string): Promise<number> {
-  const { AGENT_SOCKET_ENV, runAgentViaRelay, ExecClient, getJson, agentExitCode, plainAddress } = await import('../mpi/index.js');
+export async function agentCommand(args: string[], dataDir = dataDirOf({})): Promise<number> {
+  const { AGENT_SOCKET_ENV, runAgentViaRelay, ExecClient, getJson, agentExitCode, plainAddress } = await import('../../mpi/index.js');
   const [host, ...argv] = args;
   if (!host || argv.length === 0) throw new InputError('HOST', 'usage: bramble agent HOST CMD... (HOST: a worker name, hostname or address)');
   const relay = process.env[AGENT_SOCKET_ENV];
