@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './helpers/browser.js';
@@ -133,6 +133,9 @@ suite('bramble mpirun on three namespaces', () => {
     head?.child.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     netDown();
+    // run directories of this file's runs (a worker SIGKILLed mid-run cannot remove its own)
+    const runs = '/tmp/bramble-exec';
+    if (existsSync(runs)) for (const r of readdirSync(runs)) if (readdirSync(path.join(runs, r)).some((f) => f.startsWith('bmpi_'))) rmSync(path.join(runs, r), { recursive: true, force: true });
     if (dir) cleanup(dir);
     if (work) cleanup(work);
   });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { MessageOf } from '../protocol/index.js';
@@ -51,6 +51,18 @@ export class ExecRunner {
   constructor(private readonly o: ExecRunnerOptions) {
     this.base = o.baseDir ?? EXEC_BASE_DIR;
     this.marker = createHash('sha256').update(o.node).digest('hex').slice(0, 16);
+    this.sweep();
+  }
+
+  /** Runs this worker was part of in a previous life (it was SIGKILLed mid-run): leave them now. */
+  private sweep(): void {
+    let runs: string[];
+    try {
+      runs = readdirSync(this.base);
+    } catch {
+      return;
+    }
+    for (const run of runs) if (existsSync(path.join(this.base, run, '.users', this.marker))) this.release(run);
   }
 
   get size(): number {
