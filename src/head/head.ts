@@ -32,6 +32,10 @@ export interface HeadOptions {
   speculate?: boolean;
   /** The journal cannot commit: the head acknowledges nothing more; the root turns this into an exit code. */
   onFatal?: (err: unknown) => void;
+  /** HA: checked before every lease hand-out (the election's isLeader, by the head's own clock). */
+  mayLease?: () => boolean;
+  /** HA: the leadership's epoch (fencing token), told to workers in `welcome`. */
+  epoch?: bigint;
 }
 
 /**
@@ -55,6 +59,7 @@ export class Head implements ClusterReadModel, CompatHost {
   readonly counters: HeadCounters = { resultsIn: 0, badMessages: 0, authFailures: 0, assignFrames: 0, ackFrames: 0 };
   readonly leaseMs: number;
   private readonly server: FrameServer | null;
+  private readonly onFatal?: (err: unknown) => void;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(o: HeadOptions) {
@@ -62,6 +67,7 @@ export class Head implements ClusterReadModel, CompatHost {
     this.log = o.logger;
     this.leaseMs = o.settings.leaseMs;
     this.journal = o.journal;
+    this.onFatal = o.onFatal;
     this.bus = new HeadEvents(this.clock, this.log);
     this.ledger = new Ledger({ clock: this.clock, journal: this.journal, signer: new HmacLeaseSigner(o.leaseKey), leaseMs: this.leaseMs, speculate: o.speculate ?? true });
     this.nodes = new NodeRegistry({ clock: this.clock, staleMs: o.settings.staleMs, lostMs: o.settings.lostMs });
@@ -91,6 +97,8 @@ export class Head implements ClusterReadModel, CompatHost {
       telemetryMs: o.settings.telemetryMs,
       hotTemp: o.settings.hotTemp,
       hotSlots: o.settings.hotSlots,
+      mayLease: o.mayLease,
+      epoch: o.epoch,
     });
     this.reports = new JobReports({ clock: this.clock, ledger: this.ledger, journal: this.journal, events: this.bus, slots: () => this.sessions.slotCount() });
     this.nodes.on((n) => this.bus.changed('nodes', n.id));
@@ -112,7 +120,16 @@ export class Head implements ClusterReadModel, CompatHost {
 
   async start(): Promise<void> {
     await this.server?.listen();
-    const tick = setInterval(() => this.tick(), Math.min(1000, Math.max(50, this.leaseMs / 4)));
+    const tick = setInterval(() => {
+      try {
+        this.tick();
+      } catch (err) {
+        // expiry writes failures to the journal: one that cannot be written stops this head as a commit would
+        this.log.fatal({ err }, 'journal write failed in the lease tick');
+        for (const t of this.timers) clearInterval(t);
+        this.onFatal?.(err);
+      }
+    }, Math.min(1000, Math.max(50, this.leaseMs / 4)));
     tick.unref();
     this.timers.push(tick);
     const active = this.ledger.activeJobs();

@@ -29,6 +29,10 @@ export interface WorkerSessionsOptions {
     fromWorker(node: string, msg: MessageOf<'exec-data'> | MessageOf<'exec-exit'>): void;
     workerGone(node: string, why: string | undefined): void;
   };
+  /** False while this head may not hand out leases (HA: not the leader by its own clock). */
+  mayLease?: () => boolean;
+  /** HA: the leadership's epoch, sent in `welcome` so workers refuse a head of an older one. */
+  epoch?: bigint;
 }
 
 /** One member of the cluster, native or compat: the single place where joining and leaving happen. */
@@ -41,7 +45,10 @@ class Session implements WorkerSession, ResultSink {
     private readonly owner: WorkerSessions,
   ) {}
   lease(n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
-    return this.owner.ledger.lease(this.id, n, accept);
+    if (!this.owner.mayLease()) return [];
+    const got = this.owner.ledger.lease(this.id, n, accept);
+    if (got.length > 0 && this.owner.firstLeaseAt === null) this.owner.firstLeaseAt = Date.now();
+    return got;
   }
   result(input: Omit<ResultInput, 'worker'>): void {
     // no copy per result (this is the hot path of noop jobs): the input becomes the ledger's
@@ -109,6 +116,17 @@ export class WorkerSessions implements SessionPort {
     this.ledger = o.ledger;
     this.nodes = o.nodes;
     this.batcher = o.batcher;
+  }
+
+  /** Leases refused because this head was not (or no longer) the leader. */
+  leasesRefused = 0;
+  /** Wall-clock time of this head's first lease (HA: the end of a failover). */
+  firstLeaseAt: number | null = null;
+
+  mayLease(): boolean {
+    if (!this.o.mayLease || this.o.mayLease()) return true;
+    this.leasesRefused++;
+    return false;
   }
 
   // ---- the session port ----
@@ -254,6 +272,7 @@ export class WorkerSessions implements SessionPort {
       leaseMs: this.o.leaseMs,
       heartbeatMs: Math.max(20, Math.floor(this.o.leaseMs / 3)),
       telemetryMs: this.o.telemetryMs,
+      ...(this.o.epoch !== undefined ? { epoch: this.o.epoch.toString() } : {}),
     });
   }
 
@@ -266,6 +285,9 @@ export class WorkerSessions implements SessionPort {
       case 'heartbeat': {
         const stale = s.heartbeat(msg.tokens);
         s.report({});
+        // an empty ack answers every heartbeat, so a worker can tell a live head from a stopped one
+        // (a SIGSTOPped head's kernel still accepts bytes): its silence check reconnects elsewhere
+        peer.conn.send({ type: 'ack', tokens: [] });
         // leases it still runs that were given to others or ended: tell it to stop them (a worker lists
         // only chunks it has not answered, so none of these has a result on its way)
         if (stale.length > 0) peer.conn.send({ type: 'cancel', tokens: stale });

@@ -59,6 +59,8 @@ export const Welcome = z.object({
   leaseMs: z.number().int().positive(),
   heartbeatMs: z.number().int().positive(),
   telemetryMs: z.number().int().positive(),
+  /** HA heads: the leadership's epoch (decimal); a worker refuses a head with a lower one than it has seen. */
+  epoch: z.string().regex(/^\d{1,20}$/).optional(),
 });
 export const Telemetry = z.object({ type: z.literal('telemetry'), ...telemetryFields });
 /** The largest window a worker may state, and the most chunks in one assign. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BrambleError } from '../../core/index.js';
-import type { JobStatus } from '../../head/index.js';
+import type { HaStatus, JobStatus } from '../../head/index.js';
 import { planJob, publicTasks } from '../../tasks/index.js';
 import { ApiClient, resolveApi } from '../api-client.js';
 import { formatResult } from '../format.js';
@@ -8,7 +8,7 @@ import { ProgressBar } from '../progress.js';
 import { dataDirOf, follow, jobInput, printJson, taskOptions, writeFileFrom } from '../shared.js';
 
 
-/** The commands that talk to a head over its HTTP API: submit, jobs, status, watch, result, cancel, login-url, nodes. */
+/** The commands that talk to a head over its HTTP API: submit, jobs, status, watch, result, cancel, login-url, nodes, ha. */
 export function register(program: Command): void {
   // ---- API commands ----
   const api = (cmd: Command): Command =>
@@ -100,5 +100,14 @@ export function register(program: Command): void {
           ? 'no nodes\n'
           : nodes.map((n) => `${n.name.padEnd(24)} ${n.state.padEnd(8)} ${n.remote.padEnd(16)} ${n.busy}/${n.slots} busy  ${n.telemetry.temp === undefined ? '-' : n.telemetry.temp.toFixed(1) + ' °C'}`).join('\n') + '\n',
       );
+  });
+
+  api(program.command('ha').description('high availability: which head candidate leads, the others, the election history')).action(async (o: Record<string, unknown>) => {
+    const st = await client(o).get<HaStatus>('/api/ha');
+    if (o['json']) return printJson(st);
+    const lines = [`leader: ${st.leader ?? '(none: election in progress)'}${st.epoch ? `  epoch ${st.epoch}` : ''}`];
+    for (const c of st.candidates) lines.push(`  ${c.name.padEnd(20)} ${c.state.padEnd(8)} ${c.url}  workers ${c.workerAddress}`);
+    for (const h of st.history.slice(-5)) lines.push(`  ${new Date(h.at).toISOString()}  ${h.name} elected (epoch ${h.epoch})`);
+    process.stdout.write(lines.join('\n') + '\n');
   });
 }
