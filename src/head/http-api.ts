@@ -257,6 +257,11 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
 
   app.get('/api/jobs/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => head.status(req.params.id));
   app.get('/api/jobs/:id/result', async (req: FastifyRequest<{ Params: { id: string } }>) => head.result(req.params.id));
+  // the live view of a running distributed Life job (dashboard/client/life-view.ts)
+  app.get('/api/jobs/:id/life', async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const frame = head.lifeFrame(req.params.id);
+    return frame ?? reply.code(404).send({ error: { code: 'NOT_FOUND', message: `job ${req.params.id} is not a running Life job` } });
+  });
   app.get('/api/jobs/:id/chunks', async (req: FastifyRequest<{ Params: { id: string }; Querystring: { cells?: string } }>) =>
     head.chunkMap(req.params.id, Math.min(20_000, Math.max(1, Number(req.query.cells ?? 4096) || 4096))),
   );

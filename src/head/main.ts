@@ -105,6 +105,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     onFatal,
     mayLease: o.mayLease,
     epoch: o.epoch,
+    lifeDir: path.join(o.dataDir, 'life'),
     server: (accept) =>
       new FrameServer(
         { host: settings.bind, port: settings.port, tls, maxFrameBytes: settings.maxFrameBytes, authTimeoutMs: settings.authTimeoutMs, maxPending: budget.workers.maxPending, maxPendingPerAddress: budget.workers.maxPendingPerAddress, maxConnections: budget.workers.maxConnections },

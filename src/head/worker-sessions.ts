@@ -2,10 +2,11 @@ import type { Assignment, Clock, JobRecord, Ledger, ResultInput } from '../core/
 import { BrambleError, RepeatLimiter } from '../core/index.js';
 import type { FramedConnection, Pending } from '../net/index.js';
 import type { HeadCounters, SessionHandlers, SessionInfo, SessionPort, WorkerSession } from '../ports/index.js';
-import type { Message, MessageOf, TelemetryFields } from '../protocol/index.js';
-import { ErrorCode, PROTOCOL_VERSION, ProtocolError } from '../protocol/index.js';
+import type { LifeMessage, Message, MessageOf, TelemetryFields } from '../protocol/index.js';
+import { ErrorCode, LIFE_STRIPS, PROTOCOL_VERSION, ProtocolError, isLifeMessage } from '../protocol/index.js';
 import { checkProof, newNonce } from '../trust/index.js';
 import type { HeadEvents } from './head-events.js';
+import type { LifeLinks, LifeListener } from './life-coordinator.js';
 import type { NodeRegistry } from './nodes.js';
 import type { ResultBatcher, ResultSink } from './result-batcher.js';
 
@@ -33,6 +34,8 @@ export interface WorkerSessionsOptions {
   mayLease?: () => boolean;
   /** HA: the leadership's epoch, sent in `welcome` so workers refuse a head of an older one. */
   epoch?: bigint;
+  /** Jobs run by a head-side coordinator (distributed Life): never leased to a worker's slots. */
+  reserved?: (job: JobRecord) => boolean;
 }
 
 /** One member of the cluster, native or compat: the single place where joining and leaving happen. */
@@ -46,7 +49,8 @@ class Session implements WorkerSession, ResultSink {
   ) {}
   lease(n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
     if (!this.owner.mayLease()) return [];
-    const got = this.owner.ledger.lease(this.id, n, accept);
+    const reserved = this.owner.reserved;
+    const got = this.owner.ledger.lease(this.id, n, reserved ? (job) => !reserved(job) && (!accept || accept(job)) : accept);
     if (got.length > 0 && this.owner.firstLeaseAt === null) this.owner.firstLeaseAt = Date.now();
     return got;
   }
@@ -102,6 +106,9 @@ export class WorkerSessions implements SessionPort {
   readonly ledger: Ledger;
   readonly nodes: NodeRegistry;
   readonly batcher: () => ResultBatcher;
+  readonly reserved: ((job: JobRecord) => boolean) | undefined;
+  /** The Life coordinator: told of native workers joining and leaving, and given their `life-*` frames. */
+  life: LifeListener | null = null;
   /** Refused handshakes are logged at most 5 a minute per address. */
   private readonly authLogLimit = new RepeatLimiter({ burst: 5, windowMs: 60_000 });
   private readonly sessions = new Map<string, Session>();
@@ -116,6 +123,7 @@ export class WorkerSessions implements SessionPort {
     this.ledger = o.ledger;
     this.nodes = o.nodes;
     this.batcher = o.batcher;
+    this.reserved = o.reserved;
   }
 
   /** Leases refused because this head was not (or no longer) the leader. */
@@ -128,6 +136,16 @@ export class WorkerSessions implements SessionPort {
     this.leasesRefused++;
     return false;
   }
+  /** The native workers as the Life coordinator sees them (life-coordinator.ts). */
+  readonly lifeLinks: LifeLinks = {
+    peers: () =>
+      [...this.peers.entries()]
+        // a worker that holds Life strips says so in its hello (an older one would not know the frames)
+        .filter(([id, p]) => !p.draining && p.conn.isOpen && (this.nodes.get(id)?.kernels.includes(LIFE_STRIPS) ?? false))
+        .map(([id, p]) => ({ id, name: this.nodeName(id), slots: p.slots, memFree: this.nodes.get(id)?.telemetry.memFree ?? null })),
+    send: (id: string, m: LifeMessage) => this.peers.get(id)?.conn.send(m) ?? false,
+    bufferedBytes: (id: string) => this.peers.get(id)?.conn.bufferedBytes ?? 0,
+  };
 
   // ---- the session port ----
 
@@ -226,6 +244,7 @@ export class WorkerSessions implements SessionPort {
       if (s === null || this.peers.get(s.id) !== peer) return;
       this.peers.delete(s.id);
       this.o.exec?.workerGone(s.id, err?.message);
+      this.life?.left(s.id);
       const released = s.leave(peer.draining ? 'drained' : 'lost');
       this.o.events.event(
         peer.draining ? 'info' : 'warn',
@@ -264,6 +283,7 @@ export class WorkerSessions implements SessionPort {
       },
     ) as Session;
     this.peers.set(node, peer);
+    setImmediate(() => this.life?.joined(node));
     this.o.events.event('info', 'node', `node ${name} joined from ${p.conn.remoteAddress} with ${slots} slot(s)`, { node });
     peer.conn.send({
       type: 'welcome',
@@ -277,6 +297,7 @@ export class WorkerSessions implements SessionPort {
   }
 
   private onWorkerMessage(peer: Peer, s: Session, msg: Message): void {
+    if (isLifeMessage(msg)) return this.life?.message(s.id, msg);
     switch (msg.type) {
       case 'want':
         peer.window = peer.draining ? 0 : msg.n;

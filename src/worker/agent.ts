@@ -4,10 +4,11 @@ import type { Logger } from 'pino';
 import type { ClientConnection } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
 import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
-import { MAX_WINDOW, PROTOCOL_VERSION } from '../protocol/index.js';
+import { LIFE_STRIPS, MAX_WINDOW, PROTOCOL_VERSION, isLifeMessage } from '../protocol/index.js';
 import { taskNames } from '../tasks/index.js';
 import { authProof } from '../trust/index.js';
 import { ExecRunner } from './exec-runner.js';
+import { LifeParts } from './life-parts.js';
 import { SlotPool } from './slot-pool.js';
 import type { SlotReply } from './slot-thread.js';
 import { TelemetrySampler, localAddresses } from './telemetry.js';
@@ -60,6 +61,8 @@ export class WorkerAgent {
   state: WorkerState = 'connecting';
   readonly node: string;
   private pool: SlotPool;
+  /** Strips of distributed Life jobs held here (worker/life-parts.ts). */
+  private readonly life = new LifeParts((m) => this.link?.conn.send(m));
   private link: ClientConnection | null = null;
   private readonly queue: AssignedChunk[] = [];
   private readonly running = new Map<string, Running>();
@@ -152,6 +155,7 @@ export class WorkerAgent {
         if (this.telemetryTimer) clearInterval(this.telemetryTimer);
         // chunks not started were returned by the head when we went away
         this.queue.length = 0;
+        this.life.dropAll();
         if (this.state === 'stopped') return resolve(welcomed);
         if (welcomed) this.log.warn({ err: err?.message }, 'disconnected from head');
         else if (err) this.log.warn({ err: err.message }, 'head closed the connection');
@@ -173,7 +177,7 @@ export class WorkerAgent {
                 hostname: os.hostname(),
                 addresses: localAddresses(),
                 slots: this.o.slots,
-                kernels: taskNames(),
+                kernels: [...taskNames(), LIFE_STRIPS],
                 pid: process.pid,
                 version_text: this.o.version,
                 allowExec: this.exec !== null,
@@ -212,6 +216,7 @@ export class WorkerAgent {
   }
 
   private onMessage(msg: Message): void {
+    if (isLifeMessage(msg)) return this.life.handle(msg);
     switch (msg.type) {
       case 'assign':
         for (const c of msg.chunks) this.queue.push(c);
@@ -374,6 +379,7 @@ export class WorkerAgent {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     this.link?.conn.close();
+    this.life.dropAll();
     await this.pool.close();
   }
 }

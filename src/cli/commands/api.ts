@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { BrambleError } from '../../core/index.js';
+import { BrambleError, InputError } from '../../core/index.js';
 import type { HaStatus, JobStatus } from '../../head/index.js';
-import { planJob, publicTasks } from '../../tasks/index.js';
+import { findTask, planJob, publicTasks } from '../../tasks/index.js';
 import { ApiClient, resolveApi } from '../api-client.js';
 import { formatResult } from '../format.js';
 import { ProgressBar } from '../progress.js';
@@ -29,8 +29,14 @@ export function register(program: Command): void {
 
   taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ')).description('submit a job to the head')))
     .option('--wait', 'wait for the job to finish and print its result')
+    .option('--workers <n>', 'life: cut the grid in strips over this many worker slots (default: every slot connected)')
     .action(async (task: string, o: Record<string, unknown>) => {
-      const input = jobInput(task, o);
+      const { workers, ...rest } = o;
+      const input = jobInput(task, rest);
+      if (workers !== undefined) {
+        if (!findTask(task)?.paramInfo.some((p) => p.name === 'parts')) throw new InputError('--workers', `--workers does not apply to task ${task}`);
+        input.params = { ...input.params, parts: workers };
+      }
       planJob(input); // same validation as the head, before any network
       const c = client(o);
       const st = await c.post<JobStatus>('/api/jobs', { ...input });
