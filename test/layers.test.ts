@@ -22,13 +22,13 @@ const ALLOWED: Record<string, string[]> = {
   dashboard: ['core', 'protocol', 'kernels', 'tasks', 'ports'],
   compat: ['core', 'protocol', 'kernels', 'tasks', 'net', 'ports'],
   deploy: ['core', 'trust'],
-  spmd: ['core', 'protocol', 'net', 'trust'],
+  mpi: ['core', 'protocol', 'net', 'trust'],
   // the package entry (src/index.ts): the public API for task authors, and nothing that loads the registry
   'index.ts': ['tasks'],
-  cli: ['core', 'protocol', 'kernels', 'tasks', 'storage', 'trust', 'net', 'ports', 'head', 'worker', 'dashboard', 'deploy', 'compat', 'spmd'],
+  cli: ['core', 'protocol', 'kernels', 'tasks', 'storage', 'trust', 'net', 'ports', 'head', 'worker', 'dashboard', 'deploy', 'compat', 'mpi'],
 };
 
-const APPS = ['head', 'worker', 'dashboard', 'compat', 'deploy', 'spmd', 'cli'];
+const APPS = ['head', 'worker', 'dashboard', 'compat', 'deploy', 'mpi', 'cli'];
 
 /** Why `layer` may not import `other`, or null when it may. */
 function forbidden(layer: string, other: string): string | null {

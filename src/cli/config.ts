@@ -112,5 +112,7 @@ export const WorkerConfig = {
   logLevel: level.default('info'),
   insecure: z.boolean().default(false),
   prefetch: z.number().int().min(0).max(64).default(1),
+  /** Run commands for the head: `bramble agent` and `bramble mpirun` (and command tasks). */
+  allowExec: z.boolean().default(false),
 };
 

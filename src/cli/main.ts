@@ -22,6 +22,7 @@ export const COMMANDS: readonly { name: string; usage: string; description: stri
   const worker = async (): Promise<Register> => (await import('./commands/worker.js')).register;
   const api = async (): Promise<Register> => (await import('./commands/api.js')).register;
   const deploy = async (): Promise<Register> => (await import('../deploy/index.js')).registerDeployCommands;
+  const mpi = async (): Promise<Register> => (await import('./commands/mpi.js')).register;
   return [
     { name: 'run', usage: '[options] <task>', description: 'run a job on this machine: a head and local worker slots inside this one command', load: run },
     { name: 'init', usage: '[options]', description: 'create a cluster: CA, head certificate, cluster secret, admin token, config', load: cluster },
@@ -41,6 +42,7 @@ export const COMMANDS: readonly { name: string; usage: string; description: stri
     { name: 'deploy', usage: '[options]', description: 'install bramble on hosts over SSH and start worker instances as services; waits until they joined the head', load: deploy },
     { name: 'undeploy', usage: '[options]', description: 'stop and remove the worker services and files deploy installed on hosts', load: deploy },
     { name: 'service', usage: '', description: 'run bramble on this machine as a service: systemd units, or supervised processes without systemd/root', load: deploy },
+    { name: 'mpirun', usage: '[options] <command...>', description: 'run an MPI program (Open MPI or MPICH) on the workers that allow it: no SSH keys, no hostfile, no copying', load: mpi },
   ];
 })();
 
@@ -96,8 +98,14 @@ export async function buildProgram(argv: readonly string[] = [], all = false): P
 
 /** Runs the CLI; bad input exits 2 with one line naming what was wrong. */
 export async function main(argv: string[]): Promise<void> {
-  const program = await buildProgram(argv);
   try {
+    if (argv[2] === 'agent') {
+      // ssh's shape, `bramble agent HOST CMD...`: CMD's own options (`orted -mca ...`) are not ours
+      const { agentCommand } = await import('./commands/mpi.js');
+      process.exitCode = await agentCommand(argv.slice(3));
+      return;
+    }
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -11,6 +11,7 @@ import { findTask } from '../tasks/index.js';
 import type { FrameServer, Pending } from '../net/index.js';
 import type { ClusterReadModel, CompatHost, HeadCounters, HeadEvent, JobStatus, LedgerCounters, NodeLoad, NodeRecord } from '../ports/index.js';
 import { HmacLeaseSigner } from '../trust/index.js';
+import { ExecRelay } from './exec-relay.js';
 import { HeadEvents } from './head-events.js';
 import { JobReports } from './job-reports.js';
 import { LifeCoordinator } from './life-coordinator.js';
@@ -58,6 +59,8 @@ export class Head implements ClusterReadModel, CompatHost {
   readonly batcher: ResultBatcher;
   readonly reports: JobReports;
   readonly bus: HeadEvents;
+  /** Remote commands (`bramble agent`, `bramble mpirun`) relayed to workers that allow them. */
+  readonly exec: ExecRelay;
   /** Distributed Life jobs: strips over the workers, halos relayed here, checkpoints on disk. */
   readonly life: LifeCoordinator;
   readonly headId = randomBytes(6).toString('hex');
@@ -87,7 +90,9 @@ export class Head implements ClusterReadModel, CompatHost {
         o.onFatal?.(err);
       },
     });
+    this.exec = new ExecRelay({ nodes: this.nodes, events: this.bus, now: () => this.clock.now(), sendToWorker: (id, msg) => this.sessions.sendToWorker(id, msg) });
     this.sessions = new WorkerSessions({
+      exec: this.exec,
       headId: this.headId,
       clock: this.clock,
       ledger: this.ledger,
@@ -227,8 +232,9 @@ export class Head implements ClusterReadModel, CompatHost {
     this.sessions.scheduleDispatch();
   }
 
+  /** Chunks it holds, plus remote commands (an MPI run's daemon) running on it: its tile shows it busy. */
   busy(id: string): number {
-    return this.sessions.busy(id);
+    return this.sessions.busy(id) + this.exec.runningOn(id);
   }
 
   isHot(id: string): boolean {

@@ -7,6 +7,10 @@ import { BrambleError, ConflictError, IdConflictError, InputError, NotFoundError
 import { describeTasks, getTask, publicTasks } from '../tasks/index.js';
 import type { Head } from './head.js';
 import { openApiDocument } from './openapi.js';
+import { FramedConnection } from '../net/index.js';
+
+/** The `Upgrade:` token of the exec channel (`GET /api/exec/connect`). */
+export const EXEC_UPGRADE = 'bramble-exec';
 
 export interface HttpApiOptions {
   head: Head;
@@ -294,6 +298,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       state: n.state,
       connected: n.connected,
       legacy: n.legacy,
+      allowExec: n.allowExec ?? false,
       slots: n.slots,
       busy: n.busy,
       hot: n.hot,
@@ -309,6 +314,25 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     return { ...n, leases: head.nodeLeases(n.id).map((l) => ({ job: l.jobId, index: l.index, attempt: l.attempt, since: l.issuedAt, backup: l.backup })) };
   });
   app.get('/api/events', async () => ({ events: head.events.slice(-500) }));
+
+  // ---- remote commands: runs, and the exec channel (an HTTP upgrade to framed MessagePack) ----
+  app.get('/api/exec', async () => ({ runs: head.exec.list() }));
+  server.on('upgrade', (req: import('node:http').IncomingMessage, socket: net.Socket, rest: Buffer) => {
+    const refuse = (status: string, message: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`);
+    };
+    if ((req.url ?? '').split('?')[0] !== '/api/exec/connect' || (req.headers.upgrade ?? '').toLowerCase() !== EXEC_UPGRADE) return refuse('404 Not Found', 'no such upgrade');
+    const h = req.headers.authorization;
+    if (!h?.startsWith('Bearer ') || !sameToken(h.slice(7).trim(), o.adminToken)) {
+      head.event('warn', 'auth', `refused an exec connection from ${socket.remoteAddress ?? '?'}: wrong admin token`);
+      return refuse('401 Unauthorized', 'missing or wrong admin token');
+    }
+    socket.setTimeout(0);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${EXEC_UPGRADE}\r\nconnection: Upgrade\r\n\r\n`);
+    const conn = new FramedConnection(socket);
+    if (rest.length > 0) socket.unshift(rest);
+    head.exec.attach(conn);
+  });
   app.get('/api/stats', async () => {
     const m = process.memoryUsage();
     return {

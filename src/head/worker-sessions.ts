@@ -25,6 +25,11 @@ export interface WorkerSessionsOptions {
   /** A node at or above this CPU temperature (°C), or reporting throttling, gets at most `hotSlots` chunks at once. */
   hotTemp: number;
   hotSlots: number;
+  /** Remote commands' output and exits go here; a worker leaving ends its channels. */
+  exec?: {
+    fromWorker(node: string, msg: MessageOf<'exec-data'> | MessageOf<'exec-exit'>): void;
+    workerGone(node: string, why: string | undefined): void;
+  };
   /** False while this head may not hand out leases (HA: not the leader by its own clock). */
   mayLease?: () => boolean;
   /** HA: the leadership's epoch, sent in `welcome` so workers refuse a head of an older one. */
@@ -203,6 +208,14 @@ export class WorkerSessions implements SessionPort {
     return { p50: at(0.5), p99: at(0.99), samples: s.length };
   }
 
+  /** Sends to a connected native worker (remote commands); false when it is not connected. */
+  sendToWorker(id: string, msg: Message): boolean {
+    const peer = this.peers.get(id);
+    if (!peer || !peer.conn.isOpen) return false;
+    peer.conn.send(msg);
+    return true;
+  }
+
   private nodeName(id: string): string {
     return this.nodes.get(id)?.name ?? id;
   }
@@ -230,6 +243,7 @@ export class WorkerSessions implements SessionPort {
       const s = peer.session;
       if (s === null || this.peers.get(s.id) !== peer) return;
       this.peers.delete(s.id);
+      this.o.exec?.workerGone(s.id, err?.message);
       this.life?.left(s.id);
       const released = s.leave(peer.draining ? 'drained' : 'lost');
       this.o.events.event(
@@ -254,10 +268,10 @@ export class WorkerSessions implements SessionPort {
       }
     }
     p.authenticated();
-    const { type: _t, version: _v, node, name, instance, hostname, addresses, slots, kernels, pid, version_text, proof: _p, ...telemetry } = msg;
+    const { type: _t, version: _v, node, name, instance, hostname, addresses, slots, kernels, pid, version_text, proof: _p, allowExec, ...telemetry } = msg;
     peer.slots = slots;
     peer.session = this.join(
-      { id: node, name, instance, hostname, addresses, remote: p.conn.remoteAddress, slots, kernels, pid, version: version_text ?? null, legacy: false, telemetry },
+      { id: node, name, instance, hostname, addresses, remote: p.conn.remoteAddress, slots, kernels, pid, version: version_text ?? null, legacy: false, allowExec: allowExec ?? false, telemetry },
       {
         ack: (tokens) => peer.conn.send({ type: 'ack', tokens }),
         revoke: (tokens) => peer.conn.send({ type: 'cancel', tokens }),
@@ -313,6 +327,10 @@ export class WorkerSessions implements SessionPort {
       case 'fail':
         s.fail(msg.token, msg.error);
         this.topUp(peer);
+        break;
+      case 'exec-data':
+      case 'exec-exit':
+        this.o.exec?.fromWorker(s.id, msg);
         break;
       case 'drain':
         peer.draining = true;

@@ -32,6 +32,8 @@ export interface NodeRecord {
   state: NodeState;
   connected: boolean;
   legacy: boolean;
+  /** Runs commands (`--allow-exec`): `bramble agent` and `bramble mpirun` may use it. */
+  allowExec?: boolean;
   joinedAt: number;
   lastSeen: number;
   telemetry: TelemetryFields;

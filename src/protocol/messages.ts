@@ -45,6 +45,8 @@ export const Hello = z.object({
   version_text: z.string().max(64).optional(),
   /** Proof of the cluster secret over the head's nonce (see docs/security.md). */
   proof: z.string().max(256).optional(),
+  /** The worker's owner allowed it to run commands (`--allow-exec`): command tasks and `bramble mpirun`. */
+  allowExec: z.boolean().optional(),
   ...telemetryFields,
   hostname: z.string().max(255),
 });
@@ -159,6 +161,72 @@ export const LifeError = z.object({ type: z.literal('life-error'), ...lifeRef, e
 
 export const ErrorMessage = z.object({ type: z.literal('error'), code: z.string().max(64), message: shortText });
 
+// ---- remote commands (`bramble agent`, `bramble mpirun`): head <-> worker, and client <-> head ----
+
+/** Output bytes in one exec-data frame. */
+export const MAX_EXEC_DATA_BYTES = 64 * 1024;
+/** Bytes of output a worker may send on one channel before the reader acknowledges them (flow control). */
+export const EXEC_WINDOW_BYTES = 1024 * 1024;
+/** Files shipped inline with an exec-open, all together (larger inputs belong in a task bundle). */
+export const MAX_EXEC_FILES_BYTES = 8 * 1024 * 1024;
+/** Length of the shell command line of an exec-open. */
+export const MAX_EXEC_COMMAND = 256 * 1024;
+
+const channel = z.number().int().min(0).max(2 ** 31);
+const runId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
+const bytes = (max: number): z.ZodType<Uint8Array> => z.instanceof(Uint8Array).refine((b) => b.length <= max, `at most ${max} bytes`);
+export const ExecFile = z.object({
+  /** A plain file name in the run directory: no slashes, no leading dot. */
+  name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'a plain file name (letters, digits, . _ -; no slashes)'),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'hex SHA-256'),
+  mode: z.number().int().min(0).max(0o777).optional(),
+  data: bytes(MAX_EXEC_FILES_BYTES),
+});
+/**
+ * Runs `cmd` with `sh -c` in the run's directory (holding `files`), stdin /dev/null, as `ssh -n` does.
+ * From a client, `node` names the worker; the head sends it on with its own channel number.
+ */
+export const ExecOpen = z.object({
+  type: z.literal('exec-open'),
+  ch: channel,
+  run: runId,
+  node: id.optional(),
+  cmd: z.string().min(1).max(MAX_EXEC_COMMAND),
+  files: z.array(ExecFile).max(64),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/), z.string().max(4096)).optional(),
+  /** What the run is, for the head's event log and API (the client's command line). */
+  label: shortText.optional(),
+});
+/** Output of a channel (fd 1 or 2); the reader answers with exec-ack once written. */
+export const ExecData = z.object({ type: z.literal('exec-data'), ch: channel, fd: z.union([z.literal(1), z.literal(2)]), data: bytes(MAX_EXEC_DATA_BYTES) });
+export const ExecAck = z.object({ type: z.literal('exec-ack'), ch: channel, bytes: z.number().int().min(0).max(EXEC_WINDOW_BYTES * 64) });
+/** Stops the command: its whole process session is killed. */
+export const ExecKill = z.object({ type: z.literal('exec-kill'), ch: channel });
+/**
+ * The command ended (after all its output): exit code or signal; or it never ran / its node was lost,
+ * with `error` saying why (`lost` when the worker's connection dropped).
+ */
+export const ExecExit = z.object({
+  type: z.literal('exec-exit'),
+  ch: channel,
+  code: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  error: shortText.optional(),
+  lost: z.boolean().optional(),
+});
+
+/**
+ * Client to head: what the run's own launcher printed (mpirun's stdout and stderr: every rank's output)
+ * and, once, its exit status; for the dashboard and `GET /api/exec`. The head keeps only a tail.
+ */
+export const ExecReport = z.object({
+  type: z.literal('exec-report'),
+  run: runId,
+  fd: z.union([z.literal(1), z.literal(2)]).optional(),
+  data: bytes(MAX_EXEC_DATA_BYTES).optional(),
+  exit: z.number().int().optional(),
+});
+
 export const Message = z.discriminatedUnion('type', [
   Hello,
   Challenge,
@@ -173,6 +241,12 @@ export const Message = z.discriminatedUnion('type', [
   Cancel,
   Drain,
   ErrorMessage,
+  ExecOpen,
+  ExecData,
+  ExecAck,
+  ExecKill,
+  ExecExit,
+  ExecReport,
   LifeLoad,
   LifeRows,
   LifeStep,

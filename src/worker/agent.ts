@@ -7,6 +7,7 @@ import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
 import { LIFE_STRIPS, MAX_WINDOW, PROTOCOL_VERSION, isLifeMessage } from '../protocol/index.js';
 import { taskNames } from '../tasks/index.js';
 import { authProof } from '../trust/index.js';
+import { ExecRunner } from './exec-runner.js';
 import { LifeParts } from './life-parts.js';
 import { SlotPool } from './slot-pool.js';
 import type { SlotReply } from './slot-thread.js';
@@ -37,6 +38,8 @@ export interface WorkerAgentOptions {
   logger: Logger;
   version?: string;
   maxBackoffMs?: number;
+  /** The owner allows commands on this machine (`--allow-exec`): `bramble agent` / `bramble mpirun`. */
+  allowExec?: boolean;
   /**
    * Every head candidate (HA, docs/ha.md): tried in turn until one welcomes this worker; only the
    * leader listens on the worker port. Default: just host:port.
@@ -78,6 +81,8 @@ export class WorkerAgent {
   private stopResolve: (() => void) | null = null;
   private lastWant = -1;
   private readonly log: Logger;
+  /** Commands run for the head: only with --allow-exec. */
+  private readonly exec: ExecRunner | null;
   private readonly heads: { host: string; port: number }[];
   private nextHead = 0;
   /** Highest leadership epoch seen in a welcome: a head announcing a lower one is a deposed leader. */
@@ -89,6 +94,7 @@ export class WorkerAgent {
     this.node = o.node ?? `${os.hostname()}#${o.instance}-${randomUUID().slice(0, 8)}`;
     this.pool = new SlotPool(o.slots);
     this.log = o.logger.child({ worker: o.name });
+    this.exec = o.allowExec ? new ExecRunner({ node: this.node, log: this.log, send: (m) => this.link?.conn.send(m) }) : null;
     this.heads = o.heads && o.heads.length > 0 ? o.heads : [{ host: o.host, port: o.port }];
   }
 
@@ -144,6 +150,7 @@ export class WorkerAgent {
       let welcomed = false;
       conn.on('close', (err) => {
         this.link = null;
+        this.exec?.killAll(); // nobody is left to read their output or stop them
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
         if (this.telemetryTimer) clearInterval(this.telemetryTimer);
         // chunks not started were returned by the head when we went away
@@ -173,6 +180,7 @@ export class WorkerAgent {
                 kernels: [...taskNames(), LIFE_STRIPS],
                 pid: process.pid,
                 version_text: this.o.version,
+                allowExec: this.exec !== null,
                 ...(proof ? { proof } : {}),
               });
             });
@@ -229,6 +237,16 @@ export class WorkerAgent {
         }
         this.pump();
         this.want();
+        break;
+      case 'exec-open':
+        if (this.exec) this.exec.open(msg);
+        else this.link?.conn.send({ type: 'exec-exit', ch: msg.ch, code: null, signal: null, error: `worker ${this.o.name} does not run commands (start it with --allow-exec)` });
+        break;
+      case 'exec-ack':
+        this.exec?.ack(msg.ch, msg.bytes);
+        break;
+      case 'exec-kill':
+        this.exec?.kill(msg.ch);
         break;
       case 'error':
         break;
@@ -356,6 +374,7 @@ export class WorkerAgent {
 
   async stop(): Promise<void> {
     this.state = 'stopped';
+    this.exec?.killAll();
     for (const t of this.timers) clearInterval(t);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);

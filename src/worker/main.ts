@@ -17,6 +17,8 @@ export interface WorkerProcessOptions {
   version?: string;
   /** Stable node id (kept in the data dir by the CLI). */
   node?: string;
+  /** Run commands for `bramble agent` / `bramble mpirun` (`--allow-exec`). */
+  allowExec?: boolean;
 }
 
 /** Composition root of a worker: the agent, its slots, and a clean drain on SIGTERM/SIGINT. */
@@ -35,6 +37,7 @@ export function startWorkerProcess(o: WorkerProcessOptions): WorkerAgent {
     logger: o.logger,
     version: o.version,
     node: o.node,
+    allowExec: o.allowExec,
   });
   agent.start();
   return agent;

@@ -52,6 +52,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'config file (JSON; default: the data dir config.json, section "worker")')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent')
     .addOption(new Option('--insecure', 'talk plaintext to an --insecure head'))
+    .option('--allow-exec', 'run commands sent by the head (bramble mpirun, bramble agent): only on machines you own')
     .action(async (o: Record<string, unknown>) => {
       const dir = dataDirOf(o as { data?: string });
       const files = o['config'] ? [{ file: path.resolve(String(o['config'])) }] : [{ file: path.join(dir, FILES.config), section: 'worker' }];
@@ -71,7 +72,7 @@ export function register(program: Command): void {
       await acquireInstanceLock(dir, cfg.instance); // held until the process exits; the error names the pid holding it
       const logger = makeLogger(cfg.logLevel);
       const node = stableNodeId(dir, cfg.instance);
-      const agent = startWorkerProcess({ host, port, heads, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node });
+      const agent = startWorkerProcess({ host, port, heads, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node, allowExec: cfg.allowExec });
       const stop = (): void => {
         logger.info('worker draining');
         void agent.drain().finally(() => process.exit(0));

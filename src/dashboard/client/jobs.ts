@@ -1,5 +1,6 @@
 /** The jobs list (`/jobs`): state, progress, chunks, rate, ETA of every job the head reports. */
 import { badge, clear, h, setText } from './dom.js';
+import { execRunsPanel } from './exec-runs.js';
 import { fmtAgo, fmtDuration, fmtInt, fmtPct, fmtSI, taskTitle } from './format.js';
 import type { JobView, View } from './model.js';
 import { navigate } from './router.js';
@@ -28,6 +29,8 @@ export function viewJobs(root: HTMLElement): View {
       empty,
     ]),
   );
+  const runs = execRunsPanel();
+  root.append(runs.el);
   const rows = new Map<string, Row>();
 
   function row(j: JobView): Row {
@@ -102,6 +105,7 @@ export function viewJobs(root: HTMLElement): View {
     },
     destroy() {
       clearInterval(tick);
+      runs.destroy();
     },
   };
 }
