@@ -1,6 +1,5 @@
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -26,6 +25,7 @@ import { HeadConfig, WorkerConfig, addSettingFlags, resolveConfig } from './conf
 import { formatResult } from './format.js';
 import { makeLogger } from './logger.js';
 import { ProgressBar } from './progress.js';
+import { writeFileAtomically } from './atomic-file.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -117,13 +117,8 @@ async function follow(getStatus: () => Promise<JobStatus> | JobStatus, bar: Prog
   }
 }
 
-async function writeFileFrom(file: string, write: (out: NodeJS.WritableStream & import('node:stream').Writable) => Promise<void>): Promise<void> {
-  const out = createWriteStream(file);
-  await once(out, 'open');
-  await write(out);
-  out.end();
-  await once(out, 'finish');
-}
+/** `--out FILE`: written to a temporary file, renamed on success only (an existing FILE survives a failure). */
+const writeFileFrom = writeFileAtomically;
 
 export function buildProgram(): Command {
   const program = new Command('bramble');
@@ -267,7 +262,7 @@ export function buildProgram(): Command {
         ? `bramble worker --head ${os.hostname()}:${hp.workerPort} --insecure`
         : `bramble worker --head ${os.hostname()}:${hp.workerPort} --join ${cluster.joinToken}`;
       logger.info({ workerPort: hp.workerPort, http: hp.httpUrl, data: dir, leaseMs: cfg.leaseMs, maxFrameBytes: cfg.maxFrameBytes }, `head ready on port ${hp.workerPort}`);
-      process.stdout.write(`\ndashboard: ${hp.loginUrl}\nworkers:   ${joinLine}\n\n`);
+      process.stdout.write(`\ndashboard: ${hp.loginUrl} (works once, within 10 minutes; bramble login-url mints another)\nworkers:   ${joinLine}\n\n`);
       const stop = (): void => {
         logger.info('head stopping');
         void compat
@@ -400,6 +395,12 @@ export function buildProgram(): Command {
     const url = t.url + p;
     if (o['json']) printJson({ url });
     else process.stdout.write(url + '\n');
+  });
+
+  api(program.command('logout-all').description('end every dashboard session (browsers must log in again)')).action(async (o: Record<string, unknown>) => {
+    const { revoked } = await client(o).post<{ revoked: number }>('/api/sessions/revoke');
+    if (o['json']) printJson({ revoked });
+    else process.stdout.write(`ended ${revoked} dashboard session${revoked === 1 ? '' : 's'}\n`);
   });
 
   api(program.command('nodes').description('list worker nodes')).action(async (o: Record<string, unknown>) => {

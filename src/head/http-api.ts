@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -7,6 +7,9 @@ import { BrambleError, ConflictError, InputError, NotFoundError, RepeatLimiter }
 import { describeTasks, getTask, publicTasks } from '../tasks/index.js';
 import type { Head } from './head.js';
 import { openApiDocument } from './openapi.js';
+import { DashboardSessions, LoginCodes } from './login-sessions.js';
+
+export { DashboardSessions, LoginCodes } from './login-sessions.js';
 
 export interface HttpApiOptions {
   head: Head;
@@ -16,6 +19,8 @@ export interface HttpApiOptions {
   tls: { certChainPem: string; keyPem: string } | null;
   adminToken: string;
   loginCodes: LoginCodes;
+  /** Dashboard sessions (default: a fresh set; the root passes one to share with nothing else). */
+  sessions?: DashboardSessions;
   insecure: boolean;
   bodyLimit?: number;
   /** Connection caps and timeouts (defaults in HTTP_LIMITS). */
@@ -51,7 +56,9 @@ export const HTTP_LIMITS: HttpLimits = {
   idleTimeoutMs: 60_000,
 };
 
-const COOKIE = 'bramble_session';
+/** The session cookie: `__Host-` over HTTPS (Secure, Path=/, no Domain: this host and port's only). */
+const COOKIE_TLS = '__Host-bramble_session';
+const COOKIE_PLAIN = 'bramble_session';
 
 function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -59,12 +66,12 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function cookieToken(req: FastifyRequest): string | null {
+function cookieValue(req: FastifyRequest, name: string): string | null {
   const raw = req.headers.cookie;
   if (!raw) return null;
   for (const part of raw.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k !== COOKIE) continue;
+    if (k !== name) continue;
     // a malformed value (a lone '%') is no token: 401, not a URIError and a stack trace
     try {
       return decodeURIComponent(v.join('='));
@@ -73,24 +80,6 @@ function cookieToken(req: FastifyRequest): string | null {
     }
   }
   return null;
-}
-
-/**
- * One-time login codes: the URL `bramble head` prints (and `bramble login-url` mints) logs one browser
- * in, once; the admin token itself never appears in a URL.
- */
-export class LoginCodes {
-  private readonly codes = new Set<string>();
-  mint(): string {
-    if (this.codes.size >= 100) this.codes.delete(this.codes.values().next().value as string);
-    const code = randomBytes(18).toString('base64url');
-    this.codes.add(code);
-    return code;
-  }
-  /** True once per code. */
-  redeem(code: string): boolean {
-    return code.length > 0 && this.codes.delete(code);
-  }
 }
 
 /** Failed logins per address: at most `limit` a minute. */
@@ -146,6 +135,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   server.headersTimeout = lim.headersTimeoutMs;
   const perAddress = new Map<string, number>();
   const httpStats = { open: 0, refusedPerAddress: 0 };
+  let crossSiteRefused = 0;
   server.on('connection', (socket: net.Socket) => {
     const addr = socket.remoteAddress ?? '?';
     const n = perAddress.get(addr) ?? 0;
@@ -164,12 +154,30 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     });
   });
 
-  const authorised = (req: FastifyRequest): boolean => {
+  const sessions = o.sessions ?? new DashboardSessions();
+  const cookieName = o.tls ? COOKIE_TLS : COOKIE_PLAIN;
+  const bearer = (req: FastifyRequest): boolean => {
     const h = req.headers.authorization;
-    if (h?.startsWith('Bearer ') && sameToken(h.slice(7).trim(), o.adminToken)) return true;
-    const c = cookieToken(req);
-    return c !== null && sameToken(c, o.adminToken);
+    return h?.startsWith('Bearer ') === true && sameToken(h.slice(7).trim(), o.adminToken);
   };
+  const session = (req: FastifyRequest): string | null => {
+    const c = cookieValue(req, cookieName);
+    return c !== null && sessions.check(c) ? c : null;
+  };
+  const authorised = (req: FastifyRequest): boolean => bearer(req) || session(req) !== null;
+  /**
+   * A write authorised by the cookie alone must come from the dashboard's own origin (issue 17, item
+   * 13): the browser's Sec-Fetch-Site says so, or else its Origin names this host; a request with
+   * neither is refused (every browser that sends cookies sends one of them on a POST).
+   */
+  const sameOrigin = (req: FastifyRequest): boolean => {
+    const site = req.headers['sec-fetch-site'];
+    if (typeof site === 'string') return site === 'same-origin' || site === 'none';
+    const origin = req.headers.origin;
+    if (typeof origin !== 'string') return false;
+    return origin === `${o.tls ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+  };
+  const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
@@ -197,25 +205,39 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       }
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token (Authorization: Bearer ..., or log in with the URL the head printed)' } });
     }
+    if (!SAFE.has(req.method) && !bearer(req) && !sameOrigin(req)) {
+      crossSiteRefused++;
+      return reply.code(403).send({ error: { code: 'CROSS_SITE', message: 'a write with the session cookie must come from the dashboard itself (Origin or Sec-Fetch-Site of another site); scripts use Authorization: Bearer' } });
+    }
   });
 
   app.get('/api/health', async () => ({ ok: true, head: head.headId, insecure: o.insecure }));
 
-  app.get('/login', async (req: FastifyRequest<{ Querystring: { token?: string; code?: string } }>, reply: FastifyReply) => {
+  app.get('/login', async (req: FastifyRequest<{ Querystring: { code?: string } }>, reply: FastifyReply) => {
     const ip = req.ip;
     if (limiter.blocked(ip)) return reply.code(429).send({ error: { code: 'RATE_LIMITED', message: 'too many failed logins; wait a minute' } });
-    // a one-time code from the printed URL, or the admin token itself (scripts)
+    // a one-time code from the printed URL (10 minutes); the admin token never goes into a URL
     const code = typeof req.query.code === 'string' ? req.query.code : '';
-    const token = typeof req.query.token === 'string' ? req.query.token : '';
-    if (!o.loginCodes.redeem(code) && !sameToken(token, o.adminToken)) {
+    if (!o.loginCodes.redeem(code)) {
       limiter.fail(ip);
       head.event('warn', 'auth', `failed dashboard login from ${ip}`);
-      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'wrong login token' } });
+      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'unknown, used or expired login code (codes work once, within 10 minutes: bramble login-url mints another)' } });
     }
     const secure = o.tls ? '; Secure' : '';
-    reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(o.adminToken)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000${secure}`);
+    const id = sessions.open();
+    reply.header('set-cookie', `${cookieName}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(sessions.ttlMs / 1000)}${secure}`);
     return reply.redirect('/', 303);
   });
+
+  /** Ends this browser's session. */
+  app.post('/api/logout', async (req: FastifyRequest, reply: FastifyReply) => {
+    const id = session(req);
+    if (id) sessions.close(id);
+    reply.header('set-cookie', `${cookieName}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${o.tls ? '; Secure' : ''}`);
+    return { ok: true };
+  });
+  /** Ends every dashboard session (`bramble logout-all`). */
+  app.post('/api/sessions/revoke', async () => ({ revoked: sessions.revokeAll() }));
 
   /** A fresh one-time login URL (for `bramble login-url`). */
   app.post('/api/login-codes', async () => ({ path: `/login?code=${o.loginCodes.mint()}` }));
@@ -304,7 +326,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       leases: head.ledger.leaseCount,
       counters: head.counters,
       server: head.serverStats,
-      http: { ...httpStats, limits: lim, logLinesSuppressed: logLimit.suppressedTotal },
+      http: { ...httpStats, crossSiteRefused, sessions: sessions.size, loginCodes: o.loginCodes.size, limits: lim, logLinesSuppressed: logLimit.suppressedTotal },
       pendingConnections: head.pendingConnections,
       workers: head.connectedWorkers(),
       wantToAssignMs: head.latencyPercentiles(),

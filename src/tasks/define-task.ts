@@ -79,6 +79,13 @@ function parsed<T>(input: z.ZodType, dflt: T | undefined, parse: (raw: unknown) 
 /** A number, or its text as a flag gives it (`1e6`, `2^32`). */
 const textOrNumber = (error: (input: unknown) => string): z.ZodType => z.union([z.string(), z.number()], { error: (iss) => error(iss.input) });
 
+/** A wrong JSON value as an error shows it: its type and (short) text, so `[1]` is not shown as "1". */
+function shown(input: unknown): string {
+  if (Array.isArray(input)) return `an array, ${(JSON.stringify(input) ?? '').slice(0, 40)}`;
+  if (input !== null && typeof input === 'object') return `an object, ${(JSON.stringify(input) ?? '').slice(0, 40)}`;
+  return JSON.stringify(String(input)).slice(0, 42);
+}
+
 /** Builders for task parameters. Every error names the parameter's flag, as `--chunk` errors do. */
 export const param = {
   /** A switch: `--list` on the CLI; `true`/`false` (or "true", "1", "false", "0") in the HTTP body. Default false. */
@@ -103,7 +110,7 @@ export const param = {
       type: 'integer',
       ...rest,
       schema: (flag) =>
-        parsed(textOrNumber((input) => `${flag} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${JSON.stringify(String(input))})`), o.default, (raw) =>
+        parsed(textOrNumber((input) => `${flag} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${shown(input)})`), o.default, (raw) =>
           Number(parseInteger(flag, raw as string | number, { min: BigInt(min ?? 0), ...(max === undefined ? {} : { max: BigInt(max) }) })),
         ),
     };
@@ -115,7 +122,7 @@ export const param = {
       type: 'number',
       ...rest,
       schema: (flag) =>
-        parsed(textOrNumber((input) => `${flag} must be ${what ?? 'a number'} (got ${String(input)})`), o.default, (raw) => {
+        parsed(textOrNumber((input) => `${flag} must be ${what ?? 'a number'} (got ${shown(input)})`), o.default, (raw) => {
           const v = Number(raw);
           if (raw === '' || !Number.isFinite(v) || (min !== undefined && v < min) || (max !== undefined && v > max)) {
             throw new Error(`${flag} must be ${what ?? `a number between ${min ?? '-inf'} and ${max ?? 'inf'}`} (got ${String(raw)})`);
@@ -132,7 +139,7 @@ export const param = {
       placeholder: choices.join('|'),
       ...o,
       schema: (flag) =>
-        parsed(z.enum(choices, { error: (iss) => `${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(iss.input)})` }), o.default, (raw) => {
+        parsed(z.enum(choices, { error: (iss) => `${flag} must be one of ${choices.join(', ')} (got ${shown(iss.input)})` }), o.default, (raw) => {
           if (typeof raw === 'string' && choices.includes(raw)) return raw as C[number];
           throw new Error(`${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(raw)})`);
         }),
@@ -148,7 +155,7 @@ export const param = {
       type: 'string',
       ...rest,
       schema: (flag) =>
-        parsed(maxLength === undefined ? z.string({ error: (iss) => `${flag} must be a string (got ${JSON.stringify(iss.input)})` }) : z.string({ error: (iss) => `${flag} must be a string (got ${JSON.stringify(iss.input)})` }).max(maxLength, { error: `${flag} must be at most ${maxLength} characters` }), o.default, (raw) => {
+        parsed(maxLength === undefined ? z.string({ error: (iss) => `${flag} must be a string (got ${shown(iss.input)})` }) : z.string({ error: (iss) => `${flag} must be a string (got ${shown(iss.input)})` }).max(maxLength, { error: `${flag} must be at most ${maxLength} characters` }), o.default, (raw) => {
           if (typeof raw !== 'string') throw new Error(`${flag} must be a string (got ${JSON.stringify(raw)})`);
           if (maxLength !== undefined && raw.length > maxLength) throw new Error(`${flag} must be at most ${maxLength} characters`);
           check?.(raw, flag);
