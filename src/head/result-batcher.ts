@@ -97,7 +97,11 @@ export class ResultBatcher {
         const b = spanBounds(job, input.index, input.span);
         const task = getTask(job.task);
         input.summary = task.checkSummary(input.summary, b.start, b.end);
-        if (input.output && !task.hasOutput(job.params)) input.output = null;
+        if (!task.hasOutput(job.params)) input.output = null;
+        // a kept output is decoded and checked against its summary before it is committed (issue 17,
+        // item 16): a job is never done with an output that cannot be downloaded
+        else if (!input.output) throw new Error(`job ${job.id} keeps its output and the result has none`);
+        else task.checkOutput(job.params, b.start, b.end, input.summary as Record<string, unknown>, input.output);
       } catch (err) {
         counters.badMessages++;
         this.o.warn(`rejected a result from ${this.o.nodeName(input.worker)} for job ${job.id} chunk ${input.index}: ${(err as Error).message}`);

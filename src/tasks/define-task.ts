@@ -227,6 +227,12 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
     enabledBy?: keyof P & string;
     /** A chunk's output as text, in pieces, in order; default: the bytes as UTF-8. */
     text?(params: V, start: bigint, output: Uint8Array): Iterable<string>;
+    /**
+     * Checks an output that came from the network against its (already checked) summary before it is
+     * stored: decode it and throw (see `badSummary`) on anything malformed or inconsistent. Default: the
+     * output must be valid UTF-8.
+     */
+    check?(params: V, start: bigint, end: bigint, summary: S, output: Uint8Array): void;
   };
 }
 
@@ -268,6 +274,8 @@ export interface Task {
   hasOutput(params: Record<string, unknown>): boolean;
   /** Writes a chunk's full output as text, in pieces. */
   outputText?(params: Record<string, unknown>, start: bigint, output: Uint8Array): Iterable<string>;
+  /** Checks a chunk's output from the network against its checked summary; throws when it does not fit. */
+  checkOutput(params: Record<string, unknown>, start: bigint, end: bigint, summary: Record<string, unknown>, output: Uint8Array): void;
 }
 
 function kebab(name: string): string {
@@ -341,12 +349,26 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
     output: out ? { mediaType: out.mediaType, extension: out.extension } : null,
     outputParam: out?.enabledBy ?? null,
     hasOutput: (params) => (out ? (out.kept ? out.kept(v(params)) : true) : false),
+    checkOutput(params, start, end, summary, output) {
+      try {
+        if (out?.check) out.check(v(params), start, end, summary as S, output);
+        else new TextDecoder('utf-8', { fatal: true }).decode(output);
+      } catch (err) {
+        if (err instanceof InputError) throw err;
+        badOutput((err as Error).message);
+      }
+    },
   };
   if (out) {
     const decoder = new TextDecoder();
     task.outputText = out.text ? (params, start, output) => out.text!(v(params), start, output) : (_p, _s, output) => [decoder.decode(output)];
   }
   return task;
+}
+
+/** Throws the error a chunk output gets when it does not fit its summary (for `output.check`). */
+export function badOutput(what: string): never {
+  throw new InputError('output', `invalid chunk output: ${what}`);
 }
 
 /** Throws the error a bad chunk summary gets (for `checkSummary`). */

@@ -1,6 +1,6 @@
 import { defaultChunk } from '../../core/index.js';
-import { countPrimes, implausiblePrimes, isqrt, listPrimes, primeListText } from '../../kernels/index.js';
-import { badSummary, defineTask, param } from '../define-task.js';
+import { countPrimes, implausiblePrimes, isqrt, listPrimes, primeListFacts, primeListText } from '../../kernels/index.js';
+import { badOutput, badSummary, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
 
 function primeSummary(r: { count: number; first: bigint | null; last: bigint | null; largestGap: { gap: bigint; after: bigint } | null }): Record<string, unknown> {
@@ -101,5 +101,14 @@ export default defineTask({
     enabledBy: 'list',
     // pieces of 64 KiB: small strings die young, so writing 50 million primes keeps the head small
     text: (_params, start, output) => primeListText(start, output, 64 * 1024),
+    // the list must be what the (plausible) summary says: same count, first, last and largest gap
+    check(_params, start, end, s, output) {
+      const f = primeListFacts(start, end, output);
+      const sum = s as { c: number; f: string | null; l: string | null; g: [string, string] | null };
+      if (f.count !== sum.c) badOutput(`${f.count} primes listed, the summary counts ${sum.c}`);
+      if (String(f.first) !== String(sum.f) || String(f.last) !== String(sum.l)) badOutput(`listed ${String(f.first)}..${String(f.last)}, the summary says ${String(sum.f)}..${String(sum.l)}`);
+      const g = f.gap ? [f.gap.gap.toString(), f.gap.after.toString()] : null;
+      if (JSON.stringify(g) !== JSON.stringify(sum.g)) badOutput(`the listed largest gap ${JSON.stringify(g)} is not the summary's ${JSON.stringify(sum.g)}`);
+    },
   },
 });

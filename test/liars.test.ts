@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listPrimes } from '../src/kernels/index.js';
+import { connectFramed } from '../src/net/index.js';
+import type { FramedConnection } from '../src/net/index.js';
+import type { Message } from '../src/protocol/index.js';
+import { authProof, loadCluster } from '../src/trust/index.js';
+import { hello } from './helpers/hello.js';
+import type { HeadHandle, Proc } from './helpers/procs.js';
+import { api, cleanup, startHead, startWorker, tmpDir, waitJob } from './helpers/procs.js';
+
+// Issue 17, lying workers after authentication: a worker speaking the protocol by hand (real TLS,
+// real head process on loopback) sends what an honest worker would not.
+
+const dirs: string[] = [];
+const procs: Proc[] = [];
+let head: HeadHandle;
+
+beforeAll(async () => {
+  const dir = tmpDir('bramble-sec2-liars-');
+  dirs.push(dir);
+  head = await startHead(dir);
+  procs.push(head);
+});
+afterAll(async () => {
+  for (const p of procs) await p.kill();
+  for (const d of dirs) cleanup(d);
+});
+
+function next(conn: FramedConnection): Promise<Message | { type: 'closed'; err?: string }> {
+  return new Promise((resolve) => {
+    conn.once('message', (m) => resolve(m));
+    conn.once('close', (err) => resolve({ type: 'closed', err: err?.message }));
+  });
+}
+
+interface Assigned { token: string; job: string; index: number; span: number; start: string; end: string }
+
+/** A hand-driven worker: joins, takes one chunk. */
+async function liar(name: string): Promise<{ conn: FramedConnection; chunk: Assigned }> {
+  const c = loadCluster(head.dir);
+  const link = await connectFramed({ host: '127.0.0.1', port: head.port, caHash: c.caHash });
+  const ch = (await next(link.conn)) as { nonce: string };
+  link.conn.send(hello(name, { kernels: ['primes'], proof: authProof(c.secret, ch.nonce, name, link.binding) }));
+  expect((await next(link.conn)).type).toBe('welcome');
+  link.conn.send({ type: 'want', n: 1 });
+  const a = (await next(link.conn)) as { type: string; chunks: Assigned[] };
+  expect(a.type).toBe('assign');
+  return { conn: link.conn, chunk: a.chunks[0] as Assigned };
+}
+
+/** Sends a result and returns the head's answer: an ack, or the error code that closed it. */
+async function answer(conn: FramedConnection, result: Message): Promise<string> {
+  conn.send(result);
+  let a = await next(conn);
+  for (let n = 0; n < 5 && a.type === 'assign'; n++) a = await next(conn);
+  return 'code' in a ? String(a.code) : a.type;
+}
+
+function download(route: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const tok = readFileSync(path.join(head.dir, 'admin-token'), 'utf8').trim();
+    https.get(new URL(head.url + route), { ca: readFileSync(path.join(head.dir, 'ca.crt')), headers: { authorization: `Bearer ${tok}` } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    }).on('error', reject);
+  });
+}
+
+describe('corrupt --list outputs (issue 17, item 16)', () => {
+  it('every output is decoded and checked against its summary before commit; the download is whole', async () => {
+    const sub = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '1e6', chunk: '1e5', params: { list: true } });
+    expect(sub.status).toBe(201);
+    const corruptions: [string, (enc: Uint8Array) => Uint8Array | null][] = [
+      ['missing', () => null],
+      ['truncated varint', (e) => e.subarray(0, e.length - 1).map((b, i, a) => (i === a.length - 1 ? b | 0x80 : b))],
+      ['one prime left out', (e) => e.subarray(0, e.length - 1)],
+      ['a value past the chunk', (e) => Uint8Array.from([...e, 0xff, 0xff, 0x7f])],
+      ['a zero gap', (e) => Uint8Array.from([...e, 0])],
+      ['empty', () => new Uint8Array(0)],
+    ];
+    const codes: string[] = [];
+    for (const [i, [, corrupt]] of corruptions.entries()) {
+      const { conn, chunk } = await liar(`lister-${i}`);
+      const r = listPrimes(BigInt(chunk.start), BigInt(chunk.end));
+      // the summary is the honest one: only the output lies
+      const summary = { c: r.count, f: r.first?.toString() ?? null, l: r.last?.toString() ?? null, g: r.largestGap ? [r.largestGap.gap.toString(), r.largestGap.after.toString()] : null };
+      codes.push(await answer(conn, { type: 'result', token: chunk.token, job: chunk.job, index: chunk.index, span: chunk.span, summary, output: corrupt(r.encoded) } as Message));
+      conn.destroy();
+    }
+    expect(codes).toEqual(corruptions.map(() => 'BAD_MESSAGE'));
+    const events = (await api<{ events: { msg: string }[] }>(head, 'GET', '/api/events')).json.events.map((e) => e.msg).join('\n');
+    expect(events).toMatch(/keeps its output and the result has none/);
+    expect(events).toMatch(/invalid chunk output: encoded: truncated varint/);
+    expect(events).toMatch(/invalid chunk output: \d+ primes listed, the summary counts \d+/);
+    expect(events).toMatch(/invalid chunk output: encoded: value past the chunk/);
+    expect(events).toMatch(/invalid chunk output: encoded: zero gap/);
+    const w = startWorker(head, 'honest', ['--slots', '1']);
+    procs.push(w);
+    expect((await waitJob(head, sub.json.id, 120_000)).state).toBe('done');
+    const out = await download(`/api/jobs/${sub.json.id}/output`);
+    expect(out.status).toBe(200);
+    const lines = out.text.trim().split('\n');
+    expect(lines).toHaveLength(78498);
+    expect(lines.at(-1)).toBe('999983');
+    await w.kill();
+  });
+});
