@@ -9,7 +9,7 @@ import type { Message } from '../src/protocol/index.js';
 import { authProof, loadCluster } from '../src/trust/index.js';
 import { hello } from './helpers/hello.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, cleanup, startHead, startWorker, tmpDir, waitJob } from './helpers/procs.js';
+import { api, cleanup, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 
 // Issue 17, lying workers after authentication: a worker speaking the protocol by hand (real TLS,
 // real head process on loopback) sends what an honest worker would not.
@@ -107,5 +107,39 @@ describe('corrupt --list outputs (issue 17, item 16)', () => {
     expect(lines).toHaveLength(78498);
     expect(lines.at(-1)).toBe('999983');
     await w.kill();
+  });
+});
+
+describe('a hoarder (issue 17, item 18)', () => {
+  it('holds at most 64 leases before its first result; its leases are backed up and the job ends exact while it heartbeats', async () => {
+    const c = loadCluster(head.dir);
+    const link = await connectFramed({ host: '127.0.0.1', port: head.port, caHash: c.caHash });
+    const ch = (await next(link.conn)) as { nonce: string };
+    link.conn.send(hello('hoarder', { kernels: ['primes'], proof: authProof(c.secret, ch.nonce, 'hoarder', link.binding) }));
+    expect((await next(link.conn)).type).toBe('welcome');
+    const tokens: string[] = [];
+    link.conn.on('message', (m: Message) => {
+      if (m.type === 'assign') for (const k of m.chunks) tokens.push(k.token);
+    });
+    link.conn.send({ type: 'want', n: 1024 });
+    const beat = setInterval(() => link.conn.send({ type: 'heartbeat', tokens: tokens.slice(-4096) }), 500);
+    try {
+      const sub = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '2e7', chunk: '2e5' });
+      await waitFor('the hoarder to take its chunks', () => tokens.length >= 64, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(tokens).toHaveLength(64);
+      const w = startWorker(head, 'honest-2', ['--slots', '1']);
+      procs.push(w);
+      const done = await waitJob(head, sub.json.id, 120_000);
+      expect(done.state).toBe('done');
+      expect((await api<{ count: string }>(head, 'GET', `/api/jobs/${sub.json.id}/result`)).json.count).toBe('1270607');
+      const stats = (await api<{ ledger: { backups: number } }>(head, 'GET', '/api/stats')).json;
+      expect(stats.ledger.backups).toBeGreaterThanOrEqual(64);
+      expect(link.conn.socket.destroyed).toBe(false); // it was never cut off: its leases were simply backed up
+      await w.kill();
+    } finally {
+      clearInterval(beat);
+      link.conn.destroy();
+    }
   });
 });

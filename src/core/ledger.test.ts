@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryJournal } from '../storage/memory-journal.js';
 import { ManualClock } from './clock.js';
 import type { LedgerEvent, LeaseSigner } from './ledger.js';
-import { Ledger } from './ledger.js';
+import { FIRST_HOLD, HOLD_MS, Ledger, OVERDUE_FACTOR, OVERDUE_MIN_MS, QUEUE_CREDIT } from './ledger.js';
 
 /** A signer that tests can read: `job:index:attempt:n`. */
 class TestSigner implements LeaseSigner {
@@ -142,7 +142,7 @@ describe('Ledger', () => {
 
   it('speculates a backup copy of a straggler at the tail; first result wins and the loser is revoked', () => {
     const { ledger, clock, events } = setup(5, { speculate: true, leaseMs: 60_000 });
-    ledger.registerWorker('w1');
+    ledger.registerWorker('w1', 2);
     ledger.registerWorker('w2');
     const a = ledger.lease('w1', 5);
     clock.advance(100);
@@ -231,5 +231,48 @@ describe('Ledger', () => {
     const rows = [...journal.results('j')];
     expect(rows.reduce((n, r) => n + r.span, 0)).toBe(10_000);
     expect(rows.every((r, k) => k === 0 || r.index === rows[k - 1]!.index + rows[k - 1]!.span)).toBe(true);
+  });
+
+  it('bounds a hoarder by slots, then by its own measured speed (issue 17, item 18)', () => {
+    const { ledger, clock } = setup(1000, { speculate: true, leaseMs: 60_000 });
+    ledger.registerWorker('hoarder', 1);
+    ledger.registerWorker('fast', 2);
+    // before any result: FIRST_HOLD (or 4 a slot, if more), whatever window it asks for
+    expect(ledger.lease('hoarder', 1024)).toHaveLength(FIRST_HOLD);
+    expect(ledger.lease('hoarder', 1024)).toHaveLength(0);
+    const f = ledger.lease('fast', 1024);
+    expect(f).toHaveLength(FIRST_HOLD);
+    // the fast worker reports 10 ms a chunk: it may hold HOLD_MS of work per slot
+    clock.advance(10);
+    ledger.complete(f.map((x) => done(x.token, x.index, 'fast', 1, 10)));
+    expect(ledger.heldBy('fast')).toBe(0);
+    expect(ledger.lease('fast', 1024)).toHaveLength(2 * Math.ceil(HOLD_MS / 10));
+  });
+
+  it('backs up a lease far past its holder\'s expected time at any point of the job, not only at the tail', () => {
+    const { ledger, clock } = setup(1000, { speculate: true, leaseMs: 60_000 });
+    ledger.registerWorker('hoarder', 1);
+    ledger.registerWorker('honest', 1);
+    const held = ledger.lease('hoarder', 4);
+    expect(held.map((x) => x.index)).toEqual([0, 1, 2, 3]);
+    // the honest worker's chunks take 10 ms; the job's median is known after 3
+    for (let k = 0; k < 5; k++) {
+      const [a] = ledger.lease('honest', 1);
+      clock.advance(10);
+      ledger.complete([done(a!.token, a!.index, 'honest', 1, 10)]);
+    }
+    // mid-job (995 chunks still fresh), the hoarder's leases are not overdue yet: 4 queued on one slot,
+    // 10 ms each (the job's median), so OVERDUE_MIN_MS + OVERDUE_FACTOR x 4 x 10 ms (it has run 50 ms)
+    const limit = OVERDUE_MIN_MS + OVERDUE_FACTOR * Math.min(4, QUEUE_CREDIT) * 10;
+    clock.advance(limit - 50 - 10);
+    expect(ledger.lease('honest', 1).map((x) => x.backup)).toEqual([false]);
+    // ... and past it, each gets a backup, the oldest first
+    clock.advance(300);
+    const backups = ledger.lease('honest', 4);
+    expect(backups.map((x) => [x.index, x.backup])).toEqual([[0, true], [1, true], [2, true], [3, true]]);
+    expect(ledger.stats.overdueBackups).toBe(4);
+    // the first result wins; the hoarder's copies are dropped
+    ledger.complete(backups.map((x) => done(x.token, x.index, 'honest', 1, 10)));
+    expect(ledger.heldBy('hoarder')).toBe(0);
   });
 });

@@ -29,6 +29,23 @@ export interface LedgerOptions {
   maxSpan?: number;
 }
 
+/**
+ * Hoarding bounds (issue 17, item 18). A worker holds at most about HOLD_MS of work per slot of a job of
+ * fixed chunks, from its own measured speed (before its first result, FIRST_HOLD or 4 per slot,
+ * whichever is more: a window meant for tiny chunks still fills at once). A lease that has run longer
+ * than OVERDUE_MIN_MS plus OVERDUE_FACTOR times its holder's own expected time gets a backup copy at any
+ * point of the job: expected = ms per chunk (the holder's measured speed, else the job's median) x span
+ * x the holder's queue (its leases of the job per slot, counted up to QUEUE_CREDIT: a worker sitting on
+ * more than that gets no credit for them).
+ */
+export const HOLD_MS = 2000;
+export const FIRST_HOLD = 64;
+export const OVERDUE_FACTOR = 4;
+export const OVERDUE_MIN_MS = 500;
+export const QUEUE_CREDIT = 4;
+/** How often a job's leases are scanned for overdue ones (ms). */
+const OVERDUE_SCAN_MS = 250;
+
 export interface Assignment {
   token: string;
   jobId: string;
@@ -111,6 +128,9 @@ class JobBook {
   readonly lastSpan = new Map<string, number>();
   /** Recent chunk run times (ms), for speculation. */
   readonly durations: number[] = [];
+  /** Overdue leases found by the last scan (issue 17, item 18), and when it ran. */
+  overdue: Lease[] = [];
+  overdueScanAt = -Infinity;
   nextAttempt = new Map<number, number>();
   /** The attempt number of the next lease of span `i`, counted. */
   takeAttempt(i: number): number {
@@ -209,7 +229,7 @@ export class Ledger {
   private readonly listeners: ((e: LedgerEvent) => void)[] = [];
   private seq = 0;
   /** Counters for metrics. */
-  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0 };
+  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0, overdueBackups: 0 };
 
   constructor(options: LedgerOptions) {
     this.clock = options.clock;
@@ -418,6 +438,16 @@ export class Ledger {
       .filter((b) => !accept || accept(b.job))
       .sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
     for (const book of books) {
+      // a lease far past its holder's own expected time gets a backup copy first, at any point of the job
+      while (this.speculate && out.length < n) {
+        const late = this.nextOverdue(book, worker);
+        if (late === null) break;
+        this.stats.backups++;
+        this.stats.overdueBackups++;
+        const attempt = book.takeAttempt(late.index);
+        const token = this.signer.signRun(book.job.id, late.index, late.span, attempt, 1)[0] as string;
+        out.push(this.issue(book, late.index, late.span, worker, true, attempt, token));
+      }
       // picks first, then one signature per run of adjacent spans of one size and attempt
       const picks: Pick[] = [];
       const cap = this.sizedCap(book, worker);
@@ -491,7 +521,44 @@ export class Ledger {
    * speculative copies), and before its speed is known it would fill up with single chunks.
    */
   private sizedCap(book: JobBook, worker: string): number {
-    return book.job.chunkMs === null ? Infinity : 2 * (this.slots.get(worker) ?? 1);
+    const slots = this.slots.get(worker) ?? 1;
+    if (book.job.chunkMs !== null) return 2 * slots;
+    // fixed chunks (issue 17, item 18): about HOLD_MS of work per slot at the worker's measured speed,
+    // so a worker that asks for 1,024 chunks and sits on them holds a handful, not the job
+    const rate = book.msPerChunk.get(worker);
+    if (rate === undefined) return Math.max(4 * slots, FIRST_HOLD);
+    return slots * Math.max(2, Math.ceil(HOLD_MS / Math.max(rate, 1e-3)));
+  }
+
+  /** The next single-copy lease of another worker that is overdue by its holder's own expected time. */
+  private nextOverdue(book: JobBook, worker: string): Lease | null {
+    const now = this.clock.now();
+    if (book.overdue.length === 0 && now - book.overdueScanAt >= OVERDUE_SCAN_MS) {
+      book.overdueScanAt = now;
+      const median = book.medianDuration();
+      for (const [i, ls] of book.leases) {
+        if (ls.length !== 1 || book.inflight.has(i)) continue;
+        const l = ls[0] as Lease;
+        const per = book.msPerChunk.get(l.worker) ?? median;
+        if (per === null || per === undefined) continue;
+        const queue = Math.min(QUEUE_CREDIT, Math.max(1, (book.held.get(l.worker) ?? 1) / (this.slots.get(l.worker) ?? 1)));
+        if (now - l.issuedAt > OVERDUE_MIN_MS + OVERDUE_FACTOR * per * l.span * queue) book.overdue.push(l);
+      }
+      book.overdue.sort((a, b) => a.issuedAt - b.issuedAt);
+    }
+    for (let k = 0; k < book.overdue.length; k++) {
+      const l = book.overdue[k] as Lease;
+      const ls = book.leases.get(l.index);
+      const live = this.byToken.get(l.token) === l && ls?.length === 1 && !book.inflight.has(l.index);
+      if (!live) {
+        book.overdue.splice(k--, 1);
+        continue;
+      }
+      if (l.worker === worker) continue;
+      book.overdue.splice(k, 1);
+      return l;
+    }
+    return null;
   }
 
   /**

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Issue 17 benchmarks, run after `npm run build`:
+//   node bench/hostile.mjs            (RUNS=3 by default; BENCH=hostile npm run bench)
+// Hoarding (item 18): primes [1, 4e7] in 100 fixed chunks on one honest worker (1 slot), with and
+// without a hoarder that joined first, asked for 1,024 chunks and heartbeats without ever answering.
+// The yardstick is the same job without the hoarder, interleaved, median of RUNS; the bound is 2x.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { api, startHead, waitJob } from './coordinator.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(ROOT, 'bin/bramble.js');
+const { connectFramed } = await import(path.join(ROOT, 'dist/net/index.js'));
+const { authProof, loadCluster } = await import(path.join(ROOT, 'dist/trust/index.js'));
+const { PROTOCOL_VERSION } = await import(path.join(ROOT, 'dist/protocol/index.js'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** A worker that takes what it can and never answers; returns how many chunks it got and a stop(). */
+export async function hoarder(head, name = 'hoarder') {
+  const c = loadCluster(head.dir);
+  const link = await connectFramed({ host: '127.0.0.1', port: head.port, caHash: c.caHash });
+  const tokens = [];
+  let got = 0;
+  link.conn.on('message', (m) => {
+    if (m.type === 'challenge') {
+      link.conn.send({ type: 'hello', version: PROTOCOL_VERSION, node: name, name, instance: 0, hostname: 'h', addresses: [], slots: 1, kernels: ['primes'], pid: 1, proof: authProof(c.secret, m.nonce, name, link.binding) });
+    } else if (m.type === 'welcome') link.conn.send({ type: 'want', n: 1024 });
+    else if (m.type === 'assign') {
+      got += m.chunks.length;
+      for (const k of m.chunks) tokens.push(k.token);
+    }
+  });
+  const beat = setInterval(() => link.conn.send({ type: 'heartbeat', tokens: tokens.slice(-4096) }), 1000);
+  return { got: () => got, stop: () => (clearInterval(beat), link.conn.destroy()) };
+}
+
+async function once(withHoarder) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-sec2-bench-'));
+  const head = await startHead(dir);
+  let h = null;
+  try {
+    // both connected and idle before the job exists: the time is submit to done either way
+    const w = spawn(process.execPath, [BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', 'honest', '--instance', '901', '--slots', '1', '--log-level', 'error'], { stdio: 'ignore' });
+    if (withHoarder) h = await hoarder(head);
+    for (;;) {
+      const { nodes } = await api(head, 'GET', '/api/nodes');
+      if (nodes.filter((n) => n.state === 'ready').length === (withHoarder ? 2 : 1)) break;
+      await sleep(50);
+    }
+    const t0 = Date.now();
+    const sub = await api(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '4e7', chunk: '4e5' });
+    const st = await waitJob(head, sub.id);
+    const secs = (Date.now() - t0) / 1000;
+    const stats = await api(head, 'GET', '/api/stats');
+    w.kill('SIGKILL');
+    if (st.state !== 'done') throw new Error(`job ${st.state}`);
+    return { secs, hoarded: h?.got() ?? 0, backups: stats.ledger.overdueBackups ?? 0 };
+  } finally {
+    h?.stop();
+    await head.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
+  const plain = [];
+  const hoarded = [];
+  for (let i = 0; i < runs; i++) {
+    const a = await once(false);
+    const b = await once(true);
+    plain.push(a.secs);
+    hoarded.push(b.secs);
+    log(`run ${i + 1}: alone ${a.secs.toFixed(2)} s; with a hoarder ${b.secs.toFixed(2)} s (it got ${b.hoarded} chunks, ${b.backups} overdue backups)`);
+  }
+  const ours = median(hoarded);
+  const theirs = median(plain);
+  return [{ name: 'hoarder: primes [1, 4e7], 100 chunks, 1 honest slot', ours, yardstick: theirs, unit: 'seconds with a hoarder; yardstick: the same job without it; bound 2x', ratio: ours / theirs }];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await run({ log: (s) => console.log(s) });
+  console.log(JSON.stringify(rows, null, 2));
+  process.exit(0);
+}
