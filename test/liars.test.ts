@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listPrimes } from '../src/kernels/index.js';
+import { countPrimes, listPrimes } from '../src/kernels/index.js';
 import { connectFramed } from '../src/net/index.js';
 import type { FramedConnection } from '../src/net/index.js';
 import type { Message } from '../src/protocol/index.js';
 import { authProof, loadCluster } from '../src/trust/index.js';
 import { hello } from './helpers/hello.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, cleanup, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
+import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 
 // Issue 17, lying workers after authentication: a worker speaking the protocol by hand (real TLS,
 // real head process on loopback) sends what an honest worker would not.
@@ -140,6 +140,59 @@ describe('a hoarder (issue 17, item 18)', () => {
     } finally {
       clearInterval(beat);
       link.conn.destroy();
+    }
+  });
+});
+
+describe('verification by replication (issue 17, item 17)', () => {
+  /** A worker that answers every chunk with a plausible lie: the honest summary with one prime more. */
+  async function plausibleLiar(name: string): Promise<{ answered: () => number; stop: () => void }> {
+    const c = loadCluster(head.dir);
+    const link = await connectFramed({ host: '127.0.0.1', port: head.port, caHash: c.caHash });
+    let answered = 0;
+    link.conn.on('message', (m: Message) => {
+      if (m.type === 'challenge') link.conn.send(hello(name, { kernels: ['primes'], proof: authProof(c.secret, m.nonce, name, link.binding) }));
+      else if (m.type === 'welcome') link.conn.send({ type: 'want', n: 2 });
+      else if (m.type === 'assign') {
+        for (const k of m.chunks) {
+          const r = countPrimes(BigInt(k.start), BigInt(k.end));
+          const summary = { c: r.count + 1, f: r.first?.toString() ?? null, l: r.last?.toString() ?? null, g: r.largestGap ? [r.largestGap.gap.toString(), r.largestGap.after.toString()] : null };
+          answered++;
+          link.conn.send({ type: 'result', token: k.token, job: k.job, index: k.index, span: k.span, summary, output: null, ms: 5 });
+        }
+      }
+    });
+    return { answered: () => answered, stop: () => link.conn.destroy() };
+  }
+
+  it('with --replicas 2 and with --verify 100 a plausible liar is outvoted, marked suspect, then barred; both answers are exact', async () => {
+    const liar = await plausibleLiar('liar');
+    const honest = [startWorker(head, 'honest-a', ['--slots', '1']), startWorker(head, 'honest-b', ['--slots', '1'])];
+    procs.push(...honest);
+    await waitFor('three workers', async () => (await api<{ nodes: { state: string; connected: boolean }[] }>(head, 'GET', '/api/nodes')).json.nodes.filter((n) => n.connected).length >= 3, 30_000);
+    try {
+      for (const mode of [{ replicas: 2 }, { verify: 100 }]) {
+        const sub = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '4e6', chunk: '2e5', ...mode });
+        expect(sub.status).toBe(201);
+        const done = await waitJob(head, sub.json.id, 120_000);
+        expect(done.state, JSON.stringify(mode)).toBe('done');
+        expect((await api<{ count: string }>(head, 'GET', `/api/jobs/${sub.json.id}/result`)).json.count, JSON.stringify(mode)).toBe('283146');
+      }
+      expect(liar.answered()).toBeGreaterThan(0);
+      const nodes = (await api<{ nodes: { name: string; suspect: boolean; strikes: number; barred: boolean }[] }>(head, 'GET', '/api/nodes')).json.nodes;
+      const l = nodes.find((n) => n.name === 'liar');
+      expect(l).toMatchObject({ suspect: true, barred: true });
+      expect(l?.strikes).toBeGreaterThanOrEqual(3);
+      for (const n of nodes.filter((x) => x.name.startsWith('honest-'))) expect(n).toMatchObject({ suspect: false, strikes: 0 });
+      const events = (await api<{ events: { msg: string }[] }>(head, 'GET', '/api/events')).json.events.map((e) => e.msg).join('\n');
+      expect(events).toMatch(/liar was outvoted on job \S+ chunk \d+ by honest-/);
+      // an admin clears it
+      const cleared = await run(['node', 'clear', 'liar', '--data', head.dir]);
+      expect(cleared.out).toMatch(/liar cleared/);
+      expect((await api<{ nodes: { name: string; barred: boolean }[] }>(head, 'GET', '/api/nodes')).json.nodes.find((n) => n.name === 'liar')?.barred).toBe(false);
+    } finally {
+      liar.stop();
+      for (const w of honest) await w.kill();
     }
   });
 });

@@ -40,7 +40,9 @@ function taskOptions(cmd: Command): Command {
     .option('--chunk <n>', 'numbers per chunk (default: small chunks, leased in spans sized by --chunk-time)')
     .option('--chunk-time <seconds>', 'with no --chunk: work per lease for each worker, measured (default 2)')
     .option('--priority <n>', 'higher runs first (default 0)')
-    .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)');
+    .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)')
+    .option('--replicas <n>', 'run every chunk on N different workers; two must agree (default 1)')
+    .option('--verify <percent>', 're-run this percent of chunks, drawn at random, on another worker (default 0)');
   for (const f of taskFlags()) cmd.option(f.boolean ? f.flag : `${f.flag} <${f.placeholder}>`, f.help);
   return cmd;
 }
@@ -63,7 +65,7 @@ function jobInput(task: string, o: Record<string, unknown>): JobInput {
       }
     } else params[name] = v;
   }
-  return { task, start: s('start'), end: s('end'), chunk: s('chunk'), chunkTime: s('chunkTime'), priority: s('priority'), maxAttempts: s('maxAttempts'), params };
+  return { task, start: s('start'), end: s('end'), chunk: s('chunk'), chunkTime: s('chunkTime'), priority: s('priority'), maxAttempts: s('maxAttempts'), replicas: s('replicas'), verify: s('verify'), params };
 }
 
 function printJson(v: unknown): void {
@@ -397,6 +399,13 @@ export function buildProgram(): Command {
     else process.stdout.write(url + '\n');
   });
 
+  const node = program.command('node').description('one worker node');
+  api(node.command('clear').argument('<name>').description('forget the strikes of a node caught disagreeing; it gets work again')).action(async (name: string, o: Record<string, unknown>) => {
+    const { cleared } = await client(o).post<{ cleared: boolean }>(`/api/nodes/${encodeURIComponent(name)}/clear`);
+    if (o['json']) printJson({ cleared });
+    else process.stdout.write(cleared ? `${name} cleared: it gets work again\n` : `${name} had no strikes\n`);
+  });
+
   api(program.command('logout-all').description('end every dashboard session (browsers must log in again)')).action(async (o: Record<string, unknown>) => {
     const { revoked } = await client(o).post<{ revoked: number }>('/api/sessions/revoke');
     if (o['json']) printJson({ revoked });
@@ -404,13 +413,13 @@ export function buildProgram(): Command {
   });
 
   api(program.command('nodes').description('list worker nodes')).action(async (o: Record<string, unknown>) => {
-    const { nodes } = await client(o).get<{ nodes: { name: string; state: string; remote: string; slots: number; busy: number; telemetry: { temp?: number } }[] }>('/api/nodes');
+    const { nodes } = await client(o).get<{ nodes: { name: string; state: string; remote: string; slots: number; busy: number; telemetry: { temp?: number }; suspect?: boolean; strikes?: number; barred?: boolean }[] }>('/api/nodes');
     if (o['json']) printJson({ nodes });
     else
       process.stdout.write(
         nodes.length === 0
           ? 'no nodes\n'
-          : nodes.map((n) => `${n.name.padEnd(24)} ${n.state.padEnd(8)} ${n.remote.padEnd(16)} ${n.busy}/${n.slots} busy  ${n.telemetry.temp === undefined ? '-' : n.telemetry.temp.toFixed(1) + ' °C'}`).join('\n') + '\n',
+          : nodes.map((n) => `${n.name.padEnd(24)} ${n.state.padEnd(8)} ${n.remote.padEnd(16)} ${n.busy}/${n.slots} busy  ${n.telemetry.temp === undefined ? '-' : n.telemetry.temp.toFixed(1) + ' °C'}${n.barred ? `  BARRED (${n.strikes} strikes; bramble node clear ${n.name})` : n.suspect ? `  SUSPECT (${n.strikes} strike${n.strikes === 1 ? '' : 's'})` : ''}`).join('\n') + '\n',
       );
   });
 

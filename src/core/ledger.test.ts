@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryJournal } from '../storage/memory-journal.js';
 import { ManualClock } from './clock.js';
 import type { LedgerEvent, LeaseSigner } from './ledger.js';
-import { FIRST_HOLD, HOLD_MS, Ledger, OVERDUE_FACTOR, OVERDUE_MIN_MS, QUEUE_CREDIT } from './ledger.js';
+import { FIRST_HOLD, HOLD_MS, Ledger, MAX_STRIKES, OVERDUE_FACTOR, OVERDUE_MIN_MS, QUEUE_CREDIT } from './ledger.js';
 
 /** A signer that tests can read: `job:index:attempt:n`. */
 class TestSigner implements LeaseSigner {
@@ -274,5 +274,67 @@ describe('Ledger', () => {
     // the first result wins; the hoarder's copies are dropped
     ledger.complete(backups.map((x) => done(x.token, x.index, 'honest', 1, 10)));
     expect(ledger.heldBy('hoarder')).toBe(0);
+  });
+
+  it('--replicas 2: a chunk commits when two workers agree; a third decides a disagreement; the liar is struck (issue 17, item 17)', () => {
+    const clock = new ManualClock(1000);
+    const journal = new MemoryJournal();
+    const ledger = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 60_000, speculate: false });
+    const events: LedgerEvent[] = [];
+    ledger.on((e) => events.push(e));
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 1n, chunk: 1n, chunks: 2, chunkMs: null, priority: 0, maxAttempts: 3, replicas: 2 });
+    for (const w of ['a', 'b', 'liar']) ledger.registerWorker(w);
+    const val = (token: string, index: number, worker: string, n: number) => ({ token, jobId: 'j', index, span: 1, worker, summary: { n }, output: null });
+    const [a0] = ledger.lease('a', 1);
+    expect(ledger.complete([val(a0!.token, 0, 'a', 7)])).toEqual(['voted']);
+    // the same worker never gets a second copy; another does
+    expect(ledger.lease('a', 1).map((x) => x.index)).toEqual([1]);
+    const [l0] = ledger.lease('liar', 1);
+    expect(l0?.index).toBe(0);
+    expect(ledger.complete([val(l0!.token, 0, 'liar', 8)])).toEqual(['voted']);
+    expect(ledger.counts('j').done).toBe(0);
+    const [b0] = ledger.lease('b', 1);
+    expect(b0?.index).toBe(0);
+    expect(ledger.complete([val(b0!.token, 0, 'b', 7)])).toEqual(['accepted']);
+    expect([...journal.results('j', { withOutput: false })].map((r) => [r.index, r.summary, r.worker])).toEqual([[0, { n: 7 }, 'b']]);
+    expect(events.filter((e) => e.type === 'disagreement').map((e) => e.type === 'disagreement' && [e.worker, e.majority.sort()])).toEqual([['liar', ['a', 'b']]]);
+    expect(ledger.standing('liar')).toEqual({ suspect: true, strikes: 1, barred: false });
+    expect(ledger.standing('a')).toEqual({ suspect: false, strikes: 0, barred: false });
+  });
+
+  it('--verify draws chunks to compare; a suspect is always compared; MAX_STRIKES bars it until cleared', () => {
+    const clock = new ManualClock(1000);
+    const journal = new MemoryJournal();
+    let draw = 0; // under 10: drawn for --verify 10
+    const ledger = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 60_000, speculate: false, random: () => draw });
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 99n, chunk: 1n, chunks: 100, chunkMs: null, priority: 0, maxAttempts: 3, verify: 10 });
+    for (const w of ['h1', 'h2', 'liar']) ledger.registerWorker(w);
+    const val = (token: string, index: number, worker: string, n: number) => ({ token, jobId: 'j', index, span: 1, worker, summary: { n }, output: null });
+    /** The liar runs a chunk first; the honest workers run the copies until it is decided. */
+    const round = (): ReturnType<Ledger['complete']>[number] => {
+      const [l] = ledger.lease('liar', 1);
+      const i = l!.index;
+      const first = ledger.complete([val(l!.token, i, 'liar', -1)])[0]!;
+      if (first !== 'voted') return first;
+      for (const h of ['h1', 'h2']) {
+        const [c] = ledger.lease(h, 1);
+        expect(c!.index).toBe(i);
+        ledger.complete([val(c!.token, i, h, i)]);
+      }
+      expect([...journal.results('j', { withOutput: false })].find((r) => r.index === i)?.summary).toEqual({ n: i });
+      return first;
+    };
+    expect(round()).toBe('voted'); // drawn: caught
+    expect(ledger.standing('liar')).toEqual({ suspect: true, strikes: 1, barred: false });
+    draw = 0.99; // nothing drawn any more: a suspect is compared anyway
+    for (let k = 1; k < MAX_STRIKES; k++) expect(round()).toBe('voted');
+    expect(ledger.standing('liar')).toEqual({ suspect: true, strikes: MAX_STRIKES, barred: true });
+    expect(ledger.lease('liar', 5)).toEqual([]);
+    // an honest worker's first copy now commits at once (not drawn)
+    const [h] = ledger.lease('h1', 1);
+    expect(ledger.complete([val(h!.token, h!.index, 'h1', h!.index)])).toEqual(['accepted']);
+    expect(ledger.clearWorker('liar')).toBe(true);
+    expect(ledger.lease('liar', 1)).toHaveLength(1);
+    expect(ledger.stats.disagreements).toBe(MAX_STRIKES);
   });
 });

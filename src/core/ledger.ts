@@ -27,6 +27,8 @@ export interface LedgerOptions {
   speculateFactor?: number;
   /** Largest span (chunks per lease) for jobs sized by time. */
   maxSpan?: number;
+  /** Draws which chunks `--verify` re-runs (default Math.random: a worker cannot predict it). */
+  random?: () => number;
 }
 
 /**
@@ -76,8 +78,9 @@ export interface ResultInput {
  * - `accepted`: stored; the chunk is done
  * - `duplicate`: the chunk was already done (late, replayed or a losing backup copy); dropped and counted
  * - `rejected`: the token was not issued for that chunk, or the job is gone or cancelled
+ * - `voted`: held in memory as one copy of a replicated chunk until another worker's copy agrees
  */
-export type ResultOutcome = 'accepted' | 'duplicate' | 'rejected';
+export type ResultOutcome = 'accepted' | 'duplicate' | 'rejected' | 'voted';
 
 export type LedgerEvent =
   | { type: 'job-state'; job: JobRecord; from: JobState }
@@ -86,7 +89,25 @@ export type LedgerEvent =
   | { type: 'chunk-quarantined'; jobId: string; index: number; error: string }
   /** Leases a worker should stop (cancelled job, chunk finished by another copy). */
   | { type: 'revoke'; worker: string; tokens: string[] }
-  | { type: 'chunk-done'; jobId: string; index: number; worker: string; summary: unknown };
+  | { type: 'chunk-done'; jobId: string; index: number; worker: string; summary: unknown }
+  /** Copies of a replicated chunk disagreed: `worker` is outvoted by `majority` (a strike). */
+  | { type: 'disagreement'; jobId: string; index: number; worker: string; majority: string[]; strikes: number };
+
+/** Strikes (results outvoted by other workers) after which a worker gets no work until cleared. */
+export const MAX_STRIKES = 3;
+
+/** One worker's copy of a replicated chunk, held until enough copies agree. */
+interface Vote {
+  worker: string;
+  /** Summary and output as compared: equal keys mean equal results. */
+  key: string;
+  input: ResultInput;
+}
+
+function voteKey(r: ResultInput): string {
+  const o = r.output ? Buffer.from(r.output.buffer, r.output.byteOffset, r.output.byteLength).toString('base64') : '';
+  return `${JSON.stringify(r.summary, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}|${r.span}|${o}`;
+}
 
 interface Prepared {
   outcomes: ResultOutcome[];
@@ -128,6 +149,14 @@ class JobBook {
   readonly lastSpan = new Map<string, number>();
   /** Recent chunk run times (ms), for speculation. */
   readonly durations: number[] = [];
+  /** Copies of replicated chunks waiting for agreement (memory only: after a restart they run again). */
+  readonly votes = new Map<number, Vote[]>();
+  /** How many agreeing copies chunk i needs, decided when its first copy arrives. */
+  readonly need = new Map<number, number>();
+  /** Whether a worker already gave a copy of chunk i (it may not give another). */
+  voted(i: number, worker: string): boolean {
+    return this.votes.get(i)?.some((v) => v.worker === worker) === true;
+  }
   /** Overdue leases found by the last scan (issue 17, item 18), and when it ran. */
   overdue: Lease[] = [];
   overdueScanAt = -Infinity;
@@ -229,7 +258,12 @@ export class Ledger {
   private readonly listeners: ((e: LedgerEvent) => void)[] = [];
   private seq = 0;
   /** Counters for metrics. */
-  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0, overdueBackups: 0 };
+  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0, overdueBackups: 0, votes: 0, verified: 0, disagreements: 0 };
+  /** Results outvoted per worker (issue 17, item 17); at MAX_STRIKES it gets no work until cleared. */
+  private readonly strikes = new Map<string, number>();
+  /** Workers caught disagreeing: every later result of theirs is compared with another worker's. */
+  private readonly suspects = new Set<string>();
+  private readonly random: () => number;
 
   constructor(options: LedgerOptions) {
     this.clock = options.clock;
@@ -239,6 +273,7 @@ export class Ledger {
     this.speculate = options.speculate ?? true;
     this.speculateFactor = options.speculateFactor ?? 2;
     this.maxSpan = options.maxSpan ?? 1 << 16;
+    this.random = options.random ?? Math.random;
     this.recover();
   }
 
@@ -433,7 +468,7 @@ export class Ledger {
    */
   lease(worker: string, n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
     const out: Assignment[] = [];
-    if (n <= 0) return out;
+    if (n <= 0 || this.barred(worker)) return out;
     const books = [...this.books.values()]
       .filter((b) => !accept || accept(b.job))
       .sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
@@ -496,6 +531,7 @@ export class Ledger {
         k--;
         continue;
       }
+      if (book.voted(r.i, worker)) continue; // a copy must come from another worker
       const f = book.failures.get(r.i);
       if (f && f.workers.has(worker) && this.slots.size > f.workers.size) continue;
       book.retry.splice(k, 1);
@@ -554,7 +590,7 @@ export class Ledger {
         book.overdue.splice(k--, 1);
         continue;
       }
-      if (l.worker === worker) continue;
+      if (l.worker === worker || book.voted(l.index, worker)) continue;
       book.overdue.splice(k, 1);
       return l;
     }
@@ -589,7 +625,7 @@ export class Ledger {
     for (const [i, ls] of book.leases) {
       if (ls.length !== 1 || book.inflight.has(i)) continue;
       const l = ls[0] as Lease;
-      if (l.worker === worker) continue;
+      if (l.worker === worker || book.voted(i, worker)) continue;
       const age = now - l.issuedAt;
       // compare with the median time of a lease of this size
       if (age > Math.max(bestAge, median * l.span * this.speculateFactor)) {
@@ -749,11 +785,99 @@ export class Ledger {
         this.stats.duplicates++;
         continue;
       }
+      const winner = this.vote(book, r, lease);
+      if (winner === null) {
+        outcomes[k] = book.voted(r.index, r.worker) ? 'voted' : 'duplicate';
+        continue;
+      }
       seen.add(key);
-      rows.push({ jobId: r.jobId, index: r.index, span: r.span, attempt: lease?.attempt ?? 0, worker: r.worker, summary: r.summary, output: r.output, finishedAt: this.clock.now() });
+      rows.push({ jobId: r.jobId, index: r.index, span: r.span, attempt: lease?.attempt ?? 0, worker: winner.worker, summary: winner.summary, output: winner.output, finishedAt: this.clock.now() });
       pending.push({ k, book, r });
     }
     return { outcomes, rows, pending };
+  }
+
+  /**
+   * Replication (issue 17, item 17): a chunk that needs more than one copy is committed only when two
+   * copies from different workers agree (summary and output alike); until then each copy is held here
+   * and the chunk goes back to the queue for a worker that has not run it. Returns the result to
+   * commit, or null while the chunk waits for agreement.
+   */
+  private vote(book: JobBook, r: ResultInput, lease: Lease | undefined): ResultInput | null {
+    const job = book.job;
+    let need = book.need.get(r.index);
+    if (need === undefined) {
+      need = (job.replicas ?? 1) > 1 ? 2 : (job.verify ?? 0) > 0 && this.random() * 100 < (job.verify ?? 0) ? 2 : 1;
+      // a worker caught lying before is always checked
+      if (this.suspects.has(r.worker)) need = 2;
+      if (need === 1) return r;
+      book.need.set(r.index, need);
+      this.stats.verified++;
+    }
+    if (book.voted(r.index, r.worker)) {
+      this.stats.duplicates++;
+      return null;
+    }
+    const key = voteKey(r);
+    const votes = book.votes.get(r.index) ?? [];
+    const agree = votes.filter((v) => v.key === key);
+    this.stats.votes++;
+    if (agree.length + 1 >= need) {
+      // agreement: every copy that differs is outvoted
+      const majority = [r.worker, ...agree.map((v) => v.worker)];
+      for (const v of votes) if (v.key !== key) this.strike(job.id, r.index, v.worker, majority);
+      book.votes.delete(r.index);
+      book.need.delete(r.index);
+      return r;
+    }
+    votes.push({ worker: r.worker, key, input: r });
+    book.votes.set(r.index, votes);
+    // this copy's lease is spent; the chunk goes to another worker (a third one decides a disagreement)
+    if (lease) this.dropLease(lease);
+    if (!book.leases.has(r.index)) book.retry.push({ i: r.index, span: r.span });
+    if (r.ms !== undefined && r.ms >= 0) book.msPerChunk.set(r.worker, r.ms / r.span);
+    return null;
+  }
+
+  private strike(jobId: string, index: number, worker: string, majority: string[]): void {
+    const n = (this.strikes.get(worker) ?? 0) + 1;
+    this.strikes.set(worker, n);
+    this.suspects.add(worker);
+    this.stats.disagreements++;
+    this.emit({ type: 'disagreement', jobId, index, worker, majority, strikes: n });
+    if (n >= MAX_STRIKES) {
+      // no more work: what it holds goes back (uncounted, as with any liar)
+      for (const l of this.releaseHeld(worker)) this.emit({ type: 'revoke', worker, tokens: [l.token] });
+    }
+  }
+
+  /** Returns a worker's leases to the queue without counting failures, keeping it registered. */
+  private releaseHeld(worker: string): Lease[] {
+    const released: Lease[] = [];
+    for (const t of [...(this.byWorker.get(worker) ?? [])]) {
+      const lease = this.byToken.get(t);
+      if (!lease) continue;
+      released.push(lease);
+      this.dropLease(lease);
+      this.requeue(lease);
+    }
+    return released;
+  }
+
+  /** Whether a worker has MAX_STRIKES strikes and gets no work until an admin clears it. */
+  barred(worker: string): boolean {
+    return (this.strikes.get(worker) ?? 0) >= MAX_STRIKES;
+  }
+
+  /** A worker's standing: suspect once outvoted, barred at MAX_STRIKES. */
+  standing(worker: string): { suspect: boolean; strikes: number; barred: boolean } {
+    return { suspect: this.suspects.has(worker), strikes: this.strikes.get(worker) ?? 0, barred: this.barred(worker) };
+  }
+
+  /** `bramble node clear`: forgets a worker's strikes; it gets work again. */
+  clearWorker(worker: string): boolean {
+    const had = this.suspects.delete(worker);
+    return this.strikes.delete(worker) || had;
   }
 
   private apply(p: Prepared, fresh: boolean[]): void {

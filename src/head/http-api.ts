@@ -251,7 +251,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InputError('body', 'the request body must be a JSON object');
     const b = body as Record<string, unknown>;
-    const allowed = ['task', 'start', 'end', 'chunk', 'chunkTime', 'priority', 'maxAttempts', 'params', 'id'];
+    const allowed = ['task', 'start', 'end', 'chunk', 'chunkTime', 'priority', 'maxAttempts', 'replicas', 'verify', 'params', 'id'];
     for (const k of Object.keys(b)) if (!allowed.includes(k)) throw new InputError(k, `unknown field ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`);
     if (typeof b['task'] !== 'string') throw new InputError('task', `task must be a string (${publicTasks().map((t) => t.name).join(', ')})`);
     const scalar = (k: string): string | number | undefined => {
@@ -264,7 +264,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) throw new InputError('params', 'params must be an object');
     if (b['id'] !== undefined && typeof b['id'] !== 'string') throw new InputError('id', 'id must be a string');
     const job = head.submit(
-      { task: b['task'], start: scalar('start'), end: scalar('end'), chunk: scalar('chunk'), chunkTime: scalar('chunkTime'), priority: scalar('priority'), maxAttempts: scalar('maxAttempts'), params: params as Record<string, unknown> | undefined },
+      { task: b['task'], start: scalar('start'), end: scalar('end'), chunk: scalar('chunk'), chunkTime: scalar('chunkTime'), priority: scalar('priority'), maxAttempts: scalar('maxAttempts'), replicas: scalar('replicas'), verify: scalar('verify'), params: params as Record<string, unknown> | undefined },
       b['id'] as string | undefined,
     );
     return reply.code(201).send(head.status(job.id));
@@ -311,8 +311,13 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       joinedAt: n.joinedAt,
       lastSeen: n.lastSeen,
       telemetry: n.telemetry,
+      suspect: n.suspect,
+      strikes: n.strikes,
+      barred: n.barred,
     })),
   }));
+  /** `bramble node clear NAME`: forgets a node's strikes (issue 17, item 17). */
+  app.post('/api/nodes/:id/clear', async (req: FastifyRequest<{ Params: { id: string } }>) => ({ cleared: head.clearNode(req.params.id) }));
   app.get('/api/nodes/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const n = head.nodes.get(req.params.id);
     if (!n) throw new NotFoundError(`no node ${req.params.id}`);

@@ -135,7 +135,7 @@ export class ResultBatcher {
       let a = acks.get(g.sink);
       if (!a) acks.set(g.sink, (a = { tokens: [], duplicates: 0 }));
       a.tokens.push(g.input.token);
-      if (outcomes[k] !== 'accepted') a.duplicates++;
+      if (outcomes[k] === 'duplicate' || outcomes[k] === 'rejected') a.duplicates++;
     });
     for (const [sink, a] of acks) {
       sink.inHand -= a.tokens.length;

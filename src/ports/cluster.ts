@@ -70,7 +70,8 @@ export interface JobStatus {
 }
 
 /** A node with what it holds now: `busy` chunks (queued or running), and whether it is held back as hot. */
-export type NodeLoad = NodeRecord & { busy: number; hot: boolean };
+/** `suspect`: outvoted by other workers' copies of a chunk (issue 17, item 17); `barred`: no work until cleared. */
+export type NodeLoad = NodeRecord & { busy: number; hot: boolean; suspect: boolean; strikes: number; barred: boolean };
 
 /** Counters of the worker port and the ledger, for `/metrics` and `/api/stats`. */
 export interface HeadCounters {

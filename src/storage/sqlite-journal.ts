@@ -30,6 +30,8 @@ interface JobRow {
   chunk_ms: number | null;
   priority: number;
   max_attempts: number;
+  replicas: number;
+  verify: number;
   state: JobState;
   created_at: number;
   started_at: number | null;
@@ -50,6 +52,8 @@ function toJob(r: JobRow): JobRecord {
     chunkMs: r.chunk_ms,
     priority: r.priority,
     maxAttempts: r.max_attempts,
+    ...(r.replicas > 1 ? { replicas: r.replicas } : {}),
+    ...(r.verify > 0 ? { verify: r.verify } : {}),
     state: r.state,
     createdAt: r.created_at,
     startedAt: r.started_at,
@@ -64,7 +68,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, seq INTEGER NOT NULL, task TEXT NOT NULL, params TEXT NOT NULL,
   start TEXT NOT NULL, "end" TEXT NOT NULL, chunk TEXT NOT NULL, chunks INTEGER NOT NULL, chunk_ms INTEGER,
   priority INTEGER NOT NULL, max_attempts INTEGER NOT NULL, state TEXT NOT NULL,
-  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, error TEXT, summary BLOB
+  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, error TEXT, summary BLOB,
+  replicas INTEGER NOT NULL DEFAULT 1, verify REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS chunks (
   job_id TEXT NOT NULL, idx INTEGER NOT NULL, span INTEGER NOT NULL DEFAULT 1, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
@@ -93,14 +98,18 @@ export class SqliteJournal implements Journal {
     try {
       this.db = openJournalDb(path);
       this.db.exec(SCHEMA);
+      // journals made before issue 17 item 17 lack the replication columns
+      const cols = new Set((this.db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name));
+      if (!cols.has('replicas')) this.db.exec('ALTER TABLE jobs ADD COLUMN replicas INTEGER NOT NULL DEFAULT 1');
+      if (!cols.has('verify')) this.db.exec('ALTER TABLE jobs ADD COLUMN verify REAL NOT NULL DEFAULT 0');
     } catch (err) {
       throw new StorageError(`cannot open the journal ${path}: ${(err as Error).message}`, { cause: err });
     }
     const db = this.db;
     this.st = {
       insertJob: db.prepare(
-        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, chunk_ms, priority, max_attempts, state, created_at, started_at, finished_at, error)
-         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @chunk_ms, @priority, @max_attempts, @state, @created_at, @started_at, @finished_at, @error)`,
+        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, chunk_ms, priority, max_attempts, replicas, verify, state, created_at, started_at, finished_at, error)
+         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @chunk_ms, @priority, @max_attempts, @replicas, @verify, @state, @created_at, @started_at, @finished_at, @error)`,
       ),
       setState: db.prepare(
         `UPDATE jobs SET state = ?, error = ?, started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END),
@@ -177,6 +186,8 @@ export class SqliteJournal implements Journal {
       chunk_ms: job.chunkMs,
       priority: job.priority,
       max_attempts: job.maxAttempts,
+      replicas: job.replicas ?? 1,
+      verify: job.verify ?? 0,
       state: job.state,
       created_at: job.createdAt,
       started_at: job.startedAt,

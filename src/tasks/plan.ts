@@ -11,6 +11,10 @@ export interface JobInput {
   maxAttempts?: string | number;
   /** Seconds of work per lease when no chunk is given (default 2). */
   chunkTime?: string | number;
+  /** Workers each chunk runs on, compared (1-5, default 1). */
+  replicas?: string | number;
+  /** Percent of chunks re-run on another worker and compared (0-100, default 0). */
+  verify?: string | number;
   params?: Record<string, unknown>;
 }
 
@@ -24,6 +28,8 @@ export interface JobPlan {
   chunkMs: number | null;
   priority: number;
   maxAttempts: number;
+  replicas?: number;
+  verify?: number;
 }
 
 /**
@@ -65,5 +71,11 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
   const range = makeRange(start, end, chunk);
   const priority = Number(parseInteger('--priority', input.priority ?? 0, { max: 1000n }));
   const maxAttempts = Number(parseInteger('--max-attempts', input.maxAttempts ?? 3, { min: 1n, max: 100n }));
-  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts };
+  const replicas = Number(parseInteger('--replicas', input.replicas ?? 1, { min: 1n, max: 5n }));
+  const verify = input.verify === undefined ? 0 : Number(input.verify);
+  if (!Number.isFinite(verify) || verify < 0 || verify > 100 || (typeof input.verify === 'string' && input.verify.trim() === '')) {
+    throw new InputError('--verify', `--verify must be a percentage between 0 and 100 (got ${JSON.stringify(input.verify)})`);
+  }
+  if (replicas > 1 && verify > 0) throw new InputError('--verify', 'give either --replicas or --verify, not both (with --replicas every chunk is compared already)');
+  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, ...(replicas > 1 ? { replicas } : {}), ...(verify > 0 ? { verify } : {}) };
 }
