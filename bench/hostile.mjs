@@ -4,6 +4,8 @@
 // Hoarding (item 18): primes [1, 4e7] in 100 fixed chunks on one honest worker (1 slot), with and
 // without a hoarder that joined first, asked for 1,024 chunks and heartbeats without ever answering.
 // The yardstick is the same job without the hoarder, interleaved, median of RUNS; the bound is 2x.
+// Replication (item 17): primes [1, 2e9] in 100 fixed chunks on two honest 1-slot workers, plain, with
+// --verify 10 and with --replicas 2; the yardstick is the plain job, interleaved, median of RUNS.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +68,40 @@ async function once(withHoarder) {
   }
 }
 
+async function modes(runs, log) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-sec2-bench-'));
+  const head = await startHead(dir);
+  const workers = ['r1', 'r2'].map((n, i) => spawn(process.execPath, [BIN, 'worker', '--head', `127.0.0.1:${head.port}`, '--data', dir, '--name', n, '--instance', String(911 + i), '--slots', '1', '--log-level', 'error'], { stdio: 'ignore' }));
+  try {
+    for (;;) {
+      const { nodes } = await api(head, 'GET', '/api/nodes');
+      if (nodes.filter((n) => n.state === 'ready').length === 2) break;
+      await sleep(50);
+    }
+    const times = { plain: [], verify10: [], replicas2: [] };
+    const body = { plain: {}, verify10: { verify: 10 }, replicas2: { replicas: 2 } };
+    for (let i = 0; i < runs; i++) {
+      for (const m of Object.keys(times)) {
+        const t0 = Date.now();
+        const sub = await api(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '2e9', chunk: '2e7', ...body[m] });
+        const st = await waitJob(head, sub.id);
+        if (st.state !== 'done') throw new Error(`${m}: job ${st.state}`);
+        times[m].push((Date.now() - t0) / 1000);
+      }
+      log(`run ${i + 1}: plain ${times.plain.at(-1).toFixed(2)} s, --verify 10 ${times.verify10.at(-1).toFixed(2)} s, --replicas 2 ${times.replicas2.at(-1).toFixed(2)} s`);
+    }
+    const base = median(times.plain);
+    return [
+      { name: 'replication: primes [1, 2e9], 100 chunks, 2 workers, --verify 10', ours: median(times.verify10), yardstick: base, unit: 'seconds; yardstick: the same job unverified', ratio: median(times.verify10) / base },
+      { name: 'replication: primes [1, 2e9], 100 chunks, 2 workers, --replicas 2', ours: median(times.replicas2), yardstick: base, unit: 'seconds; yardstick: the same job unverified', ratio: median(times.replicas2) / base },
+    ];
+  } finally {
+    for (const w of workers) w.kill('SIGKILL');
+    await head.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
   const plain = [];
   const hoarded = [];
@@ -78,7 +114,7 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
   }
   const ours = median(hoarded);
   const theirs = median(plain);
-  return [{ name: 'hoarder: primes [1, 4e7], 100 chunks, 1 honest slot', ours, yardstick: theirs, unit: 'seconds with a hoarder; yardstick: the same job without it; bound 2x', ratio: ours / theirs }];
+  return [{ name: 'hoarder: primes [1, 4e7], 100 chunks, 1 honest slot', ours, yardstick: theirs, unit: 'seconds with a hoarder; yardstick: the same job without it; bound 2x', ratio: ours / theirs }, ...(await modes(runs, log))];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

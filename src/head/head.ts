@@ -238,6 +238,10 @@ export class Head implements ClusterReadModel, CompatHost {
     return this.nodes.list().map((n) => ({ ...n, busy: this.busy(n.id), hot: this.isHot(n.id), ...this.ledger.standing(n.id) }));
   }
 
+  standing(id: string): { suspect: boolean; strikes: number; barred: boolean } {
+    return this.ledger.standing(id);
+  }
+
   nodeLeases(id: string): Lease[] {
     return this.ledger.leasesOf(id);
   }

@@ -100,6 +100,18 @@ class LoginLimiter {
   }
 }
 
+/** Jobs per page of `GET /api/jobs` by default, and at most. */
+export const JOBS_PAGE = 100;
+export const JOBS_PAGE_MAX = 1000;
+/** Parameters longer than this are left out of job lists. */
+export const LIST_PARAM_MAX = 256;
+
+function briefParams(params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = typeof v === 'string' && v.length > LIST_PARAM_MAX ? `(${v.length} characters; GET /api/jobs/ID has it)` : v;
+  return out;
+}
+
 function httpStatus(err: unknown): number {
   if (err instanceof InputError) return 400;
   if (err instanceof NotFoundError) return 404;
@@ -245,7 +257,25 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   app.get('/api/tasks', async () => describeTasks());
   app.get('/api/openapi.json', async () => openApiDocument());
 
-  app.get('/api/jobs', async () => ({ jobs: head.jobs() }));
+  /**
+   * Jobs, a page at a time (issue 17, item 8): the `limit` most recent (default 100, at most 1,000) before
+   * the job whose `seq` is `before`, oldest first; parameters longer than 256 characters (a Life
+   * pattern) are left out (`GET /api/jobs/ID` has them). `next` is the `before` of the next page.
+   */
+  app.get('/api/jobs', async (req: FastifyRequest<{ Querystring: { limit?: string; before?: string } }>) => {
+    const limit = req.query.limit === undefined ? JOBS_PAGE : Number(req.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > JOBS_PAGE_MAX) throw new InputError('limit', `limit must be an integer from 1 to ${JOBS_PAGE_MAX} (got ${JSON.stringify(req.query.limit)})`);
+    const before = req.query.before === undefined ? Infinity : Number(req.query.before);
+    if (!(before === Infinity || Number.isInteger(before))) throw new InputError('before', `before must be a job's seq (got ${JSON.stringify(req.query.before)})`);
+    const all = head.listJobs().filter((j) => j.seq < before).sort((a, b) => a.seq - b.seq);
+    const page = all.slice(Math.max(0, all.length - limit));
+    const first = page[0];
+    return {
+      jobs: page.map((j) => ({ ...head.status(j.id), seq: j.seq, params: briefParams(j.params) })),
+      total: all.length,
+      next: first !== undefined && all.length > page.length ? first.seq : null,
+    };
+  });
 
   app.post('/api/jobs', async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;

@@ -107,6 +107,8 @@ export interface ClusterReadModel {
   /** Chunks a node holds now, queued or running. */
   busy(id: string): number;
   isHot(id: string): boolean;
+  /** Outvoted by other workers' copies (issue 17, item 17): suspect, strikes, barred from work. */
+  standing(id: string): { suspect: boolean; strikes: number; barred: boolean };
   connectedWorkers(): number;
   status(id: string): JobStatus;
   listJobs(): JobRecord[];
