@@ -6,6 +6,8 @@
 // The yardstick is the same job without the hoarder, interleaved, median of RUNS; the bound is 2x.
 // Replication (item 17): primes [1, 2e9] in 100 fixed chunks on two honest 1-slot workers, plain, with
 // --verify 10 and with --replicas 2; the yardstick is the plain job, interleaved, median of RUNS.
+// Chunk map (item 9): /api/jobs/ID/chunks of a 1e8-chunk job in 4,096 cells, Ledger.chunkCells against
+// the per-chunk state array it replaced (the yardstick), in process, median of 5.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,6 +104,40 @@ async function modes(runs, log) {
   }
 }
 
+async function chunkMap() {
+  const { Ledger, ManualClock } = await import(path.join(ROOT, 'dist/core/index.js'));
+  const { MemoryJournal } = await import(path.join(ROOT, 'dist/storage/index.js'));
+  const signer = { signRun: (j, f, s, a, c) => Array.from({ length: c }, (_, k) => `${j}:${f + k * s}:${a}:${k}`), verify: () => true };
+  const ledger = new Ledger({ clock: new ManualClock(0), journal: new MemoryJournal(), signer });
+  ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 99_999_999n, chunk: 1n, chunks: 1e8, chunkMs: null, priority: 0, maxAttempts: 3 });
+  ledger.registerWorker('w', 4);
+  const a = ledger.lease('w', 16);
+  ledger.complete(a.map((x) => ({ token: x.token, jobId: 'j', index: x.index, span: 1, worker: 'w', summary: {}, output: null })));
+  const timed = (f) => {
+    const t = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      f();
+      t.push(performance.now() - t0);
+    }
+    return median(t);
+  };
+  const perChunk = () => {
+    const st = ledger.chunkStates('j');
+    const k = Math.ceil(st.length / 4096);
+    const out = [];
+    for (let i = 0; i < st.length; i += k) {
+      const c = [0, 0, 0, 0];
+      for (let j = i; j < Math.min(st.length, i + k); j++) c[st[j]]++;
+      out.push(c);
+    }
+    return out;
+  };
+  const theirs = timed(perChunk);
+  const ours = timed(() => ledger.chunkCells('j', 4096));
+  return { name: 'chunk map of a 1e8-chunk job, 4096 cells', ours, yardstick: theirs, unit: 'ms; yardstick: a byte per chunk, as before', ratio: ours / theirs };
+}
+
 export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
   const plain = [];
   const hoarded = [];
@@ -114,7 +150,7 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
   }
   const ours = median(hoarded);
   const theirs = median(plain);
-  return [{ name: 'hoarder: primes [1, 4e7], 100 chunks, 1 honest slot', ours, yardstick: theirs, unit: 'seconds with a hoarder; yardstick: the same job without it; bound 2x', ratio: ours / theirs }, ...(await modes(runs, log))];
+  return [{ name: 'hoarder: primes [1, 4e7], 100 chunks, 1 honest slot', ours, yardstick: theirs, unit: 'seconds with a hoarder; yardstick: the same job without it; bound 2x', ratio: ours / theirs }, ...(await modes(runs, log)), await chunkMap()];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

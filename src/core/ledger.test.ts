@@ -337,4 +337,24 @@ describe('Ledger', () => {
     expect(ledger.lease('liar', 1)).toHaveLength(1);
     expect(ledger.stats.disagreements).toBe(MAX_STRIKES);
   });
+
+  it('summarises the chunk map without a byte per chunk, as the per-chunk states would (issue 17, item 9)', () => {
+    const naive = (states: Uint8Array, cells: number): number[][] => {
+      let k = Math.max(1, Math.ceil(states.length / cells));
+      if (k > 8) k = Math.ceil(k / 8) * 8;
+      const out: number[][] = [];
+      for (let i = 0; i < states.length; i += k) {
+        const c = [0, 0, 0, 0];
+        for (let j = i; j < Math.min(states.length, i + k); j++) (c[states[j] as number] as number)++;
+        out.push(c);
+      }
+      return out;
+    };
+    const { ledger } = setup(1003, { maxAttempts: 1 });
+    ledger.registerWorker('w1', 64);
+    const a = ledger.lease('w1', 700);
+    ledger.complete(a.filter((x) => x.index % 3 !== 0).map((x) => done(x.token, x.index)));
+    for (const x of a.filter((y) => y.index % 9 === 0)) ledger.fail('w1', x.token, 'boom');
+    for (const cells of [1, 7, 64, 100, 4096]) expect(ledger.chunkCells('j', cells), `${cells} cells`).toEqual({ total: 1003, cells: naive(ledger.chunkStates('j'), cells) });
+  });
 });
