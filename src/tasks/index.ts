@@ -6,5 +6,6 @@ export * from './define-task.js';
 export * from './summary.js';
 export * from './registry.js';
 export * from './describe.js';
+export * from './job-schema.js';
 export * from './plan.js';
 import './fixtures.js';

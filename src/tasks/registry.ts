@@ -48,5 +48,5 @@ export function taskNames(): string[] {
 
 /** The tasks a user sees (help, `GET /api/tasks`): fixtures are left out. */
 export function publicTasks(): Task[] {
-  return [...registry.values()].filter((t) => !t.name.startsWith('fixture-'));
+  return [...registry.values()].filter((t) => !t.name.startsWith('fixture-')).sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name));
 }
