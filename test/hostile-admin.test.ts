@@ -1,10 +1,9 @@
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitJob } from './helpers/procs.js';
+import { api, cleanup, run, startHead, startWorker, tmpDir, waitJob } from './helpers/procs.js';
 
 // Issue 17, items 5, 6 and 10-14: what a holder of the admin token (or of a browser session) can do by
 // mistake or by a cross-site page, each bound checked against a real head on loopback.
@@ -211,30 +210,11 @@ describe('login codes, sessions and cross-site writes (items 11, 12, 13)', () =>
   });
 });
 
-describe('seed-compat caps per source (item 20)', () => {
-  it('one address holds at most 64 connections of a compat port; another still gets in; /api/compat shows the caps', async () => {
-    const dir = tmpDir('bramble-sec2-compat-');
-    dirs.push(dir);
-    const primesPort = await freePort();
-    const h = await startHead(dir, ['--compat-primes', String(primesPort), '--compat-allow', '127.0.0.0/8']);
-    procs.push(h);
-    const open = (from: string): Promise<net.Socket | null> =>
-      new Promise((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port: primesPort, localAddress: from });
-        s.on('error', () => resolve(null));
-        s.once('connect', () => setTimeout(() => resolve(s.destroyed ? null : s), 50));
-        s.once('close', () => resolve(null));
-      });
-    const flood = await Promise.all(Array.from({ length: 80 }, () => open('127.0.0.2')));
-    await new Promise((r) => setTimeout(r, 300));
-    const held = flood.filter((s) => s !== null && !s.destroyed);
-    expect(held.length).toBeLessThanOrEqual(64);
-    const other = await open('127.0.0.1');
-    expect(other).not.toBeNull();
-    const st = (await api<{ limits: { maxPerAddress: number }; primes: { refusedPerAddress: number } }>(h, 'GET', '/api/compat')).json;
-    expect(st.limits.maxPerAddress).toBe(64);
-    expect(st.primes.refusedPerAddress).toBeGreaterThanOrEqual(16);
-    for (const s of [...flood, other]) s?.destroy();
-    await h.kill();
+describe('admission control (item 7)', () => {
+  it('refuses primes --list over [1, 2^64-1] at submit with the estimate and the limit', async () => {
+    const r = await api<Err>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '2^64-1', params: { list: true } });
+    expect(r.status).toBe(400);
+    expect(r.json.error.field).toBe('--chunk');
+    expect(r.json.error.message).toMatch(/would send about \d+ MiB of primes per chunk \(the limit is 8\.0 MiB\)/);
   });
 });

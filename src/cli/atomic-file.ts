@@ -14,8 +14,13 @@ export async function writeFileAtomically(file: string, write: (out: Writable) =
   try {
     await once(out, 'open');
     await write(out);
-    out.end();
-    await once(out, 'finish');
+    // a download that piped into `out` may have ended it already, and 'finish' may have fired: waiting
+    // for it then would leave nothing on the event loop and the process would exit 0 with no file
+    if (!out.writableFinished) {
+      const finished = once(out, 'finish');
+      out.end();
+      await finished;
+    }
     chmodSync(tmp, 0o644); // an output for the user, not a secret (the head's umask is 077)
     renameSync(tmp, file);
   } catch (err) {

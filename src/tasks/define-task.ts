@@ -243,6 +243,12 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
    * at least 4 chunks per slot.
    */
   defaultChunkSize?(start: bigint, end: bigint, slots: number): bigint;
+  /**
+   * Admission control (issue 17, item 7): throw an `InputError` naming the flag when a chunk of this
+   * job would need more than a chunk may have (its output must fit a result frame), with the estimate
+   * and the limit. Called at submit, before the job exists.
+   */
+  admit?(params: V, start: bigint, end: bigint, chunk: bigint): void;
   /** Computes one chunk `[start, end]` (in a worker's slot thread). */
   run(params: V, start: bigint, end: bigint): ChunkOutput<S>;
   /**
@@ -311,6 +317,8 @@ export interface Task {
   /** The boolean parameter that `run --out` turns on, if any. */
   outputParam: string | null;
   hasOutput(params: Record<string, unknown>): boolean;
+  /** Admission control at submit; throws an InputError with the estimate and the limit. */
+  admit(params: Record<string, unknown>, start: bigint, end: bigint, chunk: bigint): void;
   /** Writes a chunk's full output as text, in pieces. */
   outputText?(params: Record<string, unknown>, start: bigint, output: Uint8Array): Iterable<string>;
   /** Checks a chunk's output from the network against its checked summary; throws when it does not fit. */
@@ -392,6 +400,7 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
     output: out ? { mediaType: out.mediaType, extension: out.extension } : null,
     outputParam: out?.enabledBy ?? null,
     hasOutput: (params) => (out ? (out.kept ? out.kept(v(params)) : true) : false),
+    admit: (params, start, end, chunk) => def.admit?.(v(params), start, end, chunk),
     checkOutput(params, start, end, summary, output) {
       try {
         if (out?.check) out.check(v(params), start, end, summary as S, output);

@@ -35,6 +35,7 @@ function base(name: string, run: Task['run']): Task {
     outputParam: null,
     hasOutput: () => false,
     checkOutput: () => undefined,
+    admit: () => undefined,
   };
 }
 

@@ -69,6 +69,7 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
     } else chunk = parseInteger('--chunk', input.chunk, { min: 1n });
   }
   const range = makeRange(start, end, chunk);
+  task.admit(params, start, end, chunk);
   const priority = Number(parseInteger('--priority', input.priority ?? 0, { max: 1000n }));
   const maxAttempts = Number(parseInteger('--max-attempts', input.maxAttempts ?? 3, { min: 1n, max: 100n }));
   const replicas = Number(parseInteger('--replicas', input.replicas ?? 1, { min: 1n, max: 5n }));
