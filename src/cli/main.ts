@@ -38,6 +38,7 @@ export const COMMANDS: readonly { name: string; usage: string; description: stri
     { name: 'logout-all', usage: '[options]', description: 'end every dashboard session (browsers must log in again)', load: api },
     { name: 'node', usage: '', description: 'one worker node: node clear NAME', load: api },
     { name: 'nodes', usage: '[options]', description: 'list worker nodes', load: api },
+    { name: 'ha', usage: '[options]', description: 'high availability: which head candidate leads, the others, the election history', load: api },
     { name: 'hosts', usage: '[options] [patterns...]', description: "expand host patterns into a host list, one per line: braces '192.168.{4..67}.{1..3}', CIDR 10.0.0.0/29, names, user@host:port", load: deploy },
     { name: 'deploy', usage: '[options]', description: 'install bramble on hosts over SSH and start worker instances as services; waits until they joined the head', load: deploy },
     { name: 'undeploy', usage: '[options]', description: 'stop and remove the worker services and files deploy installed on hosts', load: deploy },

@@ -4,12 +4,16 @@ import type { Logger } from 'pino';
 import type { JobRecord, Journal, Lease, LedgerEvent } from '../core/index.js';
 import { Ledger, MAX_STRIKES, NotFoundError, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
+import os from 'node:os';
+import path from 'node:path';
 import type { JobInput, Task } from '../tasks/index.js';
+import { findTask } from '../tasks/index.js';
 import type { FrameServer, Pending } from '../net/index.js';
 import type { ClusterReadModel, CompatHost, HeadCounters, HeadEvent, JobStatus, LedgerCounters, NodeLoad, NodeRecord } from '../ports/index.js';
 import { HmacLeaseSigner } from '../trust/index.js';
 import { HeadEvents } from './head-events.js';
 import { JobReports } from './job-reports.js';
+import { LifeCoordinator } from './life-coordinator.js';
 import { NodeRegistry } from './nodes.js';
 import { ResultBatcher } from './result-batcher.js';
 import type { HeadSettingsValues } from './settings.js';
@@ -31,6 +35,12 @@ export interface HeadOptions {
   speculate?: boolean;
   /** The journal cannot commit: the head acknowledges nothing more; the root turns this into an exit code. */
   onFatal?: (err: unknown) => void;
+  /** HA: checked before every lease hand-out (the election's isLeader, by the head's own clock). */
+  mayLease?: () => boolean;
+  /** HA: the leadership's epoch (fencing token), told to workers in `welcome`. */
+  epoch?: bigint;
+  /** Where distributed Life jobs keep their checkpoints (the root: DATA/life; default: a temp dir). */
+  lifeDir?: string;
 }
 
 /**
@@ -48,10 +58,13 @@ export class Head implements ClusterReadModel, CompatHost {
   readonly batcher: ResultBatcher;
   readonly reports: JobReports;
   readonly bus: HeadEvents;
+  /** Distributed Life jobs: strips over the workers, halos relayed here, checkpoints on disk. */
+  readonly life: LifeCoordinator;
   readonly headId = randomBytes(6).toString('hex');
   readonly counters: HeadCounters = { resultsIn: 0, badMessages: 0, authFailures: 0, assignFrames: 0, ackFrames: 0 };
   readonly leaseMs: number;
   private readonly server: FrameServer | null;
+  private readonly onFatal?: (err: unknown) => void;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(o: HeadOptions) {
@@ -59,6 +72,7 @@ export class Head implements ClusterReadModel, CompatHost {
     this.log = o.logger;
     this.leaseMs = o.settings.leaseMs;
     this.journal = o.journal;
+    this.onFatal = o.onFatal;
     this.bus = new HeadEvents(this.clock, this.log);
     this.ledger = new Ledger({ clock: this.clock, journal: this.journal, signer: new HmacLeaseSigner(o.leaseKey), leaseMs: this.leaseMs, speculate: o.speculate ?? true });
     this.nodes = new NodeRegistry({ clock: this.clock, staleMs: o.settings.staleMs, lostMs: o.settings.lostMs });
@@ -86,8 +100,20 @@ export class Head implements ClusterReadModel, CompatHost {
       telemetryMs: o.settings.telemetryMs,
       hotTemp: o.settings.hotTemp,
       hotSlots: o.settings.hotSlots,
+      mayLease: o.mayLease,
+      epoch: o.epoch,
+      reserved: (job) => this.life.owns(job),
     });
     this.reports = new JobReports({ clock: this.clock, ledger: this.ledger, journal: this.journal, events: this.bus, slots: () => this.sessions.slotCount() });
+    this.life = new LifeCoordinator({
+      clock: this.clock,
+      ledger: this.ledger,
+      events: this.bus,
+      batcher: () => this.batcher,
+      links: this.sessions.lifeLinks,
+      dir: o.lifeDir ?? path.join(os.tmpdir(), `bramble-life-${this.headId}`),
+    });
+    this.sessions.life = this.life;
     this.nodes.on((n) => this.bus.changed('nodes', n.id));
     this.ledger.on((e) => this.onLedger(e));
     this.server = o.server ? o.server((p) => this.sessions.accept(p)) : null;
@@ -107,7 +133,16 @@ export class Head implements ClusterReadModel, CompatHost {
 
   async start(): Promise<void> {
     await this.server?.listen();
-    const tick = setInterval(() => this.tick(), Math.min(1000, Math.max(50, this.leaseMs / 4)));
+    const tick = setInterval(() => {
+      try {
+        this.tick();
+      } catch (err) {
+        // expiry writes failures to the journal: one that cannot be written stops this head as a commit would
+        this.log.fatal({ err }, 'journal write failed in the lease tick');
+        for (const t of this.timers) clearInterval(t);
+        this.onFatal?.(err);
+      }
+    }, Math.min(1000, Math.max(50, this.leaseMs / 4)));
     tick.unref();
     this.timers.push(tick);
     const active = this.ledger.activeJobs();
@@ -116,6 +151,7 @@ export class Head implements ClusterReadModel, CompatHost {
 
   /** Expires leases, marks silent nodes, refills windows (on a timer; tests call it with a manual clock). */
   tick(): void {
+    this.life.tick();
     this.ledger.expire();
     for (const n of this.nodes.sweep()) this.event('warn', 'node', `node ${n.name} is ${n.state}: no report for ${((this.clock.now() - n.lastSeen) / 1000).toFixed(0)} s`);
     this.scheduleDispatch();
@@ -156,6 +192,7 @@ export class Head implements ClusterReadModel, CompatHost {
         const j = e.job;
         this.event(j.state === 'failed' ? 'warn' : 'info', 'job', `job ${j.id} (${j.task}) ${e.from} -> ${j.state}${j.error ? `: ${j.error}` : ''}`, { job: j.id, state: j.state });
         this.reports.onLedger(e);
+        this.life.onLedger(e);
         this.bus.changed('jobs', j.id);
         break;
       }
@@ -253,7 +290,10 @@ export class Head implements ClusterReadModel, CompatHost {
   // ---- jobs ----
 
   submit(input: JobInput, id?: string): JobRecord {
+    const task = findTask(input.task);
+    if (task?.coordinator === 'life-strips') this.life.check(task.params(input.params ?? {}));
     const job = this.reports.submit(input, id);
+    if (this.life.owns(job)) this.life.adopt(job);
     this.scheduleDispatch();
     return job;
   }
@@ -265,7 +305,14 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   status(id: string): JobStatus {
-    return this.reports.status(id);
+    const st = this.reports.status(id);
+    const life = this.life.describe(id, (n) => this.nodeName(n));
+    return life ? { ...st, ...life, live: { ...st.live, ...(life['population'] !== null && life['population'] !== undefined ? { population: String(life['population']) } : {}), generation: life['generation'] } } : st;
+  }
+
+  /** The live view of a distributed Life job (density map, strips, populations); null for other jobs. */
+  lifeFrame(id: string): Record<string, unknown> | null {
+    return this.life.frame(id, (n) => this.nodeName(n));
   }
 
   result(id: string): Record<string, unknown> {
@@ -277,6 +324,7 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   async writeOutput(id: string, out: Writable): Promise<void> {
+    if (this.life.ownsId(id)) return this.life.writeOutput(this.reports.checkOutput(id).job, out);
     return this.reports.writeOutput(id, out);
   }
 

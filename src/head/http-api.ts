@@ -60,13 +60,22 @@ export const HTTP_LIMITS: HttpLimits = {
 const COOKIE_TLS = '__Host-bramble_session';
 const COOKIE_PLAIN = 'bramble_session';
 
+/**
+ * The admin token as a bearer header (also used by HA standbys, head/ha.ts). Dashboard session cookies
+ * are random ids that only the head that issued them knows (issue 17, item 11): never the token.
+ */
+export function isAdmin(req: { headers: { authorization?: string } }, adminToken: string): boolean {
+  const h = req.headers.authorization;
+  return h?.startsWith('Bearer ') === true && sameToken(h.slice(7).trim(), adminToken);
+}
+
 function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function cookieValue(req: FastifyRequest, name: string): string | null {
+function cookieValue(req: { headers: { cookie?: string } }, name: string): string | null {
   const raw = req.headers.cookie;
   if (!raw) return null;
   for (const part of raw.split(';')) {
@@ -168,10 +177,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
 
   const sessions = o.sessions ?? new DashboardSessions();
   const cookieName = o.tls ? COOKIE_TLS : COOKIE_PLAIN;
-  const bearer = (req: FastifyRequest): boolean => {
-    const h = req.headers.authorization;
-    return h?.startsWith('Bearer ') === true && sameToken(h.slice(7).trim(), o.adminToken);
-  };
+  const bearer = (req: FastifyRequest): boolean => isAdmin(req, o.adminToken);
   const session = (req: FastifyRequest): string | null => {
     const c = cookieValue(req, cookieName);
     return c !== null && sessions.check(c) ? c : null;
@@ -302,6 +308,11 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
 
   app.get('/api/jobs/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => head.status(req.params.id));
   app.get('/api/jobs/:id/result', async (req: FastifyRequest<{ Params: { id: string } }>) => head.result(req.params.id));
+  // the live view of a running distributed Life job (dashboard/client/life-view.ts)
+  app.get('/api/jobs/:id/life', async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const frame = head.lifeFrame(req.params.id);
+    return frame ?? reply.code(404).send({ error: { code: 'NOT_FOUND', message: `job ${req.params.id} is not a running Life job` } });
+  });
   app.get('/api/jobs/:id/chunks', async (req: FastifyRequest<{ Params: { id: string }; Querystring: { cells?: string } }>) =>
     head.chunkMap(req.params.id, Math.min(20_000, Math.max(1, Number(req.query.cells ?? 4096) || 4096))),
   );

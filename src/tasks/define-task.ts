@@ -252,6 +252,11 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
   /** Computes one chunk `[start, end]` (in a worker's slot thread). */
   run(params: V, start: bigint, end: bigint): ChunkOutput<S>;
   /**
+   * A head-side coordinator that runs the job instead of handing its chunk to a slot (life:
+   * `'life-strips'`, head/life-coordinator.ts: the grid in strips over many workers).
+   */
+  coordinator?: 'life-strips';
+  /**
    * Checks a summary that came from the network before it is stored: throw on anything wrong, return
    * the summary as it will be stored and folded.
    */
@@ -309,6 +314,8 @@ export interface Task {
   minStart: bigint;
   defaultChunkSize(start: bigint, end: bigint, slots: number): bigint;
   run(params: Record<string, unknown>, start: bigint, end: bigint): ChunkOutput;
+  /** Run by a head-side coordinator instead of the chunk ledger's leases (see TaskDefinition). */
+  coordinator?: 'life-strips' | null;
   checkSummary(summary: unknown, start: bigint, end: bigint): Record<string, unknown>;
   folder(): Folder;
   live(): Live;
@@ -389,6 +396,7 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
     minStart: def.minStart ?? 0n,
     defaultChunkSize: def.defaultChunkSize ?? ((start, end, slots) => defaultChunk(start, end, 1_000_000n, slots * 4)),
     run: (params, start, end) => def.run(v(params), start, end),
+    coordinator: def.coordinator ?? null,
     checkSummary: (s, start, end) => def.checkSummary(s, start, end),
     folder: () => def.fold() as unknown as Folder,
     live: def.live
