@@ -100,8 +100,11 @@ export class ResultBatcher {
         if (!task.hasOutput(job.params)) input.output = null;
         // a kept output is decoded and checked against its summary before it is committed (issue 17,
         // item 16): a job is never done with an output that cannot be downloaded
-        else if (!input.output) throw new Error(`job ${job.id} keeps its output and the result has none`);
-        else task.checkOutput(job.params, b.start, b.end, input.summary as Record<string, unknown>, input.output);
+        // (a job whose output a flag turns on, primes --list, needs it in every result; distributed Life
+        // assembles its grid elsewhere and sends summaries alone)
+        else if (!input.output) {
+          if (task.outputParam !== null) throw new Error(`job ${job.id} keeps its output and the result has none`);
+        } else task.checkOutput(job.params, b.start, b.end, input.summary as Record<string, unknown>, input.output);
       } catch (err) {
         counters.badMessages++;
         this.o.warn(`rejected a result from ${this.o.nodeName(input.worker)} for job ${job.id} chunk ${input.index}: ${(err as Error).message}`);
