@@ -128,7 +128,7 @@ describe.skipIf(!enabled)('the dashboard in Chromium, on a head with two real wo
     expect(res?.status()).toBe(200);
     expect(new URL(page.url()).pathname).toBe('/');
     expect(page.url()).not.toContain('token');
-    const cookie = (await browser.context.cookies()).find((c) => c.name === 'bramble_session');
+    const cookie = (await browser.context.cookies()).find((c) => c.name === '__Host-bramble_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: true, path: '/' });
     await page.waitForSelector('#conn[data-state="live"]');
     expect(await page.isHidden('#insecure')).toBe(true);

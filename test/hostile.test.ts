@@ -223,7 +223,7 @@ describe('malformed cookie (issue 17, item 4)', () => {
     const statuses: number[] = [];
     const agent = new https.Agent({ keepAlive: true, ca, maxSockets: 8, checkServerIdentity: () => undefined });
     await Promise.all(Array.from({ length: 300 }, () => new Promise<void>((resolve) => {
-      https.get(new URL(head.url + '/api/jobs'), { agent, headers: { cookie: 'bramble_session=%E0%A4%A' } }, (res) => {
+      https.get(new URL(head.url + '/api/jobs'), { agent, headers: { cookie: '__Host-bramble_session=%E0%A4%A' } }, (res) => {
         statuses.push(res.statusCode ?? 0);
         res.resume();
         res.on('end', resolve);

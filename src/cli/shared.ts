@@ -1,5 +1,4 @@
-import { createWriteStream, readFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError, TERMINAL_STATES } from '../core/index.js';
@@ -8,6 +7,7 @@ import type { JobInput } from '../tasks/index.js';
 import { findTask, taskFlags } from '../tasks/index.js';
 import { defaultDataDir } from '../trust/index.js';
 import type { ProgressBar } from './progress.js';
+import { writeFileAtomically } from './atomic-file.js';
 
 /** Task-specific flags shared by `run` and `submit`. */
 export function taskOptions(cmd: Command): Command {
@@ -17,7 +17,9 @@ export function taskOptions(cmd: Command): Command {
     .option('--chunk <n>', 'numbers per chunk (default: small chunks, leased in spans sized by --chunk-time)')
     .option('--chunk-time <seconds>', 'with no --chunk: work per lease for each worker, measured (default 2)')
     .option('--priority <n>', 'higher runs first (default 0)')
-    .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)');
+    .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)')
+    .option('--replicas <n>', 'run every chunk on N different workers; two must agree (default 1)')
+    .option('--verify <percent>', 're-run this percent of chunks, drawn at random, on another worker (default 0)');
   for (const f of taskFlags()) cmd.option(f.boolean ? f.flag : `${f.flag} <${f.placeholder}>`, f.help);
   return cmd;
 }
@@ -40,7 +42,7 @@ export function jobInput(task: string, o: Record<string, unknown>): JobInput {
       }
     } else params[name] = v;
   }
-  return { task, start: s('start'), end: s('end'), chunk: s('chunk'), chunkTime: s('chunkTime'), priority: s('priority'), maxAttempts: s('maxAttempts'), params };
+  return { task, start: s('start'), end: s('end'), chunk: s('chunk'), chunkTime: s('chunkTime'), priority: s('priority'), maxAttempts: s('maxAttempts'), replicas: s('replicas'), verify: s('verify'), params };
 }
 
 export function printJson(v: unknown): void {
@@ -75,11 +77,6 @@ export async function follow(getStatus: () => Promise<JobStatus> | JobStatus, ba
   }
 }
 
-export async function writeFileFrom(file: string, write: (out: NodeJS.WritableStream & import('node:stream').Writable) => Promise<void>): Promise<void> {
-  const out = createWriteStream(file);
-  await once(out, 'open');
-  await write(out);
-  out.end();
-  await once(out, 'finish');
-}
+/** `--out FILE`: written to a temporary file, renamed on success only (an existing FILE survives a failure). */
+export const writeFileFrom = writeFileAtomically;
 

@@ -40,6 +40,8 @@ export interface CompatOptions {
   idleMs?: number;
   /** Connections open at once per listener (default 1024). */
   maxConnections?: number;
+  /** Connections per source address on each listener (default COMPAT_MAX_PER_ADDRESS). */
+  maxPerAddress?: number;
   /** Legacy temperature tiles created at most (default 4096): reports naming ever more addresses are ignored. */
   maxLegacyNodes?: number;
 }
@@ -50,13 +52,18 @@ export interface CompatPorts {
   primes: number | null;
 }
 
+/** Connections one source address may hold on each compat listener. */
+export const COMPAT_MAX_PER_ADDRESS = 64;
+
 export interface CompatStatus {
   bind: string;
   allow: string[];
+  /** The caps in force (issue 17, item 20). */
+  limits: { maxConnections: number; maxPerAddress: number };
   ports: CompatPorts;
   text: TextServerStats | null;
-  telemetry: { reports: number; bad: number; refusedConnections: number; nodes: number } | null;
-  primes: (PrimeStreamSnapshot & { bad: number; refusedConnections: number }) | null;
+  telemetry: { reports: number; bad: number; refusedConnections: number; refusedPerAddress: number; nodes: number } | null;
+  primes: (PrimeStreamSnapshot & { bad: number; refusedConnections: number; refusedPerAddress: number }) | null;
 }
 
 export interface Compat {
@@ -104,6 +111,8 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
   if (!options.bind) throw new InputError('--compat-bind', '--compat-bind must be an address to listen on');
   const idleMs = checkPositive(options.idleMs, 'idleMs', 5000);
   const maxConnections = checkPositive(options.maxConnections, 'maxConnections', 1024);
+  // issue 17, item 20: 1,024 idle connections from one address shut a real client out
+  const maxPerAddress = checkPositive(options.maxPerAddress, 'maxPerAddress', COMPAT_MAX_PER_ADDRESS);
   const maxLegacyNodes = checkPositive(options.maxLegacyNodes, 'maxLegacyNodes', 4096);
   const timeoutMs = checkPositive(options.textTimeoutMs, '--compat-timeout-ms', 600_000);
   const maxChunk = options.textMaxChunk ?? 10_000_000n;
@@ -115,11 +124,12 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
     if (limiter.ok(key)) head.event('warn', 'compat', msg);
     else log.debug(msg);
   };
-  const refused = (what: string) => (remote: string, why: 'not allowed' | 'too many connections'): void => {
+  const refused = (what: string) => (remote: string, why: 'not allowed' | 'too many connections' | 'too many from this address'): void => {
     if (why === 'not allowed') warn(`refused ${what} ${remote}`, `refused a ${what} connection from ${remote}: not in --compat-allow (${allow.toString()})`);
+    else if (why === 'too many from this address') warn(`busy ${what} ${remote}`, `refused a ${what} connection from ${remote}: ${maxPerAddress} from that address are open already`);
     else warn(`full ${what}`, `refused a ${what} connection from ${remote}: ${maxConnections} connections are open already`);
   };
-  const base = { host: options.bind, allow, maxConnections };
+  const base = { host: options.bind, allow, maxConnections, maxPerAddress };
 
   let text: TextServer | null = null;
   let telemetry: CompatListener | null = null;
@@ -237,10 +247,11 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
       return {
         bind: options.bind,
         allow: allow.entries,
+        limits: { maxConnections, maxPerAddress },
         ports: { ...open },
         text: text ? text.status() : null,
-        telemetry: telemetry ? { reports: tele.reports, bad: tele.bad, refusedConnections: telemetry.stats.refused, nodes: tele.nodes.size } : null,
-        primes: store && primesListener ? { ...store.snapshot(100), bad: prim.bad, refusedConnections: primesListener.stats.refused } : null,
+        telemetry: telemetry ? { reports: tele.reports, bad: tele.bad, refusedConnections: telemetry.stats.refused, refusedPerAddress: telemetry.stats.refusedPerAddress, nodes: tele.nodes.size } : null,
+        primes: store && primesListener ? { ...store.snapshot(100), bad: prim.bad, refusedConnections: primesListener.stats.refused, refusedPerAddress: primesListener.stats.refusedPerAddress } : null,
       };
     },
     close: closeAll,

@@ -12,8 +12,10 @@ export interface ListenerOptions {
   allow: AllowList;
   /** Connections open at once; more are closed at accept. */
   maxConnections: number;
-  /** A connection from outside --compat-allow, or over the cap, was closed at accept. */
-  onRefused(remote: string, why: 'not allowed' | 'too many connections'): void;
+  /** Connections open at once from one address (issue 17, item 20): one source cannot fill the port. */
+  maxPerAddress?: number;
+  /** A connection from outside --compat-allow, or over a cap, was closed at accept. */
+  onRefused(remote: string, why: 'not allowed' | 'too many connections' | 'too many from this address'): void;
 }
 
 /**
@@ -23,7 +25,8 @@ export interface ListenerOptions {
 export class CompatListener {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
-  readonly stats = { accepted: 0, refused: 0 };
+  private readonly perAddress = new Map<string, number>();
+  readonly stats = { accepted: 0, refused: 0, refusedPerAddress: 0 };
 
   constructor(
     private readonly o: ListenerOptions,
@@ -46,9 +49,23 @@ export class CompatListener {
         o.onRefused(remote, 'too many connections');
         return;
       }
+      const mine = this.perAddress.get(remote) ?? 0;
+      if (mine >= (o.maxPerAddress ?? Infinity)) {
+        this.stats.refused++;
+        this.stats.refusedPerAddress++;
+        socket.destroy();
+        o.onRefused(remote, 'too many from this address');
+        return;
+      }
       this.stats.accepted++;
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      this.perAddress.set(remote, mine + 1);
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        const m = (this.perAddress.get(remote) ?? 1) - 1;
+        if (m <= 0) this.perAddress.delete(remote);
+        else this.perAddress.set(remote, m);
+      });
       onSocket(socket, remote);
     });
     this.server.on('error', () => {

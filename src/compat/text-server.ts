@@ -50,6 +50,8 @@ export interface TextServerStats {
   timeouts: number;
   /** Connections closed at accept (outside --compat-allow, or too many). */
   refusedConnections: number;
+  /** Of those, closed because their address held COMPAT_MAX_PER_ADDRESS already. */
+  refusedPerAddress: number;
 }
 
 const BLANK = new Set([10, 13, 32]);
@@ -98,7 +100,7 @@ export class TextServer {
   status(): TextServerStats {
     let computing = 0;
     for (const c of this.clients.values()) if (c.state === 'computing') computing++;
-    return { clients: this.clients.size, computing, ...this.stats, refusedConnections: this.listener.stats.refused };
+    return { clients: this.clients.size, computing, ...this.stats, refusedConnections: this.listener.stats.refused, refusedPerAddress: this.listener.stats.refusedPerAddress };
   }
 
   async close(): Promise<void> {

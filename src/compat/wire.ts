@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CompatHost } from '../ports/index.js';
 import { AllowList, DEFAULT_ALLOW } from './allow-list.js';
-import { startCompat } from './compat.js';
+import { COMPAT_MAX_PER_ADDRESS, startCompat } from './compat.js';
 import type { Compat } from './compat.js';
 import { compatRoutes } from './routes.js';
 
@@ -61,7 +61,7 @@ export function compatWiring(cfg: CompatConfigValues & { bind: string }, ctx: { 
   const off: Compat = {
     ports: { text: null, telemetry: null, primes: null },
     primes: null,
-    status: () => ({ bind, allow: new AllowList(allow).entries, ports: { text: null, telemetry: null, primes: null }, text: null, telemetry: null, primes: null }),
+    status: () => ({ bind, allow: new AllowList(allow).entries, limits: { maxConnections: 1024, maxPerAddress: COMPAT_MAX_PER_ADDRESS }, ports: { text: null, telemetry: null, primes: null }, text: null, telemetry: null, primes: null }),
     close: async () => {},
   };
   return {

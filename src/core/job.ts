@@ -29,6 +29,13 @@ export interface JobRecord {
   chunkMs: number | null;
   priority: number;
   maxAttempts: number;
+  /**
+   * Verification by replication (issue 17, item 17): each chunk runs on this many different workers
+   * and is committed when two agree (a third decides a disagreement). Absent: 1.
+   */
+  replicas?: number;
+  /** Percent of chunks (0-100), drawn at random as their first result arrives, re-run on another worker. Absent: 0. */
+  verify?: number;
   state: JobState;
   createdAt: number;
   startedAt: number | null;

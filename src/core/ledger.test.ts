@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryJournal } from '../storage/memory-journal.js';
 import { ManualClock } from './clock.js';
 import type { LedgerEvent, LeaseSigner } from './ledger.js';
-import { Ledger } from './ledger.js';
+import { FIRST_HOLD, HOLD_MS, Ledger, MAX_STRIKES, OVERDUE_FACTOR, OVERDUE_MIN_MS, QUEUE_CREDIT } from './ledger.js';
 
 /** A signer that tests can read: `job:index:attempt:n`. */
 class TestSigner implements LeaseSigner {
@@ -160,7 +160,7 @@ describe('Ledger', () => {
 
   it('speculates a backup copy of a straggler at the tail; first result wins and the loser is revoked', () => {
     const { ledger, clock, events } = setup(5, { speculate: true, leaseMs: 60_000 });
-    ledger.registerWorker('w1');
+    ledger.registerWorker('w1', 2);
     ledger.registerWorker('w2');
     const a = ledger.lease('w1', 5);
     clock.advance(100);
@@ -249,5 +249,130 @@ describe('Ledger', () => {
     const rows = [...journal.results('j')];
     expect(rows.reduce((n, r) => n + r.span, 0)).toBe(10_000);
     expect(rows.every((r, k) => k === 0 || r.index === rows[k - 1]!.index + rows[k - 1]!.span)).toBe(true);
+  });
+
+  it('bounds a hoarder by slots, then by its own measured speed (issue 17, item 18)', () => {
+    const { ledger, clock } = setup(1000, { speculate: true, leaseMs: 60_000 });
+    ledger.registerWorker('hoarder', 1);
+    ledger.registerWorker('fast', 2);
+    // before any result: FIRST_HOLD (or 4 a slot, if more), whatever window it asks for
+    expect(ledger.lease('hoarder', 1024)).toHaveLength(FIRST_HOLD);
+    expect(ledger.lease('hoarder', 1024)).toHaveLength(0);
+    const f = ledger.lease('fast', 1024);
+    expect(f).toHaveLength(FIRST_HOLD);
+    // the fast worker reports 10 ms a chunk: it may hold HOLD_MS of work per slot
+    clock.advance(10);
+    ledger.complete(f.map((x) => done(x.token, x.index, 'fast', 1, 10)));
+    expect(ledger.heldBy('fast')).toBe(0);
+    expect(ledger.lease('fast', 1024)).toHaveLength(2 * Math.ceil(HOLD_MS / 10));
+  });
+
+  it('backs up a lease far past its holder\'s expected time at any point of the job, not only at the tail', () => {
+    const { ledger, clock } = setup(1000, { speculate: true, leaseMs: 60_000 });
+    ledger.registerWorker('hoarder', 1);
+    ledger.registerWorker('honest', 1);
+    const held = ledger.lease('hoarder', 4);
+    expect(held.map((x) => x.index)).toEqual([0, 1, 2, 3]);
+    // the honest worker's chunks take 10 ms; the job's median is known after 3
+    for (let k = 0; k < 5; k++) {
+      const [a] = ledger.lease('honest', 1);
+      clock.advance(10);
+      ledger.complete([done(a!.token, a!.index, 'honest', 1, 10)]);
+    }
+    // mid-job (995 chunks still fresh), the hoarder's leases are not overdue yet: 4 queued on one slot,
+    // 10 ms each (the job's median), so OVERDUE_MIN_MS + OVERDUE_FACTOR x 4 x 10 ms (it has run 50 ms)
+    const limit = OVERDUE_MIN_MS + OVERDUE_FACTOR * Math.min(4, QUEUE_CREDIT) * 10;
+    clock.advance(limit - 50 - 10);
+    expect(ledger.lease('honest', 1).map((x) => x.backup)).toEqual([false]);
+    // ... and past it, each gets a backup, the oldest first
+    clock.advance(300);
+    const backups = ledger.lease('honest', 4);
+    expect(backups.map((x) => [x.index, x.backup])).toEqual([[0, true], [1, true], [2, true], [3, true]]);
+    expect(ledger.stats.overdueBackups).toBe(4);
+    // the first result wins; the hoarder's copies are dropped
+    ledger.complete(backups.map((x) => done(x.token, x.index, 'honest', 1, 10)));
+    expect(ledger.heldBy('hoarder')).toBe(0);
+  });
+
+  it('--replicas 2: a chunk commits when two workers agree; a third decides a disagreement; the liar is struck (issue 17, item 17)', () => {
+    const clock = new ManualClock(1000);
+    const journal = new MemoryJournal();
+    const ledger = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 60_000, speculate: false });
+    const events: LedgerEvent[] = [];
+    ledger.on((e) => events.push(e));
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 1n, chunk: 1n, chunks: 2, chunkMs: null, priority: 0, maxAttempts: 3, replicas: 2 });
+    for (const w of ['a', 'b', 'liar']) ledger.registerWorker(w);
+    const val = (token: string, index: number, worker: string, n: number) => ({ token, jobId: 'j', index, span: 1, worker, summary: { n }, output: null });
+    const [a0] = ledger.lease('a', 1);
+    expect(ledger.complete([val(a0!.token, 0, 'a', 7)])).toEqual(['voted']);
+    // the same worker never gets a second copy; another does
+    expect(ledger.lease('a', 1).map((x) => x.index)).toEqual([1]);
+    const [l0] = ledger.lease('liar', 1);
+    expect(l0?.index).toBe(0);
+    expect(ledger.complete([val(l0!.token, 0, 'liar', 8)])).toEqual(['voted']);
+    expect(ledger.counts('j').done).toBe(0);
+    const [b0] = ledger.lease('b', 1);
+    expect(b0?.index).toBe(0);
+    expect(ledger.complete([val(b0!.token, 0, 'b', 7)])).toEqual(['accepted']);
+    expect([...journal.results('j', { withOutput: false })].map((r) => [r.index, r.summary, r.worker])).toEqual([[0, { n: 7 }, 'b']]);
+    expect(events.filter((e) => e.type === 'disagreement').map((e) => e.type === 'disagreement' && [e.worker, e.majority.sort()])).toEqual([['liar', ['a', 'b']]]);
+    expect(ledger.standing('liar')).toEqual({ suspect: true, strikes: 1, barred: false });
+    expect(ledger.standing('a')).toEqual({ suspect: false, strikes: 0, barred: false });
+  });
+
+  it('--verify draws chunks to compare; a suspect is always compared; MAX_STRIKES bars it until cleared', () => {
+    const clock = new ManualClock(1000);
+    const journal = new MemoryJournal();
+    let draw = 0; // under 10: drawn for --verify 10
+    const ledger = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 60_000, speculate: false, random: () => draw });
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 99n, chunk: 1n, chunks: 100, chunkMs: null, priority: 0, maxAttempts: 3, verify: 10 });
+    for (const w of ['h1', 'h2', 'liar']) ledger.registerWorker(w);
+    const val = (token: string, index: number, worker: string, n: number) => ({ token, jobId: 'j', index, span: 1, worker, summary: { n }, output: null });
+    /** The liar runs a chunk first; the honest workers run the copies until it is decided. */
+    const round = (): ReturnType<Ledger['complete']>[number] => {
+      const [l] = ledger.lease('liar', 1);
+      const i = l!.index;
+      const first = ledger.complete([val(l!.token, i, 'liar', -1)])[0]!;
+      if (first !== 'voted') return first;
+      for (const h of ['h1', 'h2']) {
+        const [c] = ledger.lease(h, 1);
+        expect(c!.index).toBe(i);
+        ledger.complete([val(c!.token, i, h, i)]);
+      }
+      expect([...journal.results('j', { withOutput: false })].find((r) => r.index === i)?.summary).toEqual({ n: i });
+      return first;
+    };
+    expect(round()).toBe('voted'); // drawn: caught
+    expect(ledger.standing('liar')).toEqual({ suspect: true, strikes: 1, barred: false });
+    draw = 0.99; // nothing drawn any more: a suspect is compared anyway
+    for (let k = 1; k < MAX_STRIKES; k++) expect(round()).toBe('voted');
+    expect(ledger.standing('liar')).toEqual({ suspect: true, strikes: MAX_STRIKES, barred: true });
+    expect(ledger.lease('liar', 5)).toEqual([]);
+    // an honest worker's first copy now commits at once (not drawn)
+    const [h] = ledger.lease('h1', 1);
+    expect(ledger.complete([val(h!.token, h!.index, 'h1', h!.index)])).toEqual(['accepted']);
+    expect(ledger.clearWorker('liar')).toBe(true);
+    expect(ledger.lease('liar', 1)).toHaveLength(1);
+    expect(ledger.stats.disagreements).toBe(MAX_STRIKES);
+  });
+
+  it('summarises the chunk map without a byte per chunk, as the per-chunk states would (issue 17, item 9)', () => {
+    const naive = (states: Uint8Array, cells: number): number[][] => {
+      let k = Math.max(1, Math.ceil(states.length / cells));
+      if (k > 8) k = Math.ceil(k / 8) * 8;
+      const out: number[][] = [];
+      for (let i = 0; i < states.length; i += k) {
+        const c = [0, 0, 0, 0];
+        for (let j = i; j < Math.min(states.length, i + k); j++) (c[states[j] as number] as number)++;
+        out.push(c);
+      }
+      return out;
+    };
+    const { ledger } = setup(1003, { maxAttempts: 1 });
+    ledger.registerWorker('w1', 64);
+    const a = ledger.lease('w1', 700);
+    ledger.complete(a.filter((x) => x.index % 3 !== 0).map((x) => done(x.token, x.index)));
+    for (const x of a.filter((y) => y.index % 9 === 0)) ledger.fail('w1', x.token, 'boom');
+    for (const cells of [1, 7, 64, 100, 4096]) expect(ledger.chunkCells('j', cells), `${cells} cells`).toEqual({ total: 1003, cells: naive(ledger.chunkStates('j'), cells) });
   });
 });

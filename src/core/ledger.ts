@@ -34,7 +34,26 @@ export interface LedgerOptions {
   speculateFactor?: number;
   /** Largest span (chunks per lease) for jobs sized by time. */
   maxSpan?: number;
+  /** Draws which chunks `--verify` re-runs (default Math.random: a worker cannot predict it). */
+  random?: () => number;
 }
+
+/**
+ * Hoarding bounds (issue 17, item 18). A worker holds at most about HOLD_MS of work per slot of a job of
+ * fixed chunks, from its own measured speed (before its first result, FIRST_HOLD or 4 per slot,
+ * whichever is more: a window meant for tiny chunks still fills at once). A lease that has run longer
+ * than OVERDUE_MIN_MS plus OVERDUE_FACTOR times its holder's own expected time gets a backup copy at any
+ * point of the job: expected = ms per chunk (the holder's measured speed, else the job's median) x span
+ * x the holder's queue (its leases of the job per slot, counted up to QUEUE_CREDIT: a worker sitting on
+ * more than that gets no credit for them).
+ */
+export const HOLD_MS = 2000;
+export const FIRST_HOLD = 64;
+export const OVERDUE_FACTOR = 4;
+export const OVERDUE_MIN_MS = 500;
+export const QUEUE_CREDIT = 4;
+/** How often a job's leases are scanned for overdue ones (ms). */
+const OVERDUE_SCAN_MS = 250;
 
 export interface Assignment {
   token: string;
@@ -66,8 +85,9 @@ export interface ResultInput {
  * - `accepted`: stored; the chunk is done
  * - `duplicate`: the chunk was already done (late, replayed or a losing backup copy); dropped and counted
  * - `rejected`: the token was not issued for that chunk, or the job is gone or cancelled
+ * - `voted`: held in memory as one copy of a replicated chunk until another worker's copy agrees
  */
-export type ResultOutcome = 'accepted' | 'duplicate' | 'rejected';
+export type ResultOutcome = 'accepted' | 'duplicate' | 'rejected' | 'voted';
 
 export type LedgerEvent =
   | { type: 'job-state'; job: JobRecord; from: JobState }
@@ -76,7 +96,32 @@ export type LedgerEvent =
   | { type: 'chunk-quarantined'; jobId: string; index: number; error: string }
   /** Leases a worker should stop (cancelled job, chunk finished by another copy). */
   | { type: 'revoke'; worker: string; tokens: string[] }
-  | { type: 'chunk-done'; jobId: string; index: number; worker: string; summary: unknown };
+  | { type: 'chunk-done'; jobId: string; index: number; worker: string; summary: unknown }
+  /** Copies of a replicated chunk disagreed: `worker` is outvoted by `majority` (a strike). */
+  | { type: 'disagreement'; jobId: string; index: number; worker: string; majority: string[]; strikes: number };
+
+/** Set bits per byte value. */
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let x = b; x; x >>= 1) n += x & 1;
+  return n;
+});
+
+/** Strikes (results outvoted by other workers) after which a worker gets no work until cleared. */
+export const MAX_STRIKES = 3;
+
+/** One worker's copy of a replicated chunk, held until enough copies agree. */
+interface Vote {
+  worker: string;
+  /** Summary and output as compared: equal keys mean equal results. */
+  key: string;
+  input: ResultInput;
+}
+
+function voteKey(r: ResultInput): string {
+  const o = r.output ? Buffer.from(r.output.buffer, r.output.byteOffset, r.output.byteLength).toString('base64') : '';
+  return `${JSON.stringify(r.summary, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}|${r.span}|${o}`;
+}
 
 interface Prepared {
   outcomes: ResultOutcome[];
@@ -118,6 +163,17 @@ class JobBook {
   readonly lastSpan = new Map<string, number>();
   /** Recent chunk run times (ms), for speculation. */
   readonly durations: number[] = [];
+  /** Copies of replicated chunks waiting for agreement (memory only: after a restart they run again). */
+  readonly votes = new Map<number, Vote[]>();
+  /** How many agreeing copies chunk i needs, decided when its first copy arrives. */
+  readonly need = new Map<number, number>();
+  /** Whether a worker already gave a copy of chunk i (it may not give another). */
+  voted(i: number, worker: string): boolean {
+    return this.votes.get(i)?.some((v) => v.worker === worker) === true;
+  }
+  /** Overdue leases found by the last scan (issue 17, item 18), and when it ran. */
+  overdue: Lease[] = [];
+  overdueScanAt = -Infinity;
   nextAttempt = new Map<number, number>();
   /** The attempt number of the next lease of span `i`, counted. */
   takeAttempt(i: number): number {
@@ -222,7 +278,13 @@ export class Ledger {
   private readonly listeners: ((e: LedgerEvent) => void)[] = [];
   private seq = 0;
   /** Counters for metrics. */
-  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0 };
+  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0, overdueBackups: 0, votes: 0, verified: 0, disagreements: 0 };
+  /** Results outvoted per worker (issue 17, item 17); at MAX_STRIKES it gets no work until cleared. */
+  private readonly strikes = new Map<string, number>();
+  /** Workers caught disagreeing: every later result of theirs is compared with another worker's. */
+  private readonly suspects = new Set<string>();
+  private readonly random: () => number;
+  private readonly cellCache = new Map<string, { cells: number; map: { total: number; cells: number[][] } }>();
 
   constructor(options: LedgerOptions) {
     this.clock = options.clock;
@@ -232,6 +294,7 @@ export class Ledger {
     this.speculate = options.speculate ?? true;
     this.speculateFactor = options.speculateFactor ?? 2;
     this.maxSpan = options.maxSpan ?? 1 << 16;
+    this.random = options.random ?? Math.random;
     this.recover();
   }
 
@@ -342,6 +405,57 @@ export class Ledger {
     return out;
   }
 
+  /**
+   * The chunk map summarised into about `cells` cells of [pending, leased, done, failed] counts without
+   * a byte per chunk (issue 17, item 9: a 1e8-chunk job cost 0.58 s of event loop a call): cells are a
+   * whole number of bitmap bytes wide and done chunks are counted a byte at a time; leases and
+   * quarantined spans are added by range. A finished job's map never changes and is kept (16 jobs).
+   */
+  chunkCells(id: string, cells: number): { total: number; cells: number[][] } {
+    const job = this.getJob(id);
+    const n = job.chunks;
+    const cached = this.cellCache.get(id);
+    if (cached && cached.cells === cells) return cached.map;
+    let k = Math.max(1, Math.ceil(n / Math.max(1, cells)));
+    if (k > 8) k = Math.ceil(k / 8) * 8;
+    const m = Math.ceil(n / k);
+    const out: number[][] = Array.from({ length: m }, (_, c) => [Math.min(k, n - c * k), 0, 0, 0]);
+    /** Moves `count` chunks from pending to state `s`, spread over the cells of [from, to). */
+    const add = (from: number, to: number, s: 1 | 2 | 3): void => {
+      for (let c = Math.floor(from / k); c * k < to && c < m; c++) {
+        const cell = out[c] as number[];
+        const x = Math.max(0, Math.min(to, (c + 1) * k) - Math.max(from, c * k));
+        const moved = Math.min(x, cell[0] as number);
+        cell[0] = (cell[0] as number) - moved;
+        cell[s] = (cell[s] as number) + moved;
+      }
+    };
+    const book = this.books.get(id);
+    if (!book) {
+      if (job.state === 'done') add(0, n, 2);
+      else for (const [i, span] of this.journal.doneSpans(id)) add(i, i + span, 2);
+      for (const q of this.journal.quarantined(id)) add(q.index, q.index + q.span, 3);
+      const map = { total: n, cells: out };
+      this.cellCache.set(id, { cells, map });
+      if (this.cellCache.size > 16) this.cellCache.delete(this.cellCache.keys().next().value as string);
+      return map;
+    }
+    for (let c = 0; c < m; c++) {
+      const cell = out[c] as number[];
+      const from = c * k;
+      const to = Math.min(n, from + k);
+      let d = 0;
+      if (k % 8 === 0) {
+        for (let b = from >> 3; b < (to + 7) >> 3; b++) d += POPCOUNT[book.done[b] ?? 0] as number;
+      } else for (let i = from; i < to; i++) if (book.isDone(i)) d++;
+      cell[0] = (cell[0] as number) - d;
+      cell[2] = d;
+    }
+    for (const [i, q] of book.quarantined) add(i, i + q.span, 3);
+    for (const [i, ls] of book.leases) if (ls.length > 0) add(i, i + (ls[0] as Lease).span, 1);
+    return { total: n, cells: out };
+  }
+
   quarantinedChunks(id: string): { index: number; error: string }[] {
     const book = this.books.get(id);
     if (book) return [...book.quarantined].map(([index, q]) => ({ index, error: q.error })).sort((a, b) => a.index - b.index);
@@ -441,11 +555,21 @@ export class Ledger {
    */
   lease(worker: string, n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
     const out: Assignment[] = [];
-    if (n <= 0 || this.silent.has(worker)) return out;
+    if (n <= 0 || this.barred(worker) || this.silent.has(worker)) return out;
     const books = [...this.books.values()]
       .filter((b) => !accept || accept(b.job))
       .sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
     for (const book of books) {
+      // a lease far past its holder's own expected time gets a backup copy first, at any point of the job
+      while (this.speculate && out.length < n) {
+        const late = this.nextOverdue(book, worker);
+        if (late === null) break;
+        this.stats.backups++;
+        this.stats.overdueBackups++;
+        const attempt = book.takeAttempt(late.index);
+        const token = this.signer.signRun(book.job.id, late.index, late.span, attempt, 1)[0] as string;
+        out.push(this.issue(book, late.index, late.span, worker, true, attempt, token));
+      }
       // picks first, then one signature per run of adjacent spans of one size and attempt
       const picks: Pick[] = [];
       const cap = this.sizedCap(book, worker);
@@ -494,6 +618,7 @@ export class Ledger {
         k--;
         continue;
       }
+      if (book.voted(r.i, worker)) continue; // a copy must come from another worker
       const f = book.failures.get(r.i);
       if (f && f.workers.has(worker) && this.slots.size > f.workers.size) continue;
       book.retry.splice(k, 1);
@@ -519,7 +644,44 @@ export class Ledger {
    * speculative copies), and before its speed is known it would fill up with single chunks.
    */
   private sizedCap(book: JobBook, worker: string): number {
-    return book.job.chunkMs === null ? Infinity : 2 * (this.slots.get(worker) ?? 1);
+    const slots = this.slots.get(worker) ?? 1;
+    if (book.job.chunkMs !== null) return 2 * slots;
+    // fixed chunks (issue 17, item 18): about HOLD_MS of work per slot at the worker's measured speed,
+    // so a worker that asks for 1,024 chunks and sits on them holds a handful, not the job
+    const rate = book.msPerChunk.get(worker);
+    if (rate === undefined) return Math.max(4 * slots, FIRST_HOLD);
+    return slots * Math.max(2, Math.ceil(HOLD_MS / Math.max(rate, 1e-3)));
+  }
+
+  /** The next single-copy lease of another worker that is overdue by its holder's own expected time. */
+  private nextOverdue(book: JobBook, worker: string): Lease | null {
+    const now = this.clock.now();
+    if (book.overdue.length === 0 && now - book.overdueScanAt >= OVERDUE_SCAN_MS) {
+      book.overdueScanAt = now;
+      const median = book.medianDuration();
+      for (const [i, ls] of book.leases) {
+        if (ls.length !== 1 || book.inflight.has(i)) continue;
+        const l = ls[0] as Lease;
+        const per = book.msPerChunk.get(l.worker) ?? median;
+        if (per === null || per === undefined) continue;
+        const queue = Math.min(QUEUE_CREDIT, Math.max(1, (book.held.get(l.worker) ?? 1) / (this.slots.get(l.worker) ?? 1)));
+        if (now - l.issuedAt > OVERDUE_MIN_MS + OVERDUE_FACTOR * per * l.span * queue) book.overdue.push(l);
+      }
+      book.overdue.sort((a, b) => a.issuedAt - b.issuedAt);
+    }
+    for (let k = 0; k < book.overdue.length; k++) {
+      const l = book.overdue[k] as Lease;
+      const ls = book.leases.get(l.index);
+      const live = this.byToken.get(l.token) === l && ls?.length === 1 && !book.inflight.has(l.index);
+      if (!live) {
+        book.overdue.splice(k--, 1);
+        continue;
+      }
+      if (l.worker === worker || book.voted(l.index, worker)) continue;
+      book.overdue.splice(k, 1);
+      return l;
+    }
+    return null;
   }
 
   /**
@@ -550,7 +712,7 @@ export class Ledger {
     for (const [i, ls] of book.leases) {
       if (ls.length !== 1 || book.inflight.has(i)) continue;
       const l = ls[0] as Lease;
-      if (l.worker === worker) continue;
+      if (l.worker === worker || book.voted(i, worker)) continue;
       const age = now - l.issuedAt;
       // compare with the median time of a lease of this size
       if (age > Math.max(bestAge, median * l.span * this.speculateFactor)) {
@@ -713,11 +875,99 @@ export class Ledger {
         this.stats.duplicates++;
         continue;
       }
+      const winner = this.vote(book, r, lease);
+      if (winner === null) {
+        outcomes[k] = book.voted(r.index, r.worker) ? 'voted' : 'duplicate';
+        continue;
+      }
       seen.add(key);
-      rows.push({ jobId: r.jobId, index: r.index, span: r.span, attempt: lease?.attempt ?? 0, worker: r.worker, summary: r.summary, output: r.output, finishedAt: this.clock.now() });
+      rows.push({ jobId: r.jobId, index: r.index, span: r.span, attempt: lease?.attempt ?? 0, worker: winner.worker, summary: winner.summary, output: winner.output, finishedAt: this.clock.now() });
       pending.push({ k, book, r });
     }
     return { outcomes, rows, pending };
+  }
+
+  /**
+   * Replication (issue 17, item 17): a chunk that needs more than one copy is committed only when two
+   * copies from different workers agree (summary and output alike); until then each copy is held here
+   * and the chunk goes back to the queue for a worker that has not run it. Returns the result to
+   * commit, or null while the chunk waits for agreement.
+   */
+  private vote(book: JobBook, r: ResultInput, lease: Lease | undefined): ResultInput | null {
+    const job = book.job;
+    let need = book.need.get(r.index);
+    if (need === undefined) {
+      need = (job.replicas ?? 1) > 1 ? 2 : (job.verify ?? 0) > 0 && this.random() * 100 < (job.verify ?? 0) ? 2 : 1;
+      // a worker caught lying before is always checked
+      if (this.suspects.has(r.worker)) need = 2;
+      if (need === 1) return r;
+      book.need.set(r.index, need);
+      this.stats.verified++;
+    }
+    if (book.voted(r.index, r.worker)) {
+      this.stats.duplicates++;
+      return null;
+    }
+    const key = voteKey(r);
+    const votes = book.votes.get(r.index) ?? [];
+    const agree = votes.filter((v) => v.key === key);
+    this.stats.votes++;
+    if (agree.length + 1 >= need) {
+      // agreement: every copy that differs is outvoted
+      const majority = [r.worker, ...agree.map((v) => v.worker)];
+      for (const v of votes) if (v.key !== key) this.strike(job.id, r.index, v.worker, majority);
+      book.votes.delete(r.index);
+      book.need.delete(r.index);
+      return r;
+    }
+    votes.push({ worker: r.worker, key, input: r });
+    book.votes.set(r.index, votes);
+    // this copy's lease is spent; the chunk goes to another worker (a third one decides a disagreement)
+    if (lease) this.dropLease(lease);
+    if (!book.leases.has(r.index)) book.retry.push({ i: r.index, span: r.span });
+    if (r.ms !== undefined && r.ms >= 0) book.msPerChunk.set(r.worker, r.ms / r.span);
+    return null;
+  }
+
+  private strike(jobId: string, index: number, worker: string, majority: string[]): void {
+    const n = (this.strikes.get(worker) ?? 0) + 1;
+    this.strikes.set(worker, n);
+    this.suspects.add(worker);
+    this.stats.disagreements++;
+    this.emit({ type: 'disagreement', jobId, index, worker, majority, strikes: n });
+    if (n >= MAX_STRIKES) {
+      // no more work: what it holds goes back (uncounted, as with any liar)
+      for (const l of this.releaseHeld(worker)) this.emit({ type: 'revoke', worker, tokens: [l.token] });
+    }
+  }
+
+  /** Returns a worker's leases to the queue without counting failures, keeping it registered. */
+  private releaseHeld(worker: string): Lease[] {
+    const released: Lease[] = [];
+    for (const t of [...(this.byWorker.get(worker) ?? [])]) {
+      const lease = this.byToken.get(t);
+      if (!lease) continue;
+      released.push(lease);
+      this.dropLease(lease);
+      this.requeue(lease);
+    }
+    return released;
+  }
+
+  /** Whether a worker has MAX_STRIKES strikes and gets no work until an admin clears it. */
+  barred(worker: string): boolean {
+    return (this.strikes.get(worker) ?? 0) >= MAX_STRIKES;
+  }
+
+  /** A worker's standing: suspect once outvoted, barred at MAX_STRIKES. */
+  standing(worker: string): { suspect: boolean; strikes: number; barred: boolean } {
+    return { suspect: this.suspects.has(worker), strikes: this.strikes.get(worker) ?? 0, barred: this.barred(worker) };
+  }
+
+  /** `bramble node clear`: forgets a worker's strikes; it gets work again. */
+  clearWorker(worker: string): boolean {
+    const had = this.suspects.delete(worker);
+    return this.strikes.delete(worker) || had;
   }
 
   private apply(p: Prepared, fresh: boolean[]): void {

@@ -4,6 +4,12 @@ import { InputError } from './errors.js';
 import { U64_MAX, chunkBounds, chunkCount, makeRange, parseInteger } from './range.js';
 
 describe('parseInteger', () => {
+  it('refuses text longer than MAX_NUMBER_TEXT before evaluating it (issue 17, item 6)', () => {
+    expect(() => parseInteger('--end', Array(50_000).fill('2^256').join('+'))).toThrow(/--end is 299999 characters long; a number is at most 80/);
+    expect(() => parseInteger('--end', '9'.repeat(81))).toThrow(/at most 80/);
+    expect(parseInteger('--end', '18_446_744_073_709_551_615')).toBe(U64_MAX);
+  });
+
   it.each([
     ['1000000', 1000000n],
     ['1_000_000', 1000000n],

@@ -5,6 +5,19 @@ export const U64_MAX = (1n << 64n) - 1n;
 /** Jobs are cut into at most this many chunks, so chunk indices stay plain numbers. */
 export const MAX_CHUNKS = 100_000_000;
 
+/**
+ * The longest numeric text accepted (`2^64-1`, `18_446_744_073_709_551_615`, `1e12+1e6` all fit): checked
+ * before anything is evaluated, so a huge sum of powers costs nothing (issue 17, item 6).
+ */
+export const MAX_NUMBER_TEXT = 80;
+
+/** Input as an error message shows it: at most 40 characters. */
+function short(text: unknown): string {
+  const s = typeof text === 'string' ? text : typeof text === 'number' || typeof text === 'bigint' ? String(text) : (JSON.stringify(text) ?? String(text));
+  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
+}
+const quoted = (text: unknown): string => JSON.stringify(short(text));
+
 const TERM = /^(?:(\d[\d_]*)(?:\.(\d[\d_]*))?(?:[eE](\d+))?|(\d+)\^(\d+))$/;
 
 function parseTerm(term: string): bigint | null {
@@ -39,12 +52,14 @@ export function parseInteger(field: string, text: string | number | bigint, opti
   let value: bigint | null;
   if (typeof text === 'bigint') value = text;
   else if (typeof text === 'number') value = Number.isSafeInteger(text) ? BigInt(text) : null;
+  else if (typeof text !== 'string') value = null;
+  else if (text.length > MAX_NUMBER_TEXT) throw new InputError(field, `${field} is ${text.length} characters long; a number is at most ${MAX_NUMBER_TEXT} (got ${quoted(text)})`);
   else value = parseExpression(text.trim());
   if (value === null) {
-    throw new InputError(field, `${field} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${JSON.stringify(String(text))})`);
+    throw new InputError(field, `${field} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${quoted(text)})`);
   }
-  if (value < min) throw new InputError(field, min === 1n ? `${field} must be a positive integer (got ${String(text)})` : `${field} must be at least ${min} (got ${String(text)})`);
-  if (value > max) throw new InputError(field, `${field} must be at most ${max} (got ${String(text)})`);
+  if (value < min) throw new InputError(field, min === 1n ? `${field} must be a positive integer (got ${short(text)})` : `${field} must be at least ${min} (got ${short(text)})`);
+  if (value > max) throw new InputError(field, `${field} must be at most ${max} (got ${short(text)})`);
   return value;
 }
 

@@ -31,6 +31,10 @@ export interface NodeView {
   throttled: number | null;
   /** Hot (over --hot-temp) or throttled: the head gives it at most --hot-slots chunks. */
   hot: boolean;
+  /** Outvoted by other workers (issue 17, item 17): every result compared; barred: no work until cleared. */
+  suspect: boolean;
+  strikes: number;
+  barred: boolean;
   chunksDone: number | null;
   uptime: number | null;
   version: string | null;
@@ -132,6 +136,7 @@ export class ClusterViews {
       arch: t.arch ?? null,
       throttled: t.throttled ?? null,
       hot: this.head.isHot(n.id),
+      ...this.head.standing(n.id),
       chunksDone: t.chunksDone ?? null,
       uptime: t.uptime ?? null,
       version: n.version,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { JobRecord, Journal, Lease, LedgerEvent, Submitted } from '../core/index.js';
-import { Ledger, systemClock } from '../core/index.js';
+import { Ledger, MAX_STRIKES, NotFoundError, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -219,7 +219,22 @@ export class Head implements ClusterReadModel, CompatHost {
         this.reports.onLedger(e);
         this.bus.changed('jobs', e.jobId);
         break;
+      case 'disagreement':
+        this.event('error', 'verify', `${this.nodeName(e.worker)} was outvoted on job ${e.jobId} chunk ${e.index} by ${e.majority.map((w) => this.nodeName(w)).join(', ')}: marked suspect (strike ${e.strikes}${e.strikes >= MAX_STRIKES ? `; no more work until \`bramble node clear ${this.nodeName(e.worker)}\`` : ''})`, { node: e.worker, job: e.jobId });
+        this.bus.changed('nodes', e.worker);
+        break;
     }
+  }
+
+  /** `bramble node clear`: forgets a node's strikes (by id or name); false when it had none. */
+  clearNode(idOrName: string): boolean {
+    const n = this.nodes.get(idOrName) ?? this.nodes.list().find((x) => x.name === idOrName);
+    if (!n) throw new NotFoundError(`no node ${idOrName}`);
+    const had = this.ledger.clearWorker(n.id);
+    if (had) this.event('info', 'verify', `${n.name} cleared: it gets work again`);
+    this.bus.changed('nodes', n.id);
+    this.scheduleDispatch();
+    return had;
   }
 
   private nodeName(id: string): string {
@@ -263,7 +278,11 @@ export class Head implements ClusterReadModel, CompatHost {
 
   /** Nodes with `busy`: the chunks each holds now, queued or running (results on their way to the journal are done). */
   nodeList(): NodeLoad[] {
-    return this.nodes.list().map((n) => ({ ...n, busy: this.busy(n.id), hot: this.isHot(n.id) }));
+    return this.nodes.list().map((n) => ({ ...n, busy: this.busy(n.id), hot: this.isHot(n.id), ...this.ledger.standing(n.id) }));
+  }
+
+  standing(id: string): { suspect: boolean; strikes: number; barred: boolean } {
+    return this.ledger.standing(id);
   }
 
   nodeLeases(id: string): Lease[] {

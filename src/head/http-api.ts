@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +11,9 @@ import { FramedConnection } from '../net/index.js';
 
 /** The `Upgrade:` token of the exec channel (`GET /api/exec/connect`). */
 export const EXEC_UPGRADE = 'bramble-exec';
+import { DashboardSessions, LoginCodes } from './login-sessions.js';
+
+export { DashboardSessions, LoginCodes } from './login-sessions.js';
 
 export interface HttpApiOptions {
   head: Head;
@@ -20,6 +23,8 @@ export interface HttpApiOptions {
   tls: { certChainPem: string; keyPem: string } | null;
   adminToken: string;
   loginCodes: LoginCodes;
+  /** Dashboard sessions (default: a fresh set; the root passes one to share with nothing else). */
+  sessions?: DashboardSessions;
   insecure: boolean;
   bodyLimit?: number;
   /** Connection caps and timeouts (defaults in HTTP_LIMITS). */
@@ -57,14 +62,17 @@ export const HTTP_LIMITS: HttpLimits = {
   idleTimeoutMs: 60_000,
 };
 
-const COOKIE = 'bramble_session';
+/** The session cookie: `__Host-` over HTTPS (Secure, Path=/, no Domain: this host and port's only). */
+const COOKIE_TLS = '__Host-bramble_session';
+const COOKIE_PLAIN = 'bramble_session';
 
-/** The admin token as a bearer header or the dashboard's session cookie (also used by HA standbys, head/ha.ts). */
-export function isAdmin(req: { headers: { authorization?: string; cookie?: string } }, adminToken: string): boolean {
+/**
+ * The admin token as a bearer header (also used by HA standbys, head/ha.ts). Dashboard session cookies
+ * are random ids that only the head that issued them knows (issue 17, item 11): never the token.
+ */
+export function isAdmin(req: { headers: { authorization?: string } }, adminToken: string): boolean {
   const h = req.headers.authorization;
-  if (h?.startsWith('Bearer ') && sameToken(h.slice(7).trim(), adminToken)) return true;
-  const c = cookieToken(req);
-  return c !== null && sameToken(c, adminToken);
+  return h?.startsWith('Bearer ') === true && sameToken(h.slice(7).trim(), adminToken);
 }
 
 function sameToken(a: string, b: string): boolean {
@@ -73,12 +81,12 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function cookieToken(req: { headers: { cookie?: string } }): string | null {
+function cookieValue(req: { headers: { cookie?: string } }, name: string): string | null {
   const raw = req.headers.cookie;
   if (!raw) return null;
   for (const part of raw.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k !== COOKIE) continue;
+    if (k !== name) continue;
     // a malformed value (a lone '%') is no token: 401, not a URIError and a stack trace
     try {
       return decodeURIComponent(v.join('='));
@@ -87,24 +95,6 @@ function cookieToken(req: { headers: { cookie?: string } }): string | null {
     }
   }
   return null;
-}
-
-/**
- * One-time login codes: the URL `bramble head` prints (and `bramble login-url` mints) logs one browser
- * in, once; the admin token itself never appears in a URL.
- */
-export class LoginCodes {
-  private readonly codes = new Set<string>();
-  mint(): string {
-    if (this.codes.size >= 100) this.codes.delete(this.codes.values().next().value as string);
-    const code = randomBytes(18).toString('base64url');
-    this.codes.add(code);
-    return code;
-  }
-  /** True once per code. */
-  redeem(code: string): boolean {
-    return code.length > 0 && this.codes.delete(code);
-  }
 }
 
 /** Failed logins per address: at most `limit` a minute. */
@@ -123,6 +113,18 @@ class LoginLimiter {
     this.fails.set(ip, list);
     if (this.fails.size > 10_000) this.fails.clear();
   }
+}
+
+/** Jobs per page of `GET /api/jobs` by default, and at most. */
+export const JOBS_PAGE = 100;
+export const JOBS_PAGE_MAX = 1000;
+/** Parameters longer than this are left out of job lists. */
+export const LIST_PARAM_MAX = 256;
+
+function briefParams(params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = typeof v === 'string' && v.length > LIST_PARAM_MAX ? `(${v.length} characters; GET /api/jobs/ID has it)` : v;
+  return out;
 }
 
 function httpStatus(err: unknown): number {
@@ -160,6 +162,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   server.headersTimeout = lim.headersTimeoutMs;
   const perAddress = new Map<string, number>();
   const httpStats = { open: 0, refusedPerAddress: 0 };
+  let crossSiteRefused = 0;
   server.on('connection', (socket: net.Socket) => {
     const addr = socket.remoteAddress ?? '?';
     const n = perAddress.get(addr) ?? 0;
@@ -178,7 +181,27 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     });
   });
 
-  const authorised = (req: FastifyRequest): boolean => isAdmin(req, o.adminToken);
+  const sessions = o.sessions ?? new DashboardSessions();
+  const cookieName = o.tls ? COOKIE_TLS : COOKIE_PLAIN;
+  const bearer = (req: FastifyRequest): boolean => isAdmin(req, o.adminToken);
+  const session = (req: FastifyRequest): string | null => {
+    const c = cookieValue(req, cookieName);
+    return c !== null && sessions.check(c) ? c : null;
+  };
+  const authorised = (req: FastifyRequest): boolean => bearer(req) || session(req) !== null;
+  /**
+   * A write authorised by the cookie alone must come from the dashboard's own origin (issue 17, item
+   * 13): the browser's Sec-Fetch-Site says so, or else its Origin names this host; a request with
+   * neither is refused (every browser that sends cookies sends one of them on a POST).
+   */
+  const sameOrigin = (req: FastifyRequest): boolean => {
+    const site = req.headers['sec-fetch-site'];
+    if (typeof site === 'string') return site === 'same-origin' || site === 'none';
+    const origin = req.headers.origin;
+    if (typeof origin !== 'string') return false;
+    return origin === `${o.tls ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+  };
+  const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
@@ -206,25 +229,39 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       }
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token (Authorization: Bearer ..., or log in with the URL the head printed)' } });
     }
+    if (!SAFE.has(req.method) && !bearer(req) && !sameOrigin(req)) {
+      crossSiteRefused++;
+      return reply.code(403).send({ error: { code: 'CROSS_SITE', message: 'a write with the session cookie must come from the dashboard itself (Origin or Sec-Fetch-Site of another site); scripts use Authorization: Bearer' } });
+    }
   });
 
   app.get('/api/health', async () => ({ ok: true, head: head.headId, insecure: o.insecure }));
 
-  app.get('/login', async (req: FastifyRequest<{ Querystring: { token?: string; code?: string } }>, reply: FastifyReply) => {
+  app.get('/login', async (req: FastifyRequest<{ Querystring: { code?: string } }>, reply: FastifyReply) => {
     const ip = req.ip;
     if (limiter.blocked(ip)) return reply.code(429).send({ error: { code: 'RATE_LIMITED', message: 'too many failed logins; wait a minute' } });
-    // a one-time code from the printed URL, or the admin token itself (scripts)
+    // a one-time code from the printed URL (10 minutes); the admin token never goes into a URL
     const code = typeof req.query.code === 'string' ? req.query.code : '';
-    const token = typeof req.query.token === 'string' ? req.query.token : '';
-    if (!o.loginCodes.redeem(code) && !sameToken(token, o.adminToken)) {
+    if (!o.loginCodes.redeem(code)) {
       limiter.fail(ip);
       head.event('warn', 'auth', `failed dashboard login from ${ip}`);
-      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'wrong login token' } });
+      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'unknown, used or expired login code (codes work once, within 10 minutes: bramble login-url mints another)' } });
     }
     const secure = o.tls ? '; Secure' : '';
-    reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(o.adminToken)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000${secure}`);
+    const id = sessions.open();
+    reply.header('set-cookie', `${cookieName}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(sessions.ttlMs / 1000)}${secure}`);
     return reply.redirect('/', 303);
   });
+
+  /** Ends this browser's session. */
+  app.post('/api/logout', async (req: FastifyRequest, reply: FastifyReply) => {
+    const id = session(req);
+    if (id) sessions.close(id);
+    reply.header('set-cookie', `${cookieName}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${o.tls ? '; Secure' : ''}`);
+    return { ok: true };
+  });
+  /** Ends every dashboard session (`bramble logout-all`). */
+  app.post('/api/sessions/revoke', async () => ({ revoked: sessions.revokeAll() }));
 
   /** A fresh one-time login URL (for `bramble login-url`). */
   app.post('/api/login-codes', async () => ({ path: `/login?code=${o.loginCodes.mint()}` }));
@@ -232,13 +269,31 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   app.get('/api/tasks', async () => describeTasks());
   app.get('/api/openapi.json', async () => openApiDocument());
 
-  app.get('/api/jobs', async () => ({ jobs: head.jobs() }));
+  /**
+   * Jobs, a page at a time (issue 17, item 8): the `limit` most recent (default 100, at most 1,000) before
+   * the job whose `seq` is `before`, oldest first; parameters longer than 256 characters (a Life
+   * pattern) are left out (`GET /api/jobs/ID` has them). `next` is the `before` of the next page.
+   */
+  app.get('/api/jobs', async (req: FastifyRequest<{ Querystring: { limit?: string; before?: string } }>) => {
+    const limit = req.query.limit === undefined ? JOBS_PAGE : Number(req.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > JOBS_PAGE_MAX) throw new InputError('limit', `limit must be an integer from 1 to ${JOBS_PAGE_MAX} (got ${JSON.stringify(req.query.limit)})`);
+    const before = req.query.before === undefined ? Infinity : Number(req.query.before);
+    if (!(before === Infinity || Number.isInteger(before))) throw new InputError('before', `before must be a job's seq (got ${JSON.stringify(req.query.before)})`);
+    const all = head.listJobs().filter((j) => j.seq < before).sort((a, b) => a.seq - b.seq);
+    const page = all.slice(Math.max(0, all.length - limit));
+    const first = page[0];
+    return {
+      jobs: page.map((j) => ({ ...head.status(j.id), seq: j.seq, params: briefParams(j.params) })),
+      total: all.length,
+      next: first !== undefined && all.length > page.length ? first.seq : null,
+    };
+  });
 
   app.post('/api/jobs', async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InputError('body', 'the request body must be a JSON object');
     const b = body as Record<string, unknown>;
-    const allowed = ['task', 'start', 'end', 'chunk', 'chunkTime', 'priority', 'maxAttempts', 'params', 'id'];
+    const allowed = ['task', 'start', 'end', 'chunk', 'chunkTime', 'priority', 'maxAttempts', 'replicas', 'verify', 'params', 'id'];
     for (const k of Object.keys(b)) if (!allowed.includes(k)) throw new InputError(k, `unknown field ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`);
     if (typeof b['task'] !== 'string') throw new InputError('task', `task must be a string (${publicTasks().map((t) => t.name).join(', ')})`);
     const scalar = (k: string): string | number | undefined => {
@@ -251,7 +306,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) throw new InputError('params', 'params must be an object');
     if (b['id'] !== undefined && typeof b['id'] !== 'string') throw new InputError('id', 'id must be a string');
     const { job, existing } = head.submitOnce(
-      { task: b['task'], start: scalar('start'), end: scalar('end'), chunk: scalar('chunk'), chunkTime: scalar('chunkTime'), priority: scalar('priority'), maxAttempts: scalar('maxAttempts'), params: params as Record<string, unknown> | undefined },
+      { task: b['task'], start: scalar('start'), end: scalar('end'), chunk: scalar('chunk'), chunkTime: scalar('chunkTime'), priority: scalar('priority'), maxAttempts: scalar('maxAttempts'), replicas: scalar('replicas'), verify: scalar('verify'), params: params as Record<string, unknown> | undefined },
       b['id'] as string | undefined,
     );
     o.afterSubmit?.(job.id, existing); // test-only fault hook (startHeadProcess): may end the process here
@@ -306,8 +361,13 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       joinedAt: n.joinedAt,
       lastSeen: n.lastSeen,
       telemetry: n.telemetry,
+      suspect: n.suspect,
+      strikes: n.strikes,
+      barred: n.barred,
     })),
   }));
+  /** `bramble node clear NAME`: forgets a node's strikes (issue 17, item 17). */
+  app.post('/api/nodes/:id/clear', async (req: FastifyRequest<{ Params: { id: string } }>) => ({ cleared: head.clearNode(req.params.id) }));
   app.get('/api/nodes/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const n = head.nodes.get(req.params.id);
     if (!n) throw new NotFoundError(`no node ${req.params.id}`);
@@ -340,7 +400,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       leases: head.ledger.leaseCount,
       counters: head.counters,
       server: head.serverStats,
-      http: { ...httpStats, limits: lim, logLinesSuppressed: logLimit.suppressedTotal },
+      http: { ...httpStats, crossSiteRefused, sessions: sessions.size, loginCodes: o.loginCodes.size, limits: lim, logLinesSuppressed: logLimit.suppressedTotal },
       pendingConnections: head.pendingConnections,
       workers: head.connectedWorkers(),
       wantToAssignMs: head.latencyPercentiles(),

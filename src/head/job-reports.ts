@@ -197,16 +197,7 @@ export class JobReports {
 
   /** Chunk states for the chunk map, aggregated into at most `cells` cells. */
   chunkMap(id: string, cells = 4096): { total: number; cells: number[][] } {
-    const states = this.o.ledger.chunkStates(id);
-    const n = states.length;
-    const k = Math.max(1, Math.ceil(n / cells));
-    const out: number[][] = [];
-    for (let i = 0; i < n; i += k) {
-      const c = [0, 0, 0, 0];
-      for (let j = i; j < Math.min(n, i + k); j++) (c[states[j] as number] as number)++;
-      out.push(c);
-    }
-    return { total: n, cells: out };
+    return this.o.ledger.chunkCells(id, cells);
   }
 
   jobs(): JobStatus[] {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Cluster } from '../trust/index.js';
-import { FILES, writeHeadState } from '../trust/index.js';
+import { FILES, secureDataDir, writeHeadState } from '../trust/index.js';
 import type { Journal } from '../core/index.js';
 import { FrameServer } from '../net/index.js';
 import { SqliteJournal } from '../storage/index.js';
@@ -85,6 +85,14 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
   for (const k of Object.keys(HeadSettings) as (keyof HeadSettingsValues)[]) if (o[k] !== undefined && o[k] !== null) Object.assign(given, { [k]: o[k] });
   const settings = headSettings(given);
   const httpPort = o.httpPort === null ? null : settings.httpPort;
+  // the data dir holds the cluster's secrets and every job's results: 0700, its files 0600 (the
+  // certificates 0644); what the head creates from here on is born so (issue 17, item 14)
+  try {
+    process.umask(0o077);
+  } catch {
+    /* a worker thread (tests) cannot set it: the chmods below and the explicit modes still hold */
+  }
+  for (const line of secureDataDir(o.dataDir)) o.logger.warn(`data dir: ${line} (only the head's user may read it)`);
   const tls = settings.insecure ? null : { certChainPem: o.cluster.headCertPem, keyPem: o.cluster.headKeyPem };
   const journal = o.journal ?? new SqliteJournal(path.join(o.dataDir, 'bramble.db'));
   const onFatal =

@@ -97,7 +97,14 @@ export class ResultBatcher {
         const b = spanBounds(job, input.index, input.span);
         const task = getTask(job.task);
         input.summary = task.checkSummary(input.summary, b.start, b.end);
-        if (input.output && !task.hasOutput(job.params)) input.output = null;
+        if (!task.hasOutput(job.params)) input.output = null;
+        // a kept output is decoded and checked against its summary before it is committed (issue 17,
+        // item 16): a job is never done with an output that cannot be downloaded
+        // (a job whose output a flag turns on, primes --list, needs it in every result; distributed Life
+        // assembles its grid elsewhere and sends summaries alone)
+        else if (!input.output) {
+          if (task.outputParam !== null) throw new Error(`job ${job.id} keeps its output and the result has none`);
+        } else task.checkOutput(job.params, b.start, b.end, input.summary as Record<string, unknown>, input.output);
       } catch (err) {
         counters.badMessages++;
         this.o.warn(`rejected a result from ${this.o.nodeName(input.worker)} for job ${job.id} chunk ${input.index}: ${(err as Error).message}`);
@@ -131,7 +138,7 @@ export class ResultBatcher {
       let a = acks.get(g.sink);
       if (!a) acks.set(g.sink, (a = { tokens: [], duplicates: 0 }));
       a.tokens.push(g.input.token);
-      if (outcomes[k] !== 'accepted') a.duplicates++;
+      if (outcomes[k] === 'duplicate' || outcomes[k] === 'rejected') a.duplicates++;
     });
     for (const [sink, a] of acks) {
       sink.inHand -= a.tokens.length;

@@ -25,7 +25,8 @@ import {
 import { U64_MAX } from '../core/index.js';
 import { Engine, isqrt, passBytes, sieveLimit } from './primes/engine.js';
 import { isPrimeMR } from './primes/mr.js';
-import { decodeList, listText } from './primes/text.js';
+import { decodeList, listFacts, listText } from './primes/text.js';
+export type { ListFacts } from './primes/text.js';
 import { BIT_OF_RESIDUE, LITTLE_ENDIAN } from './primes/tables.js';
 
 export interface PrimeStats {
@@ -200,6 +201,12 @@ export function* primeListText(start: bigint, encoded: Uint8Array, maxChars = 1 
   if (!(encoded instanceof Uint8Array)) throw new RangeError('encoded must be a Uint8Array');
   if (!(maxChars >= 1)) throw new RangeError('maxChars must be >= 1');
   yield* listText(start, encoded, maxChars);
+}
+
+/** Count, first, last and largest gap of an encoded list, checked to lie in [start, end]; throws if malformed. */
+export function primeListFacts(start: bigint, end: bigint, encoded: Uint8Array): import('./primes/text.js').ListFacts {
+  if (!(encoded instanceof Uint8Array)) throw new RangeError('encoded must be a Uint8Array');
+  return listFacts(start, end, encoded);
 }
 
 /** Decodes an encoded list into bigints (for tests and small lists). */

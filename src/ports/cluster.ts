@@ -72,7 +72,8 @@ export interface JobStatus {
 }
 
 /** A node with what it holds now: `busy` chunks (queued or running), and whether it is held back as hot. */
-export type NodeLoad = NodeRecord & { busy: number; hot: boolean };
+/** `suspect`: outvoted by other workers' copies of a chunk (issue 17, item 17); `barred`: no work until cleared. */
+export type NodeLoad = NodeRecord & { busy: number; hot: boolean; suspect: boolean; strikes: number; barred: boolean };
 
 /** Counters of the worker port and the ledger, for `/metrics` and `/api/stats`. */
 export interface HeadCounters {
@@ -108,6 +109,8 @@ export interface ClusterReadModel {
   /** Chunks a node holds now, queued or running. */
   busy(id: string): number;
   isHot(id: string): boolean;
+  /** Outvoted by other workers' copies (issue 17, item 17): suspect, strikes, barred from work. */
+  standing(id: string): { suspect: boolean; strikes: number; barred: boolean };
   connectedWorkers(): number;
   status(id: string): JobStatus;
   listJobs(): JobRecord[];

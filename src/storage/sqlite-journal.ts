@@ -30,6 +30,8 @@ interface JobRow {
   chunk_ms: number | null;
   priority: number;
   max_attempts: number;
+  replicas: number;
+  verify: number;
   state: JobState;
   created_at: number;
   started_at: number | null;
@@ -51,6 +53,8 @@ function toJob(r: JobRow): JobRecord {
     chunkMs: r.chunk_ms,
     priority: r.priority,
     maxAttempts: r.max_attempts,
+    ...(r.replicas > 1 ? { replicas: r.replicas } : {}),
+    ...(r.verify > 0 ? { verify: r.verify } : {}),
     state: r.state,
     createdAt: r.created_at,
     startedAt: r.started_at,
@@ -66,7 +70,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, seq INTEGER NOT NULL, task TEXT NOT NULL, params TEXT NOT NULL,
   start TEXT NOT NULL, "end" TEXT NOT NULL, chunk TEXT NOT NULL, chunks INTEGER NOT NULL, chunk_ms INTEGER,
   priority INTEGER NOT NULL, max_attempts INTEGER NOT NULL, state TEXT NOT NULL,
-  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, error TEXT, summary BLOB, request TEXT
+  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, error TEXT, summary BLOB, request TEXT,
+  replicas INTEGER NOT NULL DEFAULT 1, verify REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS chunks (
   job_id TEXT NOT NULL, idx INTEGER NOT NULL, span INTEGER NOT NULL DEFAULT 1, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
@@ -95,16 +100,20 @@ export class SqliteJournal implements Journal {
     try {
       this.db = openJournalDb(path);
       this.db.exec(SCHEMA);
-      // journals made before idempotent submits (issue 18) lack the request column
-      if (!(this.db.pragma('table_info(jobs)') as { name: string }[]).some((c) => c.name === 'request')) this.db.exec('ALTER TABLE jobs ADD COLUMN request TEXT');
+      // journals made before idempotent submits (issue 18) lack the request column, before issue 17's
+      // replication the replicas and verify columns
+      const cols = new Set((this.db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name));
+      if (!cols.has('request')) this.db.exec('ALTER TABLE jobs ADD COLUMN request TEXT');
+      if (!cols.has('replicas')) this.db.exec('ALTER TABLE jobs ADD COLUMN replicas INTEGER NOT NULL DEFAULT 1');
+      if (!cols.has('verify')) this.db.exec('ALTER TABLE jobs ADD COLUMN verify REAL NOT NULL DEFAULT 0');
     } catch (err) {
       throw new StorageError(`cannot open the journal ${path}: ${(err as Error).message}`, { cause: err });
     }
     const db = this.db;
     this.st = {
       insertJob: db.prepare(
-        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, chunk_ms, priority, max_attempts, state, created_at, started_at, finished_at, error, request)
-         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @chunk_ms, @priority, @max_attempts, @state, @created_at, @started_at, @finished_at, @error, @request)
+        `INSERT INTO jobs (id, seq, task, params, start, "end", chunk, chunks, chunk_ms, priority, max_attempts, replicas, verify, state, created_at, started_at, finished_at, error, request)
+         VALUES (@id, @seq, @task, @params, @start, @end, @chunk, @chunks, @chunk_ms, @priority, @max_attempts, @replicas, @verify, @state, @created_at, @started_at, @finished_at, @error, @request)
          ON CONFLICT (id) DO NOTHING`,
       ),
       setState: db.prepare(
@@ -183,6 +192,8 @@ export class SqliteJournal implements Journal {
       chunk_ms: job.chunkMs,
       priority: job.priority,
       max_attempts: job.maxAttempts,
+      replicas: job.replicas ?? 1,
+      verify: job.verify ?? 0,
       state: job.state,
       created_at: job.createdAt,
       started_at: job.startedAt,

@@ -90,6 +90,13 @@ function parsed<T>(zod: Zod, input: z.ZodType, dflt: T | undefined, parse: (raw:
 /** A number, or its text as a flag gives it (`1e6`, `2^32`). */
 const textOrNumber = (zod: Zod, error: (input: unknown) => string): z.ZodType => zod.union([zod.string(), zod.number()], { error: (iss) => error(iss.input) });
 
+/** A wrong JSON value as an error shows it: its type and (short) text, so `[1]` is not shown as "1". */
+function shown(input: unknown): string {
+  if (Array.isArray(input)) return `an array, ${(JSON.stringify(input) ?? '').slice(0, 40)}`;
+  if (input !== null && typeof input === 'object') return `an object, ${(JSON.stringify(input) ?? '').slice(0, 40)}`;
+  return JSON.stringify(String(input)).slice(0, 42);
+}
+
 /** Throws `message` unless raw is text or a number (what {@link textOrNumber} accepts). */
 function mustBeTextOrNumber(raw: unknown, message: (input: unknown) => string): asserts raw is string | number {
   if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(message(raw));
@@ -120,7 +127,7 @@ export const param = {
   /** An integer in [min, max] (defaults 0 and 2^64-1), written as 1000000, 1_000_000, 1e6 or 2^32; its value is a number. */
   integer(o: ParamOptions<number> & { min?: number; max?: number }): Param<number> {
     const { min, max, ...rest } = o;
-    const message = (flag: string) => (input: unknown) => `${flag} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${JSON.stringify(String(input))})`;
+    const message = (flag: string) => (input: unknown) => `${flag} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${shown(input)})`;
     const parse = (raw: unknown, flag: string): number => {
       mustBeTextOrNumber(raw, message(flag));
       return Number(parseInteger(flag, raw, { min: BigInt(min ?? 0), ...(max === undefined ? {} : { max: BigInt(max) }) }));
@@ -135,7 +142,7 @@ export const param = {
   /** A finite number in [min, max]. */
   number(o: ParamOptions<number> & { min?: number; max?: number; what?: string }): Param<number> {
     const { min, max, what, ...rest } = o;
-    const message = (flag: string) => (input: unknown) => `${flag} must be ${what ?? 'a number'} (got ${String(input)})`;
+    const message = (flag: string) => (input: unknown) => `${flag} must be ${what ?? 'a number'} (got ${shown(input)})`;
     const parse = (raw: unknown, flag: string): number => {
       mustBeTextOrNumber(raw, message(flag));
       const v = Number(raw);
@@ -164,7 +171,7 @@ export const param = {
       ...o,
       parse,
       schema: (flag, zod) =>
-        parsed(zod, zod.enum(choices, { error: (iss) => `${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(iss.input)})` }), o.default, (raw) => parse(raw, flag)),
+        parsed(zod, zod.enum(choices, { error: (iss) => `${flag} must be one of ${choices.join(', ')} (got ${shown(iss.input)})` }), o.default, (raw) => parse(raw, flag)),
     };
   },
   /**
@@ -174,7 +181,7 @@ export const param = {
   string(o: ParamOptions<string> & { maxLength?: number; check?: (value: string, flag: string) => void }): Param<string> {
     const { maxLength, check, ...rest } = o;
     const parse = (raw: unknown, flag: string): string => {
-      if (typeof raw !== 'string') throw new Error(`${flag} must be a string (got ${JSON.stringify(raw)})`);
+      if (typeof raw !== 'string') throw new Error(`${flag} must be a string (got ${shown(raw)})`);
       if (maxLength !== undefined && raw.length > maxLength) throw new Error(`${flag} must be at most ${maxLength} characters`);
       check?.(raw, flag);
       return raw;
@@ -184,7 +191,7 @@ export const param = {
       ...rest,
       parse,
       schema: (flag, zod) => {
-        const str = zod.string({ error: (iss) => `${flag} must be a string (got ${JSON.stringify(iss.input)})` });
+        const str = zod.string({ error: (iss) => `${flag} must be a string (got ${shown(iss.input)})` });
         return parsed(zod, maxLength === undefined ? str : str.max(maxLength, { error: `${flag} must be at most ${maxLength} characters` }), o.default, (raw) => parse(raw, flag));
       },
     };
@@ -236,6 +243,12 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
    * at least 4 chunks per slot.
    */
   defaultChunkSize?(start: bigint, end: bigint, slots: number): bigint;
+  /**
+   * Admission control (issue 17, item 7): throw an `InputError` naming the flag when a chunk of this
+   * job would need more than a chunk may have (its output must fit a result frame), with the estimate
+   * and the limit. Called at submit, before the job exists.
+   */
+  admit?(params: V, start: bigint, end: bigint, chunk: bigint): void;
   /** Computes one chunk `[start, end]` (in a worker's slot thread). */
   run(params: V, start: bigint, end: bigint): ChunkOutput<S>;
   /**
@@ -260,6 +273,12 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
     enabledBy?: keyof P & string;
     /** A chunk's output as text, in pieces, in order; default: the bytes as UTF-8. */
     text?(params: V, start: bigint, output: Uint8Array): Iterable<string>;
+    /**
+     * Checks an output that came from the network against its (already checked) summary before it is
+     * stored: decode it and throw (see `badSummary`) on anything malformed or inconsistent. Default: the
+     * output must be valid UTF-8.
+     */
+    check?(params: V, start: bigint, end: bigint, summary: S, output: Uint8Array): void;
   };
 }
 
@@ -305,8 +324,12 @@ export interface Task {
   /** The boolean parameter that `run --out` turns on, if any. */
   outputParam: string | null;
   hasOutput(params: Record<string, unknown>): boolean;
+  /** Admission control at submit; throws an InputError with the estimate and the limit. */
+  admit(params: Record<string, unknown>, start: bigint, end: bigint, chunk: bigint): void;
   /** Writes a chunk's full output as text, in pieces. */
   outputText?(params: Record<string, unknown>, start: bigint, output: Uint8Array): Iterable<string>;
+  /** Checks a chunk's output from the network against its checked summary; throws when it does not fit. */
+  checkOutput(params: Record<string, unknown>, start: bigint, end: bigint, summary: Record<string, unknown>, output: Uint8Array): void;
 }
 
 function kebab(name: string): string {
@@ -385,12 +408,27 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
     output: out ? { mediaType: out.mediaType, extension: out.extension } : null,
     outputParam: out?.enabledBy ?? null,
     hasOutput: (params) => (out ? (out.kept ? out.kept(v(params)) : true) : false),
+    admit: (params, start, end, chunk) => def.admit?.(v(params), start, end, chunk),
+    checkOutput(params, start, end, summary, output) {
+      try {
+        if (out?.check) out.check(v(params), start, end, summary as S, output);
+        else new TextDecoder('utf-8', { fatal: true }).decode(output);
+      } catch (err) {
+        if (err instanceof InputError) throw err;
+        badOutput((err as Error).message);
+      }
+    },
   };
   if (out) {
     const decoder = new TextDecoder();
     task.outputText = out.text ? (params, start, output) => out.text!(v(params), start, output) : (_p, _s, output) => [decoder.decode(output)];
   }
   return task;
+}
+
+/** Throws the error a chunk output gets when it does not fit its summary (for `output.check`). */
+export function badOutput(what: string): never {
+  throw new InputError('output', `invalid chunk output: ${what}`);
 }
 
 /** Throws the error a bad chunk summary gets (for `checkSummary`). */

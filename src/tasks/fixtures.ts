@@ -34,6 +34,8 @@ function base(name: string, run: Task['run']): Task {
     output: null,
     outputParam: null,
     hasOutput: () => false,
+    checkOutput: () => undefined,
+    admit: () => undefined,
   };
 }
 

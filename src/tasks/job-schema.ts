@@ -17,6 +17,8 @@ export function jobBodySchema(t: Task, z: Zod): z.ZodType {
       chunkTime: scalar.optional().describe('seconds of work per lease when no chunk is given (default 2)'),
       priority: scalar.optional().describe('higher runs first (default 0)'),
       maxAttempts: scalar.optional().describe('tries before a chunk is quarantined (default 3)'),
+      replicas: scalar.optional().describe('run every chunk on this many different workers; two must agree (1-5, default 1)'),
+      verify: scalar.optional().describe('percent of chunks, drawn at random, re-run on another worker and compared (0-100, default 0)'),
       id: z
         .string()
         .regex(/^[a-z0-9][a-z0-9-]{0,63}$/)

@@ -28,3 +28,14 @@ describe('planJob', () => {
     expect(() => planJob({ task: 'primes', end: '9' })).toThrow(/--start is required/);
   });
 });
+
+describe('admission control (issue 17, item 7)', () => {
+  it('refuses a --list job whose chunks could not carry their primes, with the estimate and the limit', () => {
+    expect(() => planJob({ task: 'primes', start: '1', end: '2^64-1', params: { list: true } })).toThrow(/--list with chunks of \d+ numbers would send about \d+ MiB of primes per chunk \(the limit is 8\.0 MiB\); use --chunk \d+ or less, over a narrower range/);
+    expect(() => planJob({ task: 'primes', start: '1', end: '1e10', chunk: '1e9', params: { list: true } })).toThrow(/use --chunk \d+ or less/);
+    expect(planJob({ task: 'primes', start: '1', end: '1e10', chunk: '1e7', params: { list: true } }).chunks).toBe(1000);
+    expect(planJob({ task: 'primes', start: '1', end: '1e9', params: { list: true } }).chunks).toBeGreaterThan(1);
+    // without --list nothing is sent per chunk but a summary
+    expect(planJob({ task: 'primes', start: '1', end: '2^64-1' }).chunks).toBeGreaterThan(1);
+  });
+});

@@ -13,6 +13,10 @@ export interface JobInput {
   maxAttempts?: string | number;
   /** Seconds of work per lease when no chunk is given (default 2). */
   chunkTime?: string | number;
+  /** Workers each chunk runs on, compared (1-5, default 1). */
+  replicas?: string | number;
+  /** Percent of chunks re-run on another worker and compared (0-100, default 0). */
+  verify?: string | number;
   params?: Record<string, unknown>;
 }
 
@@ -28,6 +32,8 @@ export interface JobPlan {
   maxAttempts: number;
   /** The request, canonical (`jobRequest`), for idempotent submits: stored with the job. */
   request: string;
+  replicas?: number;
+  verify?: number;
 }
 
 /**
@@ -67,19 +73,26 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
     } else chunk = parseInteger('--chunk', input.chunk, { min: 1n });
   }
   const range = makeRange(start, end, chunk);
+  task.admit(params, start, end, chunk);
   const priority = Number(parseInteger('--priority', input.priority ?? 0, { max: 1000n }));
   const maxAttempts = Number(parseInteger('--max-attempts', input.maxAttempts ?? 3, { min: 1n, max: 100n }));
+  const replicas = Number(parseInteger('--replicas', input.replicas ?? 1, { min: 1n, max: 5n }));
+  const verify = input.verify === undefined ? 0 : Number(input.verify);
+  if (!Number.isFinite(verify) || verify < 0 || verify > 100 || (typeof input.verify === 'string' && input.verify.trim() === '')) {
+    throw new InputError('--verify', `--verify must be a percentage between 0 and 100 (got ${JSON.stringify(input.verify)})`);
+  }
+  if (replicas > 1 && verify > 0) throw new InputError('--verify', 'give either --replicas or --verify, not both (with --replicas every chunk is compared already)');
   // the request in the user's words, normalised: what a repeated submit with the job's id must match
   const entries: JobRequestEntries = [['task', task.name]];
   if (!task.range) entries.push(['--start', start.toString()], ['--end', end.toString()]);
-  entries.push(['--chunk', input.chunk === undefined ? null : chunk.toString()], ['--chunk-time', chunkMs === null ? null : chunkMs / 1000], ['--priority', priority], ['--max-attempts', maxAttempts]);
+  entries.push(['--chunk', input.chunk === undefined ? null : chunk.toString()], ['--chunk-time', chunkMs === null ? null : chunkMs / 1000], ['--priority', priority], ['--max-attempts', maxAttempts], ['--replicas', replicas], ['--verify', verify]);
   const named = new Set<string>();
   for (const p of task.paramInfo) {
     named.add(p.name);
     entries.push([p.flag, requestValue(params[p.name])]);
   }
   for (const k of Object.keys(params).sort()) if (!named.has(k)) entries.push([`params.${k}`, requestValue(params[k])]);
-  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, request: jobRequest(entries) };
+  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, ...(replicas > 1 ? { replicas } : {}), ...(verify > 0 ? { verify } : {}), request: jobRequest(entries) };
 }
 
 /**

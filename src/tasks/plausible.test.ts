@@ -48,3 +48,31 @@ describe('plausibility of collatz summaries', () => {
     }
   });
 });
+
+describe('outputs checked against their summaries (issue 17, item 16)', () => {
+  it('accepts honest prime lists, refuses one that differs from its summary', () => {
+    for (const [a, b] of [[1n, 1n], [1n, 2n], [24n, 28n], [1n, 100_000n], [(1n << 64n) - 10_000n, (1n << 64n) - 1n]] as [bigint, bigint][]) {
+      const r = primes.run({ list: true }, a, b);
+      const s = primes.checkSummary(r.summary, a, b);
+      expect(() => primes.checkOutput({ list: true }, a, b, s, r.output as Uint8Array), `[${a}, ${b}]`).not.toThrow();
+    }
+    const r = primes.run({ list: true }, 1n, 1000n);
+    const s = primes.checkSummary(r.summary, 1n, 1000n);
+    const enc = r.output as Uint8Array;
+    expect(() => primes.checkOutput({ list: true }, 1n, 1000n, s, enc.subarray(1))).toThrow(/invalid chunk output/);
+    expect(() => primes.checkOutput({ list: true }, 1n, 1000n, s, Uint8Array.from([...enc.subarray(0, -1), 2, 1]))).toThrow(/invalid chunk output/);
+    expect(() => primes.checkOutput({ list: true }, 1n, 500n, s, enc)).toThrow(/past the chunk/);
+  });
+
+  it('accepts an honest Life grid, refuses one of another size or population', () => {
+    const life = getTask('life');
+    const params = life.params({ size: '64x48', generations: 20 });
+    const r = life.run(params, 0n, 0n);
+    const s = life.checkSummary(r.summary, 0n, 0n);
+    const grid = r.output as Uint8Array;
+    expect(() => life.checkOutput(params, 0n, 0n, s, grid)).not.toThrow();
+    expect(() => life.checkOutput(params, 0n, 0n, { ...s, p: (s['p'] as number) + 1 }, grid)).toThrow(/live cells, the summary says/);
+    expect(() => life.checkOutput(life.params({ size: '64x64', generations: 20 }), 0n, 0n, s, grid)).toThrow(/64x48 grid, the job's is 64x64/);
+    expect(() => life.checkOutput(params, 0n, 0n, s, Uint8Array.from([0xff, 0xfe]))).toThrow(/invalid chunk output/);
+  });
+});

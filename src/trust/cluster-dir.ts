@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BrambleError } from '../core/index.js';
@@ -32,7 +32,41 @@ export interface HeadState {
 }
 
 export function writeHeadState(dir: string, state: HeadState): void {
-  writeFileSync(path.join(dir, FILES.headState), JSON.stringify(state, null, 2) + '\n');
+  const file = path.join(dir, FILES.headState);
+  writeFileSync(file, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** Files of the data dir that anyone may read: the certificates. Everything else is 0600. */
+const PUBLIC_FILES = new Set<string>([FILES.caCert, FILES.headCert]);
+
+/**
+ * Makes the data dir 0700 and every file in it (one level of subdirectories too) 0600, but for the
+ * certificates (0644); returns one line per mode it changed, for the head to warn with (issue 17,
+ * item 14: `bramble.db`, `head.json` and `config.json` were 0644, an existing dir kept 0755).
+ */
+export function secureDataDir(dir: string): string[] {
+  const fixed: string[] = [];
+  const fix = (p: string, want: number, isDir: boolean): void => {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return; // never follow a link out of the data dir
+    const mode = st.mode & 0o777;
+    const bad = isDir ? mode & 0o077 : want === 0o600 ? mode & 0o177 : mode & 0o133;
+    if (bad === 0) return;
+    chmodSync(p, want);
+    fixed.push(`${p} was ${mode.toString(8).padStart(4, '0')}, now ${want.toString(8).padStart(4, '0')}`);
+  };
+  const walk = (d: string, depth: number): void => {
+    fix(d, 0o700, true);
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (depth < 1) walk(p, depth + 1);
+      } else if (e.isFile()) fix(p, depth === 0 && PUBLIC_FILES.has(e.name) ? 0o644 : 0o600, false);
+    }
+  };
+  if (existsSync(dir)) walk(dir, 0);
+  return fixed;
 }
 
 /** The running head's state, or null when none was written (or it cannot be read). */
@@ -94,9 +128,12 @@ export async function initCluster(dir: string, options: { force?: boolean; sans?
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = await createClusterCa();
   const head = await issueServerCert(ca, defaultSans(options.sans));
+  chmodSync(dir, 0o700);
   writeFileSync(path.join(dir, FILES.caCert), ca.certPem, { mode: 0o644 });
+  chmodSync(path.join(dir, FILES.caCert), 0o644);
   writeSecret(path.join(dir, FILES.caKey), ca.keyPem);
   writeFileSync(path.join(dir, FILES.headCert), head.certPem + ca.certPem, { mode: 0o644 });
+  chmodSync(path.join(dir, FILES.headCert), 0o644);
   writeSecret(path.join(dir, FILES.headKey), head.keyPem);
   writeSecret(path.join(dir, FILES.secret), newSecret());
   writeSecret(path.join(dir, FILES.adminToken), randomBytes(24).toString('base64url'));
@@ -151,5 +188,6 @@ export function readConfigFile(file: string): { data: Record<string, unknown>; e
 }
 
 export function writeConfigFile(file: string, data: Record<string, unknown>): void {
-  writeFileSync(file, JSON.stringify(data, null, 2) + '\n', { mode: 0o644 });
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
 }

@@ -10,7 +10,7 @@ import { ProgressBar } from '../progress.js';
 import { dataDirOf, follow, jobInput, printJson, taskOptions, writeFileFrom } from '../shared.js';
 
 
-/** The commands that talk to a head over its HTTP API: submit, jobs, status, watch, result, cancel, login-url, nodes, ha. */
+/** The commands that talk to a head over its HTTP API: submit, jobs, status, watch, result, cancel, login-url, logout-all, node clear, nodes, ha. */
 export function register(program: Command): void {
   // ---- API commands ----
   const api = (cmd: Command): Command =>
@@ -111,14 +111,27 @@ export function register(program: Command): void {
     else process.stdout.write(url + '\n');
   });
 
+  api(program.command('logout-all').description('end every dashboard session (browsers must log in again)')).action(async (o: Record<string, unknown>) => {
+    const { revoked } = await client(o).post<{ revoked: number }>('/api/sessions/revoke');
+    if (o['json']) printJson({ revoked });
+    else process.stdout.write(`ended ${revoked} dashboard session${revoked === 1 ? '' : 's'}\n`);
+  });
+
+  const node = program.command('node').description('one worker node: node clear NAME');
+  api(node.command('clear').argument('<name>').description('forget the strikes of a node caught disagreeing; it gets work again')).action(async (name: string, o: Record<string, unknown>) => {
+    const { cleared } = await client(o).post<{ cleared: boolean }>(`/api/nodes/${encodeURIComponent(name)}/clear`);
+    if (o['json']) printJson({ cleared });
+    else process.stdout.write(cleared ? `${name} cleared: it gets work again\n` : `${name} had no strikes\n`);
+  });
+
   api(program.command('nodes').description('list worker nodes')).action(async (o: Record<string, unknown>) => {
-    const { nodes } = await client(o).get<{ nodes: { name: string; state: string; remote: string; slots: number; busy: number; telemetry: { temp?: number } }[] }>('/api/nodes');
+    const { nodes } = await client(o).get<{ nodes: { name: string; state: string; remote: string; slots: number; busy: number; telemetry: { temp?: number }; suspect?: boolean; strikes?: number; barred?: boolean }[] }>('/api/nodes');
     if (o['json']) printJson({ nodes });
     else
       process.stdout.write(
         nodes.length === 0
           ? 'no nodes\n'
-          : nodes.map((n) => `${n.name.padEnd(24)} ${n.state.padEnd(8)} ${n.remote.padEnd(16)} ${n.busy}/${n.slots} busy  ${n.telemetry.temp === undefined ? '-' : n.telemetry.temp.toFixed(1) + ' °C'}`).join('\n') + '\n',
+          : nodes.map((n) => `${n.name.padEnd(24)} ${n.state.padEnd(8)} ${n.remote.padEnd(16)} ${n.busy}/${n.slots} busy  ${n.telemetry.temp === undefined ? '-' : n.telemetry.temp.toFixed(1) + ' °C'}${n.barred ? `  BARRED (${n.strikes} strikes; bramble node clear ${n.name})` : n.suspect ? `  SUSPECT (${n.strikes} strike${n.strikes === 1 ? '' : 's'})` : ''}`).join('\n') + '\n',
       );
   });
 

@@ -73,7 +73,7 @@ export function register(program: Command): void {
         ? `bramble worker --head ${os.hostname()}:${hp.workerPort} --insecure`
         : `bramble worker --head ${os.hostname()}:${hp.workerPort} --join ${cluster.joinToken}`;
       logger.info({ workerPort: hp.workerPort, http: hp.httpUrl, data: dir, leaseMs: cfg.leaseMs, maxFrameBytes: cfg.maxFrameBytes }, `head ready on port ${hp.workerPort}`);
-      process.stdout.write(`\ndashboard: ${hp.loginUrl}\nworkers:   ${joinLine}\n\n`);
+      process.stdout.write(`\ndashboard: ${hp.loginUrl} (works once, within 10 minutes; bramble login-url mints another)\nworkers:   ${joinLine}\n\n`);
       const stop = (): void => {
         logger.info('head stopping');
         void compat

@@ -28,7 +28,7 @@ export function pageHtml(v: { css: string; js: string; icon: string }): string {
   <div class="conn" id="conn" data-state="connecting"><span class="dot"></span><span class="conn-text">connecting</span></div>
 </header>
 <main id="view"><noscript>The bramble dashboard needs JavaScript.</noscript></main>
-<div id="logged-out" class="logged-out" hidden><div><h2>Logged out</h2><p>Open the login URL that <code>bramble head</code> printed when it started (<code>https://HEAD:7080/login?token=…</code>; the token is the file <code>admin-token</code> in the head's data dir).</p></div></div>
+<div id="logged-out" class="logged-out" hidden><div><h2>Logged out</h2><p>Open a login URL: <code>bramble login-url</code> on the head prints one (it works once, within 10 minutes).</p></div></div>
 </body>
 </html>
 `;

@@ -29,6 +29,9 @@ export interface NodeView {
   arch: string | null;
   throttled: number | null;
   hot?: boolean;
+  suspect?: boolean;
+  strikes?: number;
+  barred?: boolean;
   chunksDone: number | null;
   uptime: number | null;
   version: string | null;

@@ -74,13 +74,13 @@ export function viewWall(root: HTMLElement): View {
   }
 
   function paintTile(t: Tile, n: NodeView): void {
-    const key = [n.name, n.temp, n.state, n.address, n.busy, n.slots, n.rate === null ? '' : fmtSI(n.rate), n.hot].join('|');
+    const key = [n.name, n.temp, n.state, n.address, n.busy, n.slots, n.rate === null ? '' : fmtSI(n.rate), n.hot, n.suspect, n.barred].join('|');
     if (key === t.key) return;
     t.key = key;
     const bg = temperatureColour(n.temp);
     t.el.style.backgroundColor = bg;
     t.el.style.color = textOn(bg);
-    t.el.className = 'tile s-' + n.state + (n.temp === null ? ' no-temp' : '') + (n.hot && n.state === 'ready' ? ' hot' : '') + (dims.compact ? ' compact' : '');
+    t.el.className = 'tile s-' + n.state + (n.temp === null ? ' no-temp' : '') + (n.hot && n.state === 'ready' ? ' hot' : '') + (n.suspect ? ' suspect' : '') + (dims.compact ? ' compact' : '');
     t.el.setAttribute('data-id', n.id);
     t.el.setAttribute('data-state', n.state);
     t.el.setAttribute('data-temp', n.temp === null ? '' : String(n.temp));
@@ -88,7 +88,7 @@ export function viewWall(root: HTMLElement): View {
     t.el.setAttribute('data-slots', String(n.slots));
     t.el.title =
       n.name + ' (' + n.address + ')\n' + (n.temp === null ? 'no temperature sensor' : fmtTemp(n.temp)) + '\n' + n.busy + ' of ' + n.slots + ' slots busy' +
-      (n.rate ? '\n' + fmtRate(n.rate) : '') + '\n' + n.state + (n.hot ? '\nhot or throttled: gets fewer chunks' : '');
+      (n.rate ? '\n' + fmtRate(n.rate) : '') + '\n' + n.state + (n.hot ? '\nhot or throttled: gets fewer chunks' : '') + (n.barred ? `\nbarred: outvoted ${n.strikes ?? 0} times; bramble node clear ${n.name}` : n.suspect ? `\nsuspect: outvoted ${n.strikes ?? 0} time(s); every result compared` : '');
     setText(t.name, n.name);
     setText(t.temp, n.temp === null ? 'no sensor' : n.temp.toFixed(1) + '°');
     setText(t.addr, n.address && n.address !== n.name ? n.address : '');
@@ -106,7 +106,7 @@ export function viewWall(root: HTMLElement): View {
       setText(t.slotsText, n.busy + '/' + n.slots);
     }
     setText(t.rate, n.rate ? fmtSI(n.rate) + '/s' : '');
-    setText(t.badge, STATE_LABEL[n.state] ?? (n.hot ? 'HOT' : ''));
+    setText(t.badge, n.barred ? 'BARRED' : n.suspect ? 'SUSPECT' : (STATE_LABEL[n.state] ?? (n.hot ? 'HOT' : '')));
   }
 
   function visible(): NodeView[] {

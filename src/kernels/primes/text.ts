@@ -99,3 +99,42 @@ export function* listText(start: bigint, enc: Uint8Array, maxChars: number): Gen
   }
   if (o > 0) yield decoder.decode(outBuf.subarray(0, o));
 }
+
+/** What an encoded list says of itself, to compare with the chunk's summary. */
+export interface ListFacts {
+  count: number;
+  first: bigint | null;
+  last: bigint | null;
+  /** The largest gap between consecutive listed primes and the prime before it (null under 2 primes). */
+  gap: { gap: bigint; after: bigint } | null;
+}
+
+/**
+ * Walks an encoded list without building it (one varint read per prime): its count, first, last and
+ * largest gap; throws on a malformed encoding or a value beyond `end` (issue 17, item 16).
+ */
+export function listFacts(start: bigint, end: bigint, enc: Uint8Array): ListFacts {
+  if (enc.length === 0) return { count: 0, first: null, last: null, gap: null };
+  const width = end - start;
+  if (width > BigInt(Number.MAX_SAFE_INTEGER)) bad('chunk too wide to list');
+  const limit = Number(width);
+  let [off, pos] = readVarint(enc, 0);
+  if (off > limit) bad('first value past the chunk');
+  const first = off;
+  let count = 1;
+  let gap = 0;
+  let after = -1;
+  while (pos < enc.length) {
+    let g: number;
+    [g, pos] = readVarint(enc, pos);
+    if (g === 0) bad('zero gap');
+    if (g > gap) {
+      gap = g;
+      after = off;
+    }
+    off += g;
+    if (off > limit) bad('value past the chunk');
+    count++;
+  }
+  return { count, first: start + BigInt(first), last: start + BigInt(off), gap: after < 0 ? null : { gap: BigInt(gap), after: start + BigInt(after) } };
+}

@@ -1,6 +1,6 @@
 import { InputError } from '../../core/index.js';
 import { LifeGrid, parseRle, parseRule, rleToGrid, toRle } from '../../kernels/index.js';
-import { badSummary, defineTask, param } from '../define-task.js';
+import { badOutput, badSummary, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
 
 /** 32768 x 32768: a gigacell, 128 MiB of bits, spread over the workers in strips. */
@@ -124,5 +124,15 @@ export default defineTask({
     let p: number | null = null;
     return { add: (s) => void (p = s['p'] as number), snapshot: () => ({ population: p === null ? null : String(p) }) };
   },
-  output: { mediaType: 'application/x-life-rle', extension: 'rle' },
+  output: {
+    mediaType: 'application/x-life-rle',
+    extension: 'rle',
+    // the final grid must parse, have the job's size and the summary's population
+    check(params, _start, _end, s, output) {
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(output);
+      const p = parseRle(text, { maxCells: params.width * params.height });
+      if (p.width !== params.width || p.height !== params.height) badOutput(`a ${p.width}x${p.height} grid, the job's is ${params.width}x${params.height}`);
+      if (p.population !== s['p']) badOutput(`the grid holds ${p.population} live cells, the summary says ${String(s['p'])}`);
+    },
+  },
 });

@@ -1,6 +1,15 @@
-import { defaultChunk } from '../../core/index.js';
-import { countPrimes, implausiblePrimes, isqrt, listPrimes, primeListText } from '../../kernels/index.js';
-import { badSummary, defineTask, param } from '../define-task.js';
+import { InputError, defaultChunk } from '../../core/index.js';
+
+/** The largest output a --list chunk may carry: well under the 16 MiB result frame. */
+export const MAX_LIST_BYTES = 8 * 1024 * 1024;
+
+/** About how many bytes the --list output of [a, a + w - 1] takes: pi(x) ~ w / ln(a), about 1.1 bytes a prime. */
+function listBytes(a: bigint, w: bigint): number {
+  const ln = Math.max(1, Math.log(Math.max(Number(a), Number(w), 3)));
+  return (Number(w) / ln) * 1.1;
+}
+import { countPrimes, implausiblePrimes, isqrt, listPrimes, primeListFacts, primeListText } from '../../kernels/index.js';
+import { badOutput, badSummary, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
 
 function primeSummary(r: { count: number; first: bigint | null; last: bigint | null; largestGap: { gap: bigint; after: bigint } | null }): Record<string, unknown> {
@@ -26,6 +35,17 @@ export default defineTask({
     const floor = isqrt(end);
     const width = end - start + 1n;
     return chunk >= floor ? chunk : floor < width ? floor : width;
+  },
+  admit(params, start, end, chunk) {
+    if (!params.list) return;
+    // the first chunk is the densest: it carries the most primes
+    const est = listBytes(start, chunk < end - start + 1n ? chunk : end - start + 1n);
+    if (est > MAX_LIST_BYTES) {
+      const mib = (x: number): string => (x / (1024 * 1024)).toFixed(x < 10 * 1024 * 1024 ? 1 : 0);
+      let fit = 1n;
+      for (let c = chunk; c >= 1n; c /= 2n) if (listBytes(start, c) <= MAX_LIST_BYTES) { fit = c; break; }
+      throw new InputError('--chunk', `--list with chunks of ${chunk} numbers would send about ${mib(est)} MiB of primes per chunk (the limit is ${mib(MAX_LIST_BYTES)} MiB); use --chunk ${fit} or less${(end - start) / fit + 1n > 100_000_000n ? ', over a narrower range (at most 1e8 chunks)' : ''}`);
+    }
   },
   run(params, start, end) {
     if (params.list) {
@@ -102,5 +122,14 @@ export default defineTask({
     enabledBy: 'list',
     // pieces of 64 KiB: small strings die young, so writing 50 million primes keeps the head small
     text: (_params, start, output) => primeListText(start, output, 64 * 1024),
+    // the list must be what the (plausible) summary says: same count, first, last and largest gap
+    check(_params, start, end, s, output) {
+      const f = primeListFacts(start, end, output);
+      const sum = s as { c: number; f: string | null; l: string | null; g: [string, string] | null };
+      if (f.count !== sum.c) badOutput(`${f.count} primes listed, the summary counts ${sum.c}`);
+      if (String(f.first) !== String(sum.f) || String(f.last) !== String(sum.l)) badOutput(`listed ${String(f.first)}..${String(f.last)}, the summary says ${String(sum.f)}..${String(sum.l)}`);
+      const g = f.gap ? [f.gap.gap.toString(), f.gap.after.toString()] : null;
+      if (JSON.stringify(g) !== JSON.stringify(sum.g)) badOutput(`the listed largest gap ${JSON.stringify(g)} is not the summary's ${JSON.stringify(sum.g)}`);
+    },
   },
 });
