@@ -13,6 +13,7 @@ import { startWorkerProcess } from '../worker/main.js';
 import { addCompatFlags, CompatConfig, compatWiring } from '../compat/index.js';
 import { acquireInstanceLock, registerDeployCommands } from '../deploy/index.js';
 import {
+  sha256Hex,
   defaultDataDir,
   initCluster,
   isInitialised,
@@ -26,6 +27,8 @@ import { HeadConfig, WorkerConfig, addSettingFlags, resolveConfig } from './conf
 import { formatResult } from './format.js';
 import { makeLogger } from './logger.js';
 import { ProgressBar } from './progress.js';
+import type { PreparedModule } from './code-jobs.js';
+import { execParams, isModuleFile, moduleParams, prepareModule, readExecFiles } from './code-jobs.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -42,7 +45,37 @@ function taskOptions(cmd: Command): Command {
     .option('--priority <n>', 'higher runs first (default 0)')
     .option('--max-attempts <n>', 'tries before a chunk is quarantined (default 3)');
   for (const f of taskFlags()) cmd.option(f.boolean ? f.flag : `${f.flag} <${f.placeholder}>`, f.help);
+  // users' code (issue 12)
+  const collect = (v: string, all: string[]): string[] => [...all, v];
+  cmd
+    .argument('[command...]', 'exec: the command after --, with {start} {end} {index}')
+    .option('--param <key=value>', "a task module's parameter (repeat for more)", collect, [])
+    .option('--file <file>', 'exec: ship this file into the working directory (repeat for more)', collect, []);
   return cmd;
+}
+
+/** A job of any kind from `run`/`submit`'s arguments: a task, a task module file, or exec and its command. */
+async function anyJobInput(task: string, words: string[], o: Record<string, unknown>, rawArgs: readonly string[]): Promise<{ input: JobInput; module: PreparedModule | null; files: { name: string; bytes: Uint8Array }[] }> {
+  const params = o['param'] as string[];
+  const fileFlags = o['file'] as string[];
+  if (isModuleFile(task)) {
+    if (words.length > 0) throw new InputError('--', `a task module takes no command after -- (got ${words.join(' ')})`);
+    if (fileFlags.length > 0) throw new InputError('--file', '--file is for exec: a task module bundles its own imports');
+    const module = await prepareModule(task);
+    const input = jobInput(module.task.name, o);
+    input.params = moduleParams(module.task, params, task);
+    return { input, module, files: [] };
+  }
+  if (params.length > 0) throw new InputError('--param', `--param is for task modules (./task.mjs --param key=value); task ${task} has flags of its own`);
+  if (findTask(task)?.code === undefined || task !== 'exec') {
+    if (words.length > 0) throw new InputError('task', `unexpected arguments: ${words.join(' ')} (only exec takes a command after --)`);
+    if (fileFlags.length > 0) throw new InputError('--file', '--file is for exec');
+    return { input: jobInput(task, o), module: null, files: [] };
+  }
+  const files = readExecFiles(fileFlags);
+  const input = jobInput(task, o);
+  input.params = { ...input.params, ...execParams(words, rawArgs, Object.fromEntries(files.map((f) => [f.name, sha256Hex(f.bytes)]))) };
+  return { input, module: null, files };
 }
 
 /** A job from `run`/`submit` flags: each task flag goes to the params of the task that owns it. */
@@ -144,19 +177,24 @@ export function buildProgram(): Command {
       .option('--out <file>', 'write the full output (every prime, one per line; the final grid as RLE)')
       .option('--json', 'print one JSON object')
       .option('--log-level <level>', 'log level', 'error'),
-  ).action(async (task: string, o: Record<string, unknown>) => {
+  ).action(async (task: string, words: string[], o: Record<string, unknown>) => {
     const workers = o['workers'] === undefined ? os.availableParallelism() : Number(o['workers']);
     if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new InputError('--workers', `--workers must be a positive integer (got ${String(o['workers'])})`);
     const outParam = findTask(task)?.outputParam; // e.g. primes: --out keeps every prime (--list)
     const outFlag = taskFlags().find((f) => f.param === outParam && f.tasks.includes(task));
     if (o['out'] !== undefined && outFlag) o[outFlag.attribute] = true;
-    const input = jobInput(task, o);
+    const { input, module, files } = await anyJobInput(task, words, o, (program as unknown as { rawArgs?: string[] }).rawArgs ?? process.argv);
     planJob(input, workers); // validate before starting anything
     const logger = makeLogger(String(o['logLevel']), { toStderr: true });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bramble-run-'));
     const cluster = await initCluster(dir); // throwaway credentials: TLS and auth even on loopback
     const hp = await startHeadProcess({ cluster, dataDir: dir, bind: '127.0.0.1', port: 0, httpPort: null, insecure: false, logger, version: VERSION });
-    const agent = startWorkerProcess({ host: '127.0.0.1', port: hp.workerPort, caHash: cluster.caHash, secret: cluster.secret, slots: workers, name: 'local', logger, version: VERSION });
+    // the user's own code on their own machine: no switch needed (issue 12)
+    for (const code of [...(module ? [module.bytes] : []), ...files.map((f) => f.bytes)]) hp.head.code?.put(code);
+    const agent = startWorkerProcess({
+      ...{ host: '127.0.0.1', port: hp.workerPort, caHash: cluster.caHash, secret: cluster.secret, slots: workers, name: 'local', logger, version: VERSION },
+      ...{ allowCode: true, allowExec: true, codeDir: path.join(dir, 'code-local') },
+    });
     const cleanup = async (): Promise<void> => {
       await agent.stop();
       await hp.stop();
@@ -292,6 +330,10 @@ export function buildProgram(): Command {
     .option('--prefetch <n>', 'chunks held beyond the slots (default 1; at least 64 per slot while chunks take under 2 ms)')
     .option('--config <file>', 'config file (JSON; default: the data dir config.json, section "worker")')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent')
+    .option('--allow-code', 'run task modules (JS/TS) the head admin submits, in a sandboxed child process (docs/security.md)')
+    .option('--allow-exec', 'run commands (any program) the head admin submits, as this user')
+    .option('--code-cpu-seconds <s>', 'CPU seconds a task module chunk may use (default 300)')
+    .option('--code-memory-mb <mb>', "heap cap of a task module's process, MiB (default 512)")
     .addOption(new Option('--insecure', 'talk plaintext to an --insecure head'))
     .action(async (o: Record<string, unknown>) => {
       const dir = dataDirOf(o as { data?: string });
@@ -311,7 +353,10 @@ export function buildProgram(): Command {
       await acquireInstanceLock(dir, cfg.instance); // held until the process exits; the error names the pid holding it
       const logger = makeLogger(cfg.logLevel);
       const node = stableNodeId(dir, cfg.instance);
-      const agent = startWorkerProcess({ host, port, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node });
+      const agent = startWorkerProcess({
+        ...{ host, port, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node },
+        ...{ allowCode: cfg.allowCode, allowExec: cfg.allowExec, codeCpuSeconds: cfg.codeCpuSeconds, codeMemoryMb: cfg.codeMemoryMb, codeDir: path.join(dir, `code-${cfg.instance}`) },
+      });
       const stop = (): void => {
         logger.info('worker draining');
         void agent.drain().finally(() => process.exit(0));
@@ -340,10 +385,15 @@ export function buildProgram(): Command {
 
   taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ')).description('submit a job to the head')))
     .option('--wait', 'wait for the job to finish and print its result')
-    .action(async (task: string, o: Record<string, unknown>) => {
-      const input = jobInput(task, o);
+    .action(async (task: string, words: string[], o: Record<string, unknown>) => {
+      const { input, module, files } = await anyJobInput(task, words, o, (program as unknown as { rawArgs?: string[] }).rawArgs ?? process.argv);
       planJob(input); // same validation as the head, before any network
       const c = client(o);
+      if (module) {
+        const up = await c.putBytes<{ task: string }>(`/api/code?module=${encodeURIComponent(path.basename(module.file))}`, module.bytes);
+        if (up.task !== module.task.name) throw new BrambleError('CODE', `the head stored the module as ${up.task}, expected ${module.task.name}`);
+      }
+      for (const f of files) await c.putBytes('/api/code', f.bytes);
       const st = await c.post<JobStatus>('/api/jobs', { ...input });
       if (!o['wait']) {
         if (o['json']) printJson({ id: st.id, state: st.state, chunks: String(st.chunks.total) });

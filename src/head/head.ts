@@ -8,6 +8,8 @@ import type { JobInput, Task } from '../tasks/index.js';
 import type { FrameServer, Pending } from '../net/index.js';
 import type { ClusterReadModel, CompatHost, HeadCounters, HeadEvent, JobStatus, LedgerCounters, NodeLoad, NodeRecord } from '../ports/index.js';
 import { HmacLeaseSigner } from '../trust/index.js';
+import { findTask } from '../tasks/index.js';
+import type { CodeStore } from './code-store.js';
 import { HeadEvents } from './head-events.js';
 import { JobReports } from './job-reports.js';
 import { NodeRegistry } from './nodes.js';
@@ -31,7 +33,16 @@ export interface HeadOptions {
   speculate?: boolean;
   /** The journal cannot commit: the head acknowledges nothing more; the root turns this into an exit code. */
   onFatal?: (err: unknown) => void;
+  /** Users' code by hash (issue 12) and the public key of the key that signs it. */
+  code?: CodeStore;
+  codeKey?: string;
 }
+
+/** Why a job that needs an opt-in waits, by what it needs. */
+const WAITING: Record<string, string> = {
+  module: 'waiting: no connected worker runs task modules (start workers with --allow-code)',
+  exec: 'waiting: no connected worker runs commands (start workers with --allow-exec)',
+};
 
 /**
  * The head as one object for the HTTP API, the CLI and the apps' ports: a facade over the ledger,
@@ -51,6 +62,7 @@ export class Head implements ClusterReadModel, CompatHost {
   readonly headId = randomBytes(6).toString('hex');
   readonly counters: HeadCounters = { resultsIn: 0, badMessages: 0, authFailures: 0, assignFrames: 0, ackFrames: 0 };
   readonly leaseMs: number;
+  readonly code: CodeStore | null;
   private readonly server: FrameServer | null;
   private timers: NodeJS.Timeout[] = [];
 
@@ -59,6 +71,7 @@ export class Head implements ClusterReadModel, CompatHost {
     this.log = o.logger;
     this.leaseMs = o.settings.leaseMs;
     this.journal = o.journal;
+    this.code = o.code ?? null;
     this.bus = new HeadEvents(this.clock, this.log);
     this.ledger = new Ledger({ clock: this.clock, journal: this.journal, signer: new HmacLeaseSigner(o.leaseKey), leaseMs: this.leaseMs, speculate: o.speculate ?? true });
     this.nodes = new NodeRegistry({ clock: this.clock, staleMs: o.settings.staleMs, lostMs: o.settings.lostMs });
@@ -86,6 +99,7 @@ export class Head implements ClusterReadModel, CompatHost {
       telemetryMs: o.settings.telemetryMs,
       hotTemp: o.settings.hotTemp,
       hotSlots: o.settings.hotSlots,
+      ...(o.code ? { code: (hash: string) => o.code!.get(hash), codeKey: o.codeKey, codeServed: (bytes: number) => void ((o.code!.stats.served++, (o.code!.stats.servedBytes += bytes))) } : {}),
     });
     this.reports = new JobReports({ clock: this.clock, ledger: this.ledger, journal: this.journal, events: this.bus, slots: () => this.sessions.slotCount() });
     this.nodes.on((n) => this.bus.changed('nodes', n.id));
@@ -246,7 +260,15 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   status(id: string): JobStatus {
-    return this.reports.status(id);
+    return this.withWaiting(this.reports.status(id));
+  }
+
+  /** A job that needs an opt-in no connected worker gave says so (`status`, the dashboard). */
+  private withWaiting(st: JobStatus): JobStatus {
+    if (st.state !== 'queued' && st.state !== 'running') return st;
+    const need = findTask(st.task)?.needs;
+    if (!need || this.sessions.anyRuns(need)) return st;
+    return { ...st, waiting: WAITING[need] ?? `waiting: no connected worker runs ${need}` };
   }
 
   result(id: string): Record<string, unknown> {
@@ -266,7 +288,7 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   jobs(): JobStatus[] {
-    return this.reports.jobs();
+    return this.reports.jobs().map((st) => this.withWaiting(st));
   }
 
   getJob(id: string): JobRecord {

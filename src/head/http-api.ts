@@ -6,6 +6,7 @@ import type net from 'node:net';
 import { BrambleError, ConflictError, InputError, NotFoundError, RepeatLimiter } from '../core/index.js';
 import { describeTasks, getTask, publicTasks } from '../tasks/index.js';
 import type { Head } from './head.js';
+import { codeRoutes } from './code-routes.js';
 import { openApiDocument } from './openapi.js';
 
 export interface HttpApiOptions {
@@ -223,6 +224,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   app.get('/api/tasks', async () => describeTasks());
   app.get('/api/openapi.json', async () => openApiDocument());
 
+  codeRoutes(app, head);
   app.get('/api/jobs', async () => ({ jobs: head.jobs() }));
 
   app.post('/api/jobs', async (req: FastifyRequest, reply: FastifyReply) => {

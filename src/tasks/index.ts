@@ -8,3 +8,6 @@ export * from './registry.js';
 export * from './describe.js';
 export * from './plan.js';
 import './fixtures.js';
+export * from './code/module-task.js';
+export * from './code/bundle.js';
+export * from './code/sandbox.js';
