@@ -380,7 +380,7 @@ export function buildProgram(): Command {
   const showStatus = (st: JobStatus): string => {
     const c = st.chunks;
     const pct = (st.progress * 100).toFixed(1);
-    return `${st.id}  ${st.task.padEnd(7)} ${st.state.padEnd(9)} ${pct.padStart(5)}%  ${c.done}/${c.total} done, ${c.leased} leased, ${c.pending} pending, ${c.failed} failed${st.error ? `\n  ${st.error}` : ''}`;
+    return `${st.id}  ${st.task.padEnd(7)} ${st.state.padEnd(9)} ${pct.padStart(5)}%  ${c.done}/${c.total} done, ${c.leased} leased, ${c.pending} pending, ${c.failed} failed${st.waiting ? `\n  ${st.waiting}` : ''}${st.error ? `\n  ${st.error}` : ''}${st.failedChunks.length ? `\n  failed chunks: ${st.failedChunks.slice(0, 3).map((f) => `${f.index}: ${f.error}`).join('\n  ')}` : ''}`;
   };
 
   taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ')).description('submit a job to the head')))

@@ -35,7 +35,10 @@ export interface HeadState {
 }
 
 export function writeHeadState(dir: string, state: HeadState): void {
-  writeFileSync(path.join(dir, FILES.headState), JSON.stringify(state, null, 2) + '\n');
+  // atomically: a reader polling for the file never sees it half written
+  const file = path.join(dir, FILES.headState);
+  writeFileSync(`${file}.tmp-${process.pid}`, JSON.stringify(state, null, 2) + '\n');
+  renameSync(`${file}.tmp-${process.pid}`, file);
 }
 
 /** The running head's state, or null when none was written (or it cannot be read). */
