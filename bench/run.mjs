@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark, each against a yardstick measured in the same run.
 // BENCH=primes,coordinator to pick; RUNS=N for the number of interleaved runs (median reported).
-const all = ['primes', 'collatz', 'life', 'coordinator'];
+const all = ['primes', 'collatz', 'life', 'coordinator', 'user-code'];
 const pick = (process.env.BENCH ?? all.join(',')).split(',');
 const results = [];
 for (const name of all.filter((n) => pick.includes(n))) {

@@ -92,6 +92,7 @@ export class WorkerAgent {
   private readonly caps: Set<string>;
   /** Chunks of users' code running outside the slot threads (each takes a slot). */
   private hosted = 0;
+  private readonly jobDirs = new Set<string>();
   private codeKey: string | null = null;
   private code: CodeCache | null = null;
   private sandbox: ProcessSandbox | null = null;
@@ -345,7 +346,10 @@ export class WorkerAgent {
         if (how === 'fetched') this.log.info({ hash, transfers: cache.stats.transfers, hits: cache.stats.hits, bytes: cache.stats.bytes }, 'code fetched from the head');
       }
       const workDir = path.join(dir, 'jobs', chunk.job.replace(/[^\w.-]/g, '_'));
-      mkdirSync(workDir, { recursive: true, mode: 0o700 });
+      if (!this.jobDirs.has(workDir)) {
+        mkdirSync(workDir, { recursive: true, mode: 0o700 });
+        this.jobDirs.add(workDir);
+      }
       this.sandbox ??= new ProcessSandbox({ dir: path.join(dir, 'sandbox'), cpuSeconds: this.o.codeCpuSeconds ?? 300, memoryMb: this.o.codeMemoryMb ?? 512 });
       const sandbox = this.sandbox;
       const r = await task.execute!(chunk.params, BigInt(chunk.start), BigInt(chunk.end), {
