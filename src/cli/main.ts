@@ -171,7 +171,7 @@ export function buildProgram(): Command {
   taskOptions(
     program
       .command('run')
-      .argument('<task>', publicTasks().map((t) => t.name).join(' | '))
+      .argument('<task>', publicTasks().map((t) => t.name).join(' | ') + ' | ./task.mjs or .ts (a task module)')
       .description('run a job on this machine: a head and local worker slots inside this one command')
       .option('--workers <n>', 'local worker slots (default: one per core)')
       .option('--out <file>', 'write the full output (every prime, one per line; the final grid as RLE)')
@@ -383,7 +383,7 @@ export function buildProgram(): Command {
     return `${st.id}  ${st.task.padEnd(7)} ${st.state.padEnd(9)} ${pct.padStart(5)}%  ${c.done}/${c.total} done, ${c.leased} leased, ${c.pending} pending, ${c.failed} failed${st.waiting ? `\n  ${st.waiting}` : ''}${st.error ? `\n  ${st.error}` : ''}${st.failedChunks.length ? `\n  failed chunks: ${st.failedChunks.slice(0, 3).map((f) => `${f.index}: ${f.error}`).join('\n  ')}` : ''}`;
   };
 
-  taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ')).description('submit a job to the head')))
+  taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ') + ' | ./task.mjs or .ts (a task module)').description('submit a job to the head')))
     .option('--wait', 'wait for the job to finish and print its result')
     .action(async (task: string, words: string[], o: Record<string, unknown>) => {
       const { input, module, files } = await anyJobInput(task, words, o, (program as unknown as { rawArgs?: string[] }).rawArgs ?? process.argv);
