@@ -136,6 +136,10 @@ describe('task modules', () => {
     const a = Buffer.concat([base, Buffer.from('\n// a\n')]);
     const taskA = await put(a, 'a.mjs');
     const hashA = sha256Hex(a);
+    // the store serves it to the admin only
+    expect((await api(head, 'GET', `/api/code/${hashA}`)).status).toBe(200);
+    expect((await api(head, 'GET', `/api/code/${hashA}`, undefined, null)).status).toBe(401);
+    expect((await api(head, 'GET', `/api/code/${'0'.repeat(64)}`)).status).toBe(404);
     appendFileSync(path.join(head.dir, 'code', hashA), '\nconsole.log("injected")\n');
     expect(await failsWith(taskA)).toMatch(/refused code [0-9a-f]{12}: its SHA-256 is .* not the hash it was sent for/);
     // a signature of another hash (or by another key)
