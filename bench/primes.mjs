@@ -2,6 +2,8 @@
 // Primes kernel benchmark: our countPrimes on one thread against `primesieve -t 1` (Debian package
 // primesieve-bin), interleaved, median of RUNS runs each. Run after `npm run build`:
 //   node bench/primes.mjs            (RUNS=5 node bench/primes.mjs for more runs)
+// COMPARE=/path/to/another/dist adds that build (an older commit's, say) to the same interleaved runs,
+// reported as compare_cpu_s and compare_cpu_ratio (its CPU time over primesieve's).
 // Exports run() for bench/run.mjs; prints a table when executed directly.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -40,12 +42,14 @@ function cpuSeconds() {
 
 export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
   const { countPrimes } = await import('../dist/kernels/primes.js');
+  const other = process.env.COMPARE ? (await import(`${process.env.COMPARE}/kernels/primes.js`)).countPrimes : null;
   const rows = [];
   for (const c of CASES) {
     const ours = [];
     const oursCpu = [];
     const theirs = [];
     const theirsCpu = [];
+    const otherCpu = [];
     let count = null;
     let theirCount = null;
     let yardstick = true;
@@ -55,6 +59,11 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
       count = countPrimes(c.start, c.end).count;
       oursCpu.push(cpuSeconds() - c0);
       ours.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      if (other) {
+        const c1 = cpuSeconds();
+        if (other(c.start, c.end).count !== c.expect) throw new Error(`COMPARE build: wrong count for ${c.name}`);
+        otherCpu.push(cpuSeconds() - c1);
+      }
       if (yardstick) {
         const y = primesieve(c.args);
         if (y === null) yardstick = false;
@@ -66,7 +75,8 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
       }
       log(
         `${c.name}: run ${i + 1}/${runs}: ours ${ours[i].toFixed(2)} s (cpu ${oursCpu[i].toFixed(2)})` +
-          (yardstick ? `, primesieve ${theirs[i].toFixed(2)} s (cpu ${theirsCpu[i]?.toFixed(2) ?? '?'})` : ''),
+          (yardstick ? `, primesieve ${theirs[i].toFixed(2)} s (cpu ${theirsCpu[i]?.toFixed(2) ?? '?'})` : '') +
+          (other ? `, COMPARE build cpu ${otherCpu[i].toFixed(2)}` : ''),
       );
     }
     const o = median(ours);
@@ -84,6 +94,7 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
       ours_cpu_s: Number(oc.toFixed(3)),
       yardstick_cpu_s: tc === null ? null : Number(tc.toFixed(3)),
       cpu_ratio: tc === null ? null : Number((oc / tc).toFixed(2)),
+      ...(other ? { compare_cpu_s: Number(median(otherCpu).toFixed(3)), compare_cpu_ratio: tc === null ? null : Number((median(otherCpu) / tc).toFixed(2)) } : {}),
       count,
       correct: count === c.expect && (theirCount === null || theirCount === count),
     });
@@ -97,7 +108,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.log(
       `${r.case.padEnd(34)} ours ${r.ours_s.toFixed(2).padStart(6)} s   primesieve ${r.yardstick_s === null ? '   n/a' : r.yardstick_s.toFixed(2).padStart(6)} s   ratio ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)}` +
         `   (cpu: ${r.ours_cpu_s.toFixed(2)} s / ${r.yardstick_cpu_s === null ? 'n/a' : r.yardstick_cpu_s.toFixed(2)} s = ${r.cpu_ratio ?? 'n/a'})` +
-        `   count ${r.count} ${r.correct ? 'ok' : 'WRONG'}   (median of ${r.runs})`,
+        `   count ${r.count} ${r.correct ? 'ok' : 'WRONG'}   (median of ${r.runs})` +
+        (r.compare_cpu_s === undefined ? '' : `   COMPARE build: cpu ${r.compare_cpu_s.toFixed(2)} s = ${r.compare_cpu_ratio} x primesieve`),
     );
   }
   if (rows.some((r) => !r.correct)) process.exitCode = 1;

@@ -56,6 +56,24 @@ describe('Ledger', () => {
     expect(ledger.stats.duplicates).toBe(1);
   });
 
+  it('gives a worker that let a lease expire nothing more until it is heard from again', () => {
+    const { ledger, clock } = setup(2);
+    ledger.registerWorker('w1');
+    const [a] = ledger.lease('w1', 1);
+    clock.advance(1000);
+    expect(ledger.expire()).toHaveLength(1);
+    // frozen but still connected: the expired chunk must not go straight back to it
+    expect(ledger.lease('w1', 2)).toEqual([]);
+    ledger.heartbeat('w1');
+    expect(ledger.lease('w1', 2).map((x) => x.index).sort()).toEqual([0, 1]);
+    // a late result also counts as being heard from
+    clock.advance(1000);
+    ledger.expire();
+    expect(ledger.lease('w1', 1)).toEqual([]);
+    ledger.complete([done(a!.token, 0)]);
+    expect(ledger.lease('w1', 1).length).toBe(1);
+  });
+
   it('heartbeats extend leases', () => {
     const { ledger, clock } = setup(1);
     ledger.registerWorker('w1');

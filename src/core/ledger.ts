@@ -205,6 +205,12 @@ export class Ledger {
   private readonly byToken = new Map<string, Lease>();
   private readonly byWorker = new Map<string, Set<string>>();
   private readonly slots = new Map<string, number>();
+  /**
+   * Workers that let a lease expire without a heartbeat (stopped, frozen, cut off but still connected):
+   * they get no new chunks until they are heard from again, so a frozen worker does not take the same
+   * chunk again and again until it is quarantined.
+   */
+  private readonly silent = new Set<string>();
   private slotTotal = 0;
   private readonly listeners: ((e: LedgerEvent) => void)[] = [];
   private seq = 0;
@@ -378,6 +384,7 @@ export class Ledger {
 
   /** A worker joined with `slots` slots (its share of a job's tail is sized by slots). */
   registerWorker(worker: string, slots = 1): void {
+    this.silent.delete(worker);
     this.slotTotal += Math.max(1, slots) - (this.slots.get(worker) ?? 0);
     this.slots.set(worker, Math.max(1, slots));
   }
@@ -393,6 +400,7 @@ export class Ledger {
   releaseWorker(worker: string, reason: 'lost' | 'drained'): Lease[] {
     this.slotTotal -= this.slots.get(worker) ?? 0;
     this.slots.delete(worker);
+    this.silent.delete(worker);
     const tokens = this.byWorker.get(worker);
     this.byWorker.delete(worker);
     const released: Lease[] = [];
@@ -413,7 +421,7 @@ export class Ledger {
    */
   lease(worker: string, n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
     const out: Assignment[] = [];
-    if (n <= 0) return out;
+    if (n <= 0 || this.silent.has(worker)) return out;
     const books = [...this.books.values()]
       .filter((b) => !accept || accept(b.job))
       .sort((a, b) => b.job.priority - a.job.priority || a.job.seq - b.job.seq);
@@ -574,6 +582,7 @@ export class Ledger {
 
   /** Extends every lease the worker holds. Returns tokens the worker holds that are no longer valid. */
   heartbeat(worker: string, tokens: readonly string[] = []): string[] {
+    this.silent.delete(worker);
     const deadline = this.clock.now() + this.leaseMs;
     for (const t of this.byWorker.get(worker) ?? []) {
       const l = this.byToken.get(t);
@@ -589,6 +598,7 @@ export class Ledger {
     for (const l of this.byToken.values()) if (l.deadline <= now) expired.push(l);
     for (const l of expired) {
       this.dropLease(l);
+      this.silent.add(l.worker);
       this.stats.expired++;
       this.emit({ type: 'lease-expired', lease: l });
       this.recordFailure(l, `lease expired after ${this.leaseMs} ms without a heartbeat`);
@@ -652,6 +662,7 @@ export class Ledger {
   }
 
   private prepare(results: readonly ResultInput[]): Prepared {
+    for (const r of results) this.silent.delete(r.worker); // heard from
     const outcomes: ResultOutcome[] = new Array<ResultOutcome>(results.length).fill('rejected');
     const rows: ChunkResultRecord[] = [];
     const pending: Prepared['pending'] = [];

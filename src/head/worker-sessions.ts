@@ -297,6 +297,7 @@ export class WorkerSessions implements SessionPort {
         // leases it still runs that were given to others or ended: tell it to stop them (a worker lists
         // only chunks it has not answered, so none of these has a result on its way)
         if (stale.length > 0) peer.conn.send({ type: 'cancel', tokens: stale });
+        this.topUp(peer); // a worker that was silent past a lease gets work again once heard from
         break;
       }
       case 'telemetry': {

@@ -82,6 +82,12 @@ describe('countPrimes', () => {
     expect(top.last).toBe(MAX - 58n); // 2^64 - 59, the largest 64-bit prime
   });
 
+  it('counts ranges where big sieving primes hop over many segments (the bucket sieve on the mod-210 wheel)', () => {
+    // sqrt(end) ~ 3.2e7 and 1e8: hops of up to 10q + 10 bytes span several buckets (primesieve's counts)
+    expect(countPrimes(10n ** 15n, 10n ** 15n + 3n * 10n ** 8n).count).toBe(8683939);
+    expect(countPrimes(10n ** 16n, 10n ** 16n + 10n ** 8n).count).toBe(2714904);
+  });
+
   it('handles the smallest ranges', () => {
     const none = { count: 0, first: null, last: null, largestGap: null };
     expect(countPrimes(0n, 0n)).toEqual(none);

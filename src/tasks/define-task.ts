@@ -206,6 +206,8 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
   name: string;
   /** One line for help and the dashboard. */
   description: string;
+  /** Where the task stands in lists (help, `GET /api/tasks`, the dashboard's tabs): lower first, then by name. Default 100. */
+  order?: number;
   /** The parameters: flags on the CLI, `params` in the HTTP body. */
   params: P;
   /**
@@ -280,6 +282,8 @@ export interface ParamInfo {
 export interface Task {
   name: string;
   description: string;
+  /** Place in lists: lower first (default 100). */
+  order?: number;
   paramInfo: readonly ParamInfo[];
   /** Normalises and validates user parameters; every error is an InputError naming the flag. */
   params(raw: Record<string, unknown>): Record<string, unknown>;
@@ -344,6 +348,7 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
   const task: Task = {
     name: def.name,
     description: def.description,
+    order: def.order ?? 100,
     paramInfo: info,
     params(raw) {
       const allowed = info.map((p) => p.name);

@@ -66,5 +66,5 @@ export function taskNames(): string[] {
 
 /** The tasks a user sees (help, `GET /api/tasks`): fixtures are left out. */
 export function publicTasks(): Task[] {
-  return [...registry.values()].filter((t) => !t.name.startsWith('fixture-') && !t.name.includes(':'));
+  return [...registry.values()].filter((t) => !t.name.startsWith('fixture-') && !t.name.includes(':')).sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name));
 }

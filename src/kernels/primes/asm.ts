@@ -67,7 +67,13 @@ export const w = {
   i64Popcnt: un(0x7b),
   i64Ctz: un(0x7a),
   i64Eqz: un(0x50),
+  i64Eq: bin(0x51),
   i64Ne: bin(0x52),
+  i64LtU: bin(0x54),
+  i64GtU: bin(0x56),
+  i64LeU: bin(0x58),
+  i64GeU: bin(0x5a),
+  i64Xor: bin(0x85),
   i64ExtendU: un(0xad),
   wrap: un(0xa7),
   // f64
@@ -75,6 +81,8 @@ export const w = {
   fSub: bin(0xa1),
   fMul: bin(0xa2),
   fDiv: bin(0xa3),
+  fMin: bin(0xa4),
+  fMax: bin(0xa5),
   fFloor: un(0x9c),
   fCeil: un(0x9b),
   fLt: bin(0x63),
@@ -87,7 +95,11 @@ export const w = {
   // memory (offset: a constant added to the address)
   load8: (addr: Code, off = 0): Code => [addr, 0x2d, 0, uleb(off)],
   load: (addr: Code, off = 0): Code => [addr, 0x28, 2, uleb(off)],
+  /** i32.load16_u */
+  load16: (addr: Code, off = 0): Code => [addr, 0x2f, 1, uleb(off)],
   load64: (addr: Code, off = 0): Code => [addr, 0x29, 3, uleb(off)],
+  /** i64.load32_u */
+  load32U64: (addr: Code, off = 0): Code => [addr, 0x35, 2, uleb(off)],
   loadF64: (addr: Code, off = 0): Code => [addr, 0x2b, 3, uleb(off)],
   store8: (addr: Code, v: Code, off = 0): Code => [addr, v, 0x3a, 0, uleb(off)],
   store: (addr: Code, v: Code, off = 0): Code => [addr, v, 0x36, 2, uleb(off)],
@@ -100,6 +112,7 @@ export const w = {
   loop: (...body: Code[]): Code => [0x03, 0x40, body, 0x0b],
   br: (d: number): Code => [0x0c, uleb(d)],
   brIf: (d: number, cond: Code): Code => [cond, 0x0d, uleb(d)],
+  brTable: (targets: number[], dflt: number, index: Code): Code => [index, 0x0e, uleb(targets.length), targets.map(uleb), uleb(dflt)],
   if: (cond: Code, then: Code[], els?: Code[]): Code =>
     els ? [cond, 0x04, 0x40, then, 0x05, els, 0x0b] : [cond, 0x04, 0x40, then, 0x0b],
   ret: (v?: Code): Code => (v === undefined ? [0x0f] : [v, 0x0f]),

@@ -29,7 +29,15 @@ function highPos(w: number): number {
 }
 
 /** Count mode: statistics of one segment of c primes (bytes [0, segLen) of b8/b32; zero after, up to a multiple of 8). */
-export function countSegment(b8: Uint8Array, b32: Int32Array, segLen: number, segBase: number, st: Float64Array, c: number): void {
+export function countSegment(
+  b8: Uint8Array,
+  b32: Int32Array,
+  segLen: number,
+  segBase: number,
+  st: Float64Array,
+  c: number,
+  zeroWord?: (from: number, to: number) => number,
+): void {
   if (c === 0) return;
   const nWords = (segLen + 3) >>> 2;
   st[ST_COUNT] = st[ST_COUNT]! + c;
@@ -52,7 +60,7 @@ export function countSegment(b8: Uint8Array, b32: Int32Array, segLen: number, se
   const G = st[ST_GAP]!;
   if (G < 60) gapsAll(b32, f, l, segBase, firstPos, st);
   else if (G < 240) gapsByByte(b8, b32, f, l, segBase, st);
-  else gapsByWord(b32, f, l, segBase, st);
+  else gapsByWord(b32, f, l, segBase, st, zeroWord);
   st[ST_LAST] = segBase + 120 * l + highPos(b32[l]!);
 }
 
@@ -117,13 +125,18 @@ function gapsByByte(b8: Uint8Array, b32: Int32Array, f: number, l: number, segBa
 }
 
 /** Gaps when the largest so far is >= 240: a larger gap contains a whole zero word (120 numbers). */
-function gapsByWord(b32: Int32Array, f: number, l: number, segBase: number, st: Float64Array): void {
+function gapsByWord(b32: Int32Array, f: number, l: number, segBase: number, st: Float64Array, zeroWord?: (from: number, to: number) => number): void {
   let G = st[ST_GAP]!;
   let k = f + 1; // invariant: b32[k - 1] !== 0
   while (k < l) {
     if (b32[k] !== 0) {
-      k++;
-      continue;
+      if (zeroWord === undefined) {
+        k++;
+        continue;
+      }
+      // the next zero word, found in WebAssembly (the segment is BUF there)
+      k = zeroWord(k + 1, l);
+      if (k >= l) break;
     }
     const prevPos = segBase + 120 * (k - 1) + highPos(b32[k - 1]!);
     let c = k + 1;

@@ -24,6 +24,7 @@ import {
   MAX_SMALL,
   MED,
   NB_MAX,
+  ONE_HIT_Q,
   PERIODS,
   POOL,
   PRESIEVE_MAX,
@@ -40,7 +41,7 @@ import {
   type WasmMemory,
 } from './wasm.js';
 import { isPrimeMR } from './mr.js';
-import { BIT_OF_RESIDUE, INV30, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
+import { BIT_OF_RESIDUE, INDEX210, INV210, INV30, NEXT210, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
 
 export { SEG };
 
@@ -224,10 +225,14 @@ export class Engine {
   private nb = 4;
   private batch = new Float64Array(4096);
 
+  /** The first zero 32-bit word of the segment in [from, to), or to (for the gap scan of collect.ts). */
+  readonly zeroWord: (from: number, to: number) => number;
+
   constructor() {
     const { mem, x } = instantiate(POOL + 64 * BLOCK_BYTES);
     this.mem = mem;
     this.x = x;
+    this.zeroWord = x.zeroWord;
     this.views();
     this.nBlocks = Math.floor((this.mem.buffer.byteLength - POOL) / BLOCK_BYTES);
   }
@@ -272,7 +277,7 @@ export class Engine {
   private resetBuckets(nb: number): void {
     this.nb = nb;
     this.entries = 0;
-    this.i32.fill(0, HEADS >> 2, (HEADS >> 2) + NB_MAX);
+    this.i32.fill(0, HEADS >> 2, (HEADS >> 2) + 2 * NB_MAX);
     this.i32[(GLOB >> 2) + 1] = nb - 1;
     this.i32[GLOB >> 2] = 0;
     this.linkFree(0, this.nBlocks);
@@ -282,7 +287,7 @@ export class Engine {
   private pushBig(seg: number, q: number, db: number, ws: number): void {
     this.reserve(1);
     const i32 = this.i32;
-    const hAt = (HEADS >> 2) + (seg & (this.nb - 1));
+    const hAt = (HEADS >> 2) + (seg & (this.nb - 1)) + (q >= ONE_HIT_Q ? NB_MAX : 0);
     let h = i32[hAt]!;
     if ((h & (BLOCK_BYTES - 1)) === 0) {
       const nb = i32[GLOB >> 2]!;
@@ -391,16 +396,17 @@ export class Engine {
     this.nSmall = 0;
     this.nMed = 0;
     this.nPend = 0;
-    // Buckets are sized by the largest hop of the largest prime.
+    // Buckets are sized by the largest hop of the largest prime (10q + 10 on the mod-210 wheel).
     const qMax = Math.floor(sqrtEnd / 30);
     let nb = 4;
-    while (nb < Math.ceil((7 * qMax + 16) / SEG) + 2) nb *= 2;
+    while (nb < Math.ceil((11 * qMax + 16) / SEG) + 2) nb *= 2;
     this.resetBuckets(nb);
 
     // L = aL * 2^40 + bL * 2^20 + cL, for exact L mod p with doubles.
     const aL = Number(L >> 40n);
     const bL = Number((L >> 20n) & 0xfffffn);
     const cL = Number(L & 0xfffffn);
+    const L210 = Number(L % 210n);
 
     // Sieving primes: (PRESIEVE_MAX, sqrtEnd]. Those <= sqrtL start at their first multiple >= L, the
     // others at their square (pending, activated when the sieve gets there).
@@ -419,9 +425,17 @@ export class Engine {
           const r0 = modL(aL, bL, cL, p);
           // The first multiple >= L is L + d0 = p * m0 with m0 = d0 / p (mod 30).
           const d0 = r0 === 0 ? 0 : p - r0;
-          const t = ((d0 % 30) * INV30[r]!) % 30;
-          const d = d0 + (NEXT_WHEEL_VALUE[t]! - t) * p;
-          this.place(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 8 + NEXT_WHEEL_INDEX[t]!, numSegs, 0);
+          if (p < SMALL_LIMIT) {
+            const t = ((d0 % 30) * INV30[r]!) % 30;
+            const d = d0 + (NEXT_WHEEL_VALUE[t]! - t) * p;
+            this.place(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 8 + NEXT_WHEEL_INDEX[t]!, numSegs, 0);
+          } else {
+            // medium primes are on the mod-210 wheel: m0 = (L + d0) / p (mod 210)
+            const t = (((L210 + d0) % 210) * INV210[p % 210]!) % 210;
+            const st = NEXT210[t]!;
+            const d = d0 + (st & 15) * p;
+            this.place(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 48 + (st >> 4), numSegs, 0);
+          }
         }
         if (n < batch.length) break;
       }
@@ -458,18 +472,19 @@ export class Engine {
         const p = this.pend[pendPos++]!;
         const q = Math.floor(p / 30);
         const rc = BIT_OF_RESIDUE[p - 30 * q]!;
-        this.place(p, q, nextPend - S, rc * 8 + rc, numSegs, s);
+        // the first multiple is p^2: multiplier p (the bucket sieve's states are on the mod-210 wheel)
+        this.place(p, q, nextPend - S, p < SMALL_LIMIT ? rc * 8 + rc : rc * 48 + INDEX210[p % 210]!, numSegs, s);
         nextPend = pendPos < this.nPend ? pendByte(this.pend[pendPos]!) : Infinity;
       }
       for (let b0 = 0; b0 < segLen; b0 += BLOCK) x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
       x.shift(SMALL + 8, this.nSmall, segLen);
-      x.small(MED, segLen, this.nMed);
+      x.medium(MED, segLen, this.nMed);
       x.shift(MED + 8, this.nMed, segLen);
       x.bucket(s, numSegs);
 
       this.views();
       const buf8 = this.buf8;
-      if (S === 0 && L < 60n) {
+      if (S === 0 && L <= BigInt(PRESIEVE_MAX)) {
         // The patterns crossed off the pre-sieved primes themselves, and kept 1.
         const l = Number(L);
         if (l === 0) buf8[0] = buf8[0]! & 0xfe;

@@ -48,6 +48,41 @@ for (let rc = 0; rc < 8; rc++) {
   }
 }
 
+/**
+ * The bucket sieve's mod-210 wheel: big sieving primes skip the multipliers divisible by 7 as well (the
+ * pre-sieve crossed those multiples off), 48 multipliers in 210 instead of 56. A big prime p = 30q + r
+ * (rc = index of r in WHEEL) with next multiplier m = W210[j] (mod 210) is in state ws = rc * 48 + j;
+ * STEP210[ws] = MASK | DM << 8 | DC << 12 | NEXT << 16: clear the bit MASK leaves out, add q * DM + DC to
+ * the byte index (DM = the gap to the next multiplier), go to state NEXT.
+ * NEXT210[t] = delta | j << 4: the smallest W210[j] = t + delta (mod 210) with delta >= 0.
+ */
+export const W210: readonly number[] = Array.from({ length: 210 }, (_, m) => m).filter((m) => m % 2 && m % 3 && m % 5 && m % 7);
+export const STEP210 = new Int32Array(8 * 48);
+export const NEXT210 = new Uint16Array(210);
+for (let rc = 0; rc < 8; rc++) {
+  const r = WHEEL[rc]!;
+  for (let j = 0; j < 48; j++) {
+    const m = W210[j]!;
+    const dm = j === 47 ? W210[0]! + 210 - m : W210[j + 1]! - m;
+    const s = (r * m) % 30;
+    const mask = ~(1 << BIT_OF_RESIDUE[s]!) & 0xff;
+    const dc = Math.floor((s + r * dm) / 30);
+    STEP210[rc * 48 + j] = mask | (dm << 8) | (dc << 12) | ((rc * 48 + ((j + 1) % 48)) << 16);
+  }
+}
+for (let t = 0; t < 210; t++) {
+  let j = 0;
+  while (j < 48 && W210[j]! < t) j++;
+  NEXT210[t] = j === 48 ? (W210[0]! + 210 - t) | (0 << 4) : (W210[j]! - t) | (j << 4);
+}
+/** Index of r (mod 210) in W210, or -1. */
+export const INDEX210 = new Int8Array(210).fill(-1);
+W210.forEach((m, j) => (INDEX210[m] = j));
+
+/** INV210[r] = r^-1 mod 210 for r coprime to 210. */
+export const INV210 = new Uint8Array(210);
+for (const r of W210) for (const s of W210) if ((r * s) % 210 === 1) INV210[r] = s;
+
 /** INV30[r] = r^-1 mod 30 for r coprime to 30. */
 export const INV30 = new Uint8Array(30);
 for (let r = 1; r < 30; r++) {

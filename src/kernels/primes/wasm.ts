@@ -11,7 +11,8 @@
  *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + SEG + 64
  *   SMALL   small sieving primes, 16 bytes each: p, q, next byte index (in the segment), wheel state
  *   MED     medium sieving primes, the same
- *   HEADS   bucket list heads (block addresses, 0 = empty)
+ *   HEADS   bucket list heads (block addresses, 0 = empty): NB_MAX for primes that may hit a segment
+ *           more than once, then NB_MAX for those with q >= SEG / 2 (at most one hit per segment)
  *   SCRATCH a slice of the sieving-prime bitmap being set up
  *   POOL    bucket blocks of 8 KiB: the next (older, full) block or 0, then BS entries of
  *           (q, byte index | wheel state << SEG_BITS)
@@ -20,7 +21,7 @@ import { assemble, T, w, type Code } from './asm.js';
 import { wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
 
 export type { WasmMemory } from '../wasm/module.js';
-import { DC, DQ, MASK, NEXT_WS, UNROLL_ADD, WHEEL } from './tables.js';
+import { DC, DQ, MASK, NEXT210, NEXT_WS, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
 
 export const SEG_BITS = 18;
 export const SEG = 1 << SEG_BITS;
@@ -43,6 +44,18 @@ export const PRESIEVE_GROUPS: readonly (readonly number[])[] = [
   [19, 23, 29],
   [31, 37, 41],
   [43, 47, 53],
+  // primesieve pre-sieves to 163 too: 22 more primes in pairs (3 MB of patterns), ~20% fewer clears
+  [59, 61],
+  [67, 71],
+  [73, 79],
+  [83, 89],
+  [97, 101],
+  [103, 107],
+  [109, 113],
+  [127, 131],
+  [137, 139],
+  [149, 151],
+  [157, 163],
 ];
 export const PRESIEVE_PRIMES: readonly number[] = PRESIEVE_GROUPS.flat();
 export const PRESIEVE_MAX = Math.max(...PRESIEVE_PRIMES);
@@ -54,7 +67,7 @@ const MAX_MED = Math.ceil((1.3 * BIG_LIMIT) / Math.log(BIG_LIMIT)) + 64;
 /** Largest bucket count: hops of primes up to 2^32. */
 export const NB_MAX = (() => {
   let nb = 4;
-  while (nb < Math.ceil((7 * Math.floor(2 ** 32 / 30) + 16) / SEG) + 2) nb *= 2;
+  while (nb < Math.ceil((11 * Math.floor(2 ** 32 / 30) + 16) / SEG) + 2) nb *= 2;
   return nb;
 })();
 export const SCRATCH_BYTES = 1 << 16;
@@ -67,6 +80,9 @@ const T_UA = TBL + 256;
 const T_FIRST = TBL + 320;
 const T_WHEEL8 = TBL + 576;
 const T_STEP = TBL + 640;
+/** The bucket sieve's mod-210 wheel: STEP210 (384 x i32), NEXT210 (210 x u16), see tables.ts. */
+const T_STEP210 = TBL + 1536;
+const T_NEXT210 = TBL + 3072;
 export const GLOB = 1024;
 const G_FREE = GLOB;
 const G_NBMASK = GLOB + 4;
@@ -84,7 +100,9 @@ export const PAT: readonly number[] = (() => {
 export const SMALL = PAT[PAT.length - 1]!;
 export const MED = align(SMALL + 16 * MAX_SMALL, 64);
 export const HEADS = align(MED + 16 * MAX_MED, 64);
-export const SCRATCH = align(HEADS + 4 * NB_MAX, 64);
+export const SCRATCH = align(HEADS + 8 * NB_MAX, 64);
+/** Big primes with q >= ONE_HIT_Q step at least 2q >= SEG bytes: one hit per segment at most. */
+export const ONE_HIT_Q = SEG / 2;
 export const POOL = align(SCRATCH + SCRATCH_BYTES + 64, BLOCK_BYTES);
 export { MAX_SMALL, MAX_MED };
 
@@ -115,6 +133,20 @@ function names(params: string[], locals: string[]): Record<string, number> {
 
 const { get, set, i32, add, sub, mul, and, or, shl, shrU, load8, store8, load, store, block, loop, br, brIf } = w;
 
+/**
+ * One step of a big sieving prime on the mod-210 wheel (multiples of 7 skipped too: 48 of every 210
+ * multipliers instead of 56): STEP210[ws] = MASK | DM << 8 | DC << 12 | NEXT << 16.
+ */
+function step210(L: Record<string, number>): Code {
+  const t = L.t!;
+  return [
+    set(t, load(shl(get(L.ws!), i32(2)), T_STEP210)),
+    store8(get(L.idx!), w.and(load8(get(L.idx!), BUF), get(t)), BUF),
+    set(L.idx!, add(add(get(L.idx!), mul(get(L.q!), and(shrU(get(t), i32(8)), i32(15)))), and(shrU(get(t), i32(12)), i32(15)))),
+    set(L.ws!, shrU(get(t), i32(16))),
+  ];
+}
+
 /** One table step of a sieving prime: cross off buf[idx], move to the next multiple. */
 function step(L: Record<string, number>): Code {
   const t = L.t!;
@@ -136,7 +168,7 @@ function push(L: Record<string, number>): Code {
   const h = L.h!;
   const nb = L.nb!;
   return [
-    set(L.tb!, add(shl(and(get(L.seg!), get(L.nbm!)), i32(2)), i32(HEADS))),
+    set(L.tb!, add(add(shl(and(get(L.seg!), get(L.nbm!)), i32(2)), i32(HEADS)), w.select(i32(4 * NB_MAX), i32(0), w.geU(get(L.q!), i32(ONE_HIT_Q))))),
     set(h, load(get(L.tb!))),
     w.if(w.eqz(and(get(h), i32(BLOCK_BYTES - 1))), [
       set(nb, load(i32(0), G_FREE)),
@@ -229,6 +261,75 @@ function fSmall() {
   };
 }
 
+/**
+ * Medium sieving primes (primesieve's EratMedium): one multiple at a time, each with its own end test,
+ * on the mod-210 wheel (multipliers divisible by 7 skipped: 48 in 210), entered at the prime's wheel
+ * position through a br_table, one copy of the wheel turn per residue class of the prime (masks and
+ * carries are constants; only q * 2 .. q * 10 vary). No single steps to reach the start of a turn, none
+ * after the last full turn: primes with a few multiples per segment pay nothing for alignment.
+ * State ws = rc * 48 + j as in the bucket sieve (STEP210 in tables.ts).
+ */
+function fMedium() {
+  const p = ['base', 'end', 'n'];
+  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'q2', 'q4', 'q6', 'q8', 'q10', 'j', 'rc'];
+  const L = names(p, l);
+  const g = (n: string) => get(L[n]!);
+  /** The loop of residue class rc, nested inside the blocks of classes rc + 1 .. 7 and `done`. */
+  const rcLoop = (rc: number): Code => {
+    const sites: Code[] = [];
+    for (let m = 0; m < 48; m++) {
+      const ws = rc * 48 + m;
+      const t = STEP210[ws]!;
+      const dm = (t >> 8) & 15;
+      const dc = (t >> 12) & 15;
+      const doneDepth = 1 + (47 - m) + 1 + (7 - rc);
+      sites.push([
+        w.if(w.geS(g('idx'), g('end')), [set(L.ws!, i32(ws)), br(doneDepth)]),
+        store8(g('idx'), and(load8(g('idx'), BUF), i32(t & 255)), BUF),
+        set(L.idx!, add(add(g('idx'), g(`q${dm}`)), i32(dc))),
+      ]);
+    }
+    // blocks p0 .. p47: the br_table enters at position j; code m follows the end of block p_m
+    let inner: Code = block(w.brTable(Array.from({ length: 48 }, (_, k) => k), 0, g('j')));
+    for (let m = 0; m < 47; m++) inner = block(inner, sites[m]!);
+    return loop(inner, sites[47]!, set(L.j!, i32(0)), br(0));
+  };
+  let dispatch: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('rc')));
+  for (let rc = 0; rc < 8; rc++) dispatch = rc < 7 ? block(dispatch, rcLoop(rc)) : [dispatch, rcLoop(rc)];
+  return {
+    name: 'medium',
+    params: p.map(() => T.i32),
+    results: [],
+    locals: l.map(() => T.i32),
+    body: [
+      set(L.e!, g('base')),
+      set(L.eEnd!, add(g('base'), shl(g('n'), i32(4)))),
+      block(
+        loop(
+          brIf(1, w.geU(g('e'), g('eEnd'))),
+          set(L.idx!, load(g('e'), 8)),
+          w.if(w.ltS(g('idx'), g('end')), [
+            set(L.ws!, load(g('e'), 12)),
+            set(L.q!, load(g('e'), 4)),
+            set(L.q2!, add(g('q'), g('q'))),
+            set(L.q4!, add(g('q2'), g('q2'))),
+            set(L.q6!, add(g('q4'), g('q2'))),
+            set(L.q8!, add(g('q4'), g('q4'))),
+            set(L.q10!, add(g('q8'), g('q2'))),
+            set(L.rc!, w.divU(g('ws'), i32(48))),
+            set(L.j!, sub(g('ws'), mul(g('rc'), i32(48)))),
+            block(dispatch),
+            store(g('e'), g('idx'), 8),
+            store(g('e'), g('ws'), 12),
+          ]),
+          set(L.e!, add(g('e'), i32(16))),
+          br(0),
+        ),
+      ),
+    ],
+  };
+}
+
 /** Subtracts `by` from the next-index field of n records of 16 bytes at base + 4 * field. */
 function fShift() {
   const L = names(['at', 'n', 'by'], ['end']);
@@ -250,49 +351,46 @@ function fBucket() {
   const l = ['t', 'blk', 'e', 'eEnd', 'idx', 'ws', 'q', 'seg', 'v', 'tb', 'h', 'nb', 'hb', 'nxt', 'nbm'];
   const L = names(p, l);
   const g = (n: string) => get(L[n]!);
+  /** The bucket of segment s in the head table at `heads`; oneHit: its primes hit a segment at most once. */
+  const list = (heads: number, oneHit: boolean): Code =>
+    block(
+      set(L.hb!, add(shl(and(g('s'), g('nbm')), i32(2)), i32(heads))),
+      set(L.eEnd!, load(g('hb'))),
+      store(g('hb'), i32(0)),
+      brIf(0, w.eqz(g('eEnd'))),
+      set(L.blk!, and(sub(g('eEnd'), i32(1)), i32(~(BLOCK_BYTES - 1)))),
+      loop(
+        set(L.e!, add(g('blk'), i32(8))),
+        block(
+          loop(
+            brIf(1, w.geU(g('e'), g('eEnd'))),
+            set(L.q!, load(g('e'))),
+            set(L.v!, load(g('e'), 4)),
+            set(L.idx!, and(g('v'), i32(SEG_MASK))),
+            set(L.ws!, shrU(g('v'), i32(SEG_BITS))),
+            oneHit ? step210(L) : loop(step210(L), brIf(0, w.ltS(g('idx'), i32(SEG)))),
+            set(L.seg!, add(g('s'), shrU(g('idx'), i32(SEG_BITS)))),
+            w.if(w.ltU(g('seg'), g('numSegs')), [set(L.v!, or(and(g('idx'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))), push(L)]),
+            set(L.e!, add(g('e'), i32(8))),
+            br(0),
+          ),
+        ),
+        // Free the block, go on with the older (full) one.
+        set(L.nxt!, load(g('blk'))),
+        store(g('blk'), load(i32(0), G_FREE)),
+        store(i32(0), g('blk'), G_FREE),
+        brIf(1, w.eqz(g('nxt'))),
+        set(L.blk!, g('nxt')),
+        set(L.eEnd!, add(g('blk'), i32(BLOCK_BYTES))),
+        br(0),
+      ),
+    );
   return {
     name: 'bucket',
     params: p.map(() => T.i32),
     results: [],
     locals: l.map(() => T.i32),
-    body: [
-      set(L.nbm!, load(i32(0), G_NBMASK)),
-      set(L.hb!, add(shl(and(g('s'), g('nbm')), i32(2)), i32(HEADS))),
-      set(L.eEnd!, load(g('hb'))),
-      store(g('hb'), i32(0)),
-      w.if(w.eqz(g('eEnd')), [w.ret()]),
-      set(L.blk!, and(sub(g('eEnd'), i32(1)), i32(~(BLOCK_BYTES - 1)))),
-      block(
-        loop(
-          set(L.e!, add(g('blk'), i32(8))),
-          block(
-            loop(
-              brIf(1, w.geU(g('e'), g('eEnd'))),
-              set(L.q!, load(g('e'))),
-              set(L.v!, load(g('e'), 4)),
-              set(L.idx!, and(g('v'), i32(SEG_MASK))),
-              set(L.ws!, shrU(g('v'), i32(SEG_BITS))),
-              loop(step(L), brIf(0, w.ltS(g('idx'), i32(SEG)))),
-              set(L.seg!, add(g('s'), shrU(g('idx'), i32(SEG_BITS)))),
-              w.if(w.ltU(g('seg'), g('numSegs')), [
-                set(L.v!, or(and(g('idx'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
-                push(L),
-              ]),
-              set(L.e!, add(g('e'), i32(8))),
-              br(0),
-            ),
-          ),
-          // Free the block, go on with the older (full) one.
-          set(L.nxt!, load(g('blk'))),
-          store(g('blk'), load(i32(0), G_FREE)),
-          store(i32(0), g('blk'), G_FREE),
-          brIf(1, w.eqz(g('nxt'))),
-          set(L.blk!, g('nxt')),
-          set(L.eEnd!, add(g('blk'), i32(BLOCK_BYTES))),
-          br(0),
-        ),
-      ),
-    ],
+    body: [set(L.nbm!, load(i32(0), G_NBMASK)), list(HEADS, false), list(HEADS + 4 * NB_MAX, true)],
   };
 }
 
@@ -334,13 +432,14 @@ function fSetupBig() {
                   set(L.p!, i64Add(i64Mul(i64ExtendU(g('q')), w.i64(30)), i64ExtendU(load8(g('rc'), T_WHEEL8)))),
                   set(L.r!, i64RemU(g('L'), g('p'))),
                   set(L.d0!, w.select(w.i64(0), i64Sub(g('p'), g('r')), w.i64Eqz(g('r')))),
-                  set(L.d0i!, w.wrap(g('d0'))),
-                  set(L.st!, load8(add(shl(g('rc'), i32(5)), w.remU(g('d0i'), i32(30))), T_FIRST)),
-                  set(L.d!, i64Add(g('d0'), i64Mul(i64ExtendU(and(g('st'), i32(7))), g('p')))),
+                  // the multiplier of the first multiple >= L, moved up to the next one prime to 210
+                  set(L.d0i!, w.wrap(w.i64RemU(i64Add(i64DivU(g('L'), g('p')), i64ExtendU(w.i64Ne(g('r'), w.i64(0)))), w.i64(210)))),
+                  set(L.st!, w.load16(shl(g('d0i'), i32(1)), T_NEXT210)),
+                  set(L.d!, i64Add(g('d0'), i64Mul(i64ExtendU(and(g('st'), i32(15))), g('p')))),
                   set(L.db!, w.wrap(i64DivU(g('d'), w.i64(30)))),
                   set(L.seg!, shrU(g('db'), i32(SEG_BITS))),
                   w.if(w.ltU(g('seg'), g('numSegs')), [
-                    set(L.ws!, add(shl(g('rc'), i32(3)), shrU(g('st'), i32(3)))),
+                    set(L.ws!, add(mul(g('rc'), i32(48)), shrU(g('st'), i32(4)))),
                     set(L.v!, or(and(g('db'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
                     push(L),
                     set(L.count!, add(g('count'), i32(1))),
@@ -355,6 +454,23 @@ function fSetupBig() {
         ),
       ),
       g('count'),
+    ],
+  };
+}
+
+/** The first index k in [from, to) with BUF's 32-bit word k zero, or to (the gap scan of collect.ts). */
+function fZeroWord() {
+  const L = names(['from', 'to'], ['k']);
+  const g = (n: string) => get(L[n]!);
+  return {
+    name: 'zeroWord',
+    params: [T.i32, T.i32],
+    results: [T.i32],
+    locals: [T.i32],
+    body: [
+      set(L.k!, g('from')),
+      block(loop(brIf(1, w.geU(g('k'), g('to'))), brIf(1, w.eqz(load(shl(g('k'), i32(2)), BUF))), set(L.k!, add(g('k'), i32(1))), br(0))),
+      g('k'),
     ],
   };
 }
@@ -385,10 +501,12 @@ function fCount() {
 export interface SieveExports {
   presieve(n: number, ...offsets: number[]): void;
   small(base: number, end: number, n: number): void;
+  medium(base: number, end: number, n: number): void;
   shift(at: number, n: number, by: number): void;
   bucket(s: number, numSegs: number): void;
   setupBig(nWords: number, k0: number, numSegs: number, L: bigint): number;
   count(n: number): number;
+  zeroWord(from: number, to: number): number;
 }
 
 const api = wasmApi();
@@ -398,7 +516,7 @@ let compiled: WasmModule | null = null;
 function sieveModule(): WasmModule {
   if (compiled) return compiled;
   if (!api) throw new Error('the primes kernel needs WebAssembly');
-  const bytes = assemble([fPresieve(), fSmall(), fShift(), fBucket(), fSetupBig(), fCount()], 1, 65536);
+  const bytes = assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount(), fZeroWord()], 1, 65536);
   compiled = new api.Module(bytes);
   return compiled;
 }
@@ -419,18 +537,21 @@ function initMemory(mem: WasmMemory): void {
   u8.set(UNROLL_ADD, T_UA);
   u8.set(firstStepTable(), T_FIRST);
   u8.set(WHEEL, T_WHEEL8);
+  new Int32Array(mem.buffer, T_STEP210, 384).set(STEP210);
+  new Uint16Array(mem.buffer, T_NEXT210, 210).set(NEXT210);
   const stepTable = new Int32Array(mem.buffer, T_STEP, 64);
   for (let ws = 0; ws < 64; ws++) stepTable[ws] = MASK[ws]! | (DQ[ws]! << 8) | (DC[ws]! << 16) | (NEXT_WS[ws]! << 24);
   PRESIEVE_GROUPS.forEach((primes, gi) => {
     const P = PERIODS[gi]!;
-    const period = new Uint8Array(P);
-    for (let k = 0; k < P; k++) {
-      let v = 0;
+    // byte k holds 30k + WHEEL[b]; for each prime p and bit b the multiples of p are at k = k0 (mod p)
+    const period = new Uint8Array(P).fill(255);
+    for (const p of primes) {
       for (let b = 0; b < 8; b++) {
-        const n = 30 * k + WHEEL[b]!;
-        if (primes.every((p) => n % p !== 0)) v |= 1 << b;
+        let k0 = 0;
+        while ((30 * k0 + WHEEL[b]!) % p !== 0) k0++;
+        const m = ~(1 << b) & 255;
+        for (let k = k0; k < P; k += p) period[k] = period[k]! & m;
       }
-      period[k] = v;
     }
     const at = PAT[gi]!;
     const len = P + SEG + 64;

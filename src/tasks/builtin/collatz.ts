@@ -1,5 +1,5 @@
 import { defaultChunk } from '../../core/index.js';
-import { collatzSteps, collatzVerify, implausibleCollatz } from '../../kernels/index.js';
+import { collatzSteps, collatzVerify, implausibleCollatz, verifySieve } from '../../kernels/index.js';
 import type { Folder } from '../define-task.js';
 import { badSummary, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
@@ -33,7 +33,11 @@ function fold(): Folder {
     },
     result() {
       const highest = hn === null ? null : { n: hn, value: hv.toString() };
-      if (mode === 'verify') return { mode, count: count.toString(), verified: count.toString(), checked: checked.toString(), highest };
+      if (mode === 'verify') {
+        // the residue sieve that let the other numbers be skipped (Barina's method)
+        const sieve = verifySieve();
+        return { mode, count: count.toString(), verified: count.toString(), checked: checked.toString(), highest, sieve: { modulus: `2^${sieve.bits}`, kept: String(sieve.survivors) } };
+      }
       return { mode, count: count.toString(), longest: ln === null ? null : { n: ln, steps: String(ls) }, highest, totalSteps: total.toString() };
     },
   };
@@ -42,6 +46,7 @@ function fold(): Folder {
 /** Collatz over [start, end]: stopping times and records (`steps`), or `verify` (Barina's method). */
 export default defineTask({
   name: 'collatz',
+  order: 2,
   description: 'Collatz: steps of every n in [start, end] (record and highest value), or --mode verify',
   params: {
     mode: param.choice(['steps', 'verify'], { description: 'steps (stopping time of every n, records) or verify (every n reaches 1)', default: 'steps' }),

@@ -152,6 +152,7 @@ function runCommand(p: { command: string; files: string; shell: boolean; timeout
 
 export default defineTask({
   name: 'exec',
+  order: 5,
   description: 'runs a command once per chunk on workers started with --allow-exec: -- CMD ARGS ({start} {end} {index}); stdout is the output',
   params: {
     command: param.string({ description: 'the command as a JSON array of words (the CLI takes them after --)', hidden: true, maxLength: 262_144, check: (v, flag) => void parseCommand(v, flag) }),

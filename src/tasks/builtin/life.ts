@@ -19,6 +19,7 @@ function size(text: string, flag: string): { width: number; height: number } {
 /** Game of Life on a torus or bounded grid, any Life-like rule: one chunk that runs every generation. */
 export default defineTask({
   name: 'life',
+  order: 3,
   description: 'Game of Life on a W x H torus (or --bounded), any Life-like --rule, --random D --seed S or --pattern RLE',
   params: {
     size: param.string({ description: 'grid size', default: '256x256', placeholder: 'WxH', check: (s, flag) => void size(s, flag) }),

@@ -4,6 +4,7 @@ import { check } from '../summary.js';
 /** Does nothing per chunk: measures the coordinator alone. */
 export default defineTask({
   name: 'noop',
+  order: 4,
   description: 'does nothing per chunk: measures the coordinator alone (--chunks N)',
   params: {
     chunks: param.integer({ description: 'number of chunks', default: 1000, min: 1, max: 100_000_000 }),

@@ -15,6 +15,7 @@ function primeSummary(r: { count: number; first: bigint | null; last: bigint | n
 /** Primes in [start, end]: a segmented sieve per chunk; with --list every prime, as varint gaps. */
 export default defineTask({
   name: 'primes',
+  order: 1,
   description: 'primes in [start, end]: count, first, last, largest gap; with --list every prime',
   params: {
     list: param.boolean({ description: 'keep every prime (for --out / result --out)' }),
