@@ -135,8 +135,16 @@ export function loadCluster(dir: string): Cluster {
   const caHash = certHash(caCertPem);
   const secret = read(dir, FILES.secret).trim();
   // data dirs made before issue 12 have no code key: make one
-  if (!existsSync(path.join(dir, FILES.codeKey))) writeSecret(path.join(dir, FILES.codeKey), newCodeKeyPem());
-  const codeKeyPem = read(dir, FILES.codeKey);
+  let codeKeyPem: string;
+  if (existsSync(path.join(dir, FILES.codeKey))) codeKeyPem = read(dir, FILES.codeKey);
+  else {
+    codeKeyPem = newCodeKeyPem();
+    try {
+      writeSecret(path.join(dir, FILES.codeKey), codeKeyPem);
+    } catch {
+      /* a read-only data dir (a worker reading the join material): a head could not run here anyway */
+    }
+  }
   return {
     dir,
     caCertPem,
