@@ -102,9 +102,12 @@ describe('task modules', () => {
     for (const n of before) expect(n).toBeLessThanOrEqual(1);
     expect(before.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(1);
     // ...and a second job with the same module (other params, same bundle) transfers nothing
+    const served = async (): Promise<number> => (await api<{ code: { served: number } }>(head, 'GET', '/api/stats')).json.code.served;
+    const servedBefore = await served();
     const id2 = await submit([path.join(EXAMPLES, 'pi.mjs'), '--start', '100', '--end', '120', '--chunk', '1', '--param', 'samples=1000']);
     expect((await waitJob<Status>(head, id2, 60_000)).state).toBe('done');
     expect(survivors.map(fetchedCount)).toEqual(before);
+    expect(await served()).toBe(servedBefore);
   }, 240_000);
 
   it('refuses a bundle whose bytes or signature were tampered with on the head', async () => {

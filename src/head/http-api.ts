@@ -310,6 +310,8 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       pendingConnections: head.pendingConnections,
       workers: head.connectedWorkers(),
       wantToAssignMs: head.latencyPercentiles(),
+      // users' code: pieces stored, and sent to workers (a second job with cached code adds nothing)
+      code: head.code?.stats ?? null,
       memory: { rss: m.rss, heapUsed: m.heapUsed },
       cpu: process.cpuUsage(),
       uptime: process.uptime(),
