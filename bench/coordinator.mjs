@@ -5,6 +5,10 @@
 //    prefetched = 50 chunks in flight per process, as BullMQ's concurrency 50), against the
 //    same work as BullMQ jobs (no-op processor, 2 worker processes, concurrency 50, removeOnComplete)
 //    on a local redis-server started here; interleaved, median of RUNS. Also p50/p99 want -> assign.
+//    BullMQ in both pairings, the same run: 2 worker processes, and 1 process with concurrency 50 (its
+//    best on a 2-core machine: issue 16); bramble's ratio is reported against the better of the two,
+//    and `bramble run noop --chunks N` (head and slots in one process) against it too.
+//    SKIP=scaling,memory leaves those parts out.
 // 2. Scaling: primes [0, 1e10] with 1 and 2 slots (`bramble run --workers N`): T1 / (2 x T2).
 // 3. Head memory per queued chunk and per connected worker.
 // Profiling: BENCH_HEAD_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (and BENCH_WORKER_FLAGS) pass node flags.
@@ -111,7 +115,8 @@ const w = new Worker('bench', async () => {}, { connection: { host: '127.0.0.1',
 process.on('SIGTERM', async () => { await w.close(); process.exit(0); });
 `;
 
-export async function bullmqNoop(chunks) {
+/** BullMQ draining `chunks` no-op jobs with `processes` worker processes of concurrency 50 each. */
+export async function bullmqNoop(chunks, processes = 2) {
   let bullmq;
   try {
     bullmq = await import('bullmq');
@@ -128,7 +133,7 @@ export async function bullmqNoop(chunks) {
   const connection = { host: '127.0.0.1', port };
   const queue = new bullmq.Queue('bench', { connection });
   await queue.obliterate({ force: true }).catch(() => {});
-  const workers = [0, 1].map(() => proc(process.execPath, ['-e', BULL_WORKER], { REDIS_PORT: String(port), NODE_PATH: path.join(ROOT, 'node_modules') }));
+  const workers = Array.from({ length: processes }, () => proc(process.execPath, ['-e', BULL_WORKER], { REDIS_PORT: String(port), NODE_PATH: path.join(ROOT, 'node_modules') }));
   await sleep(1000);
   const t0 = performance.now();
   for (let i = 0; i < chunks; i += 1000) {
@@ -234,33 +239,69 @@ export async function scaling(runs) {
   return { t1, t2, efficiency: t1 / (2 * t2), ceiling: median(raw1) / median(raw2) };
 }
 
+/** `bramble run noop --chunks N`: head and slots in one process, chunks per second of the job itself. */
+async function brambleRunNoop(chunks) {
+  const p = proc(process.execPath, [path.join(ROOT, 'bin', 'bramble.js'), 'run', 'noop', '--chunks', String(chunks), '--json']);
+  await new Promise((r) => p.child.on('exit', r));
+  const j = JSON.parse(p.out());
+  return { rate: chunks / j.seconds, seconds: j.seconds };
+}
+
 export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
   const chunks = Number(process.env.CHUNKS ?? 50000);
+  const skip = (process.env.SKIP ?? '').split(',');
   const ours = [];
-  const theirs = [];
+  const oursRun = [];
+  const theirs2 = [];
+  const theirs1 = [];
   const lat = [];
   for (let i = 0; i < runs; i++) {
     const b = await brambleNoop(chunks);
     ours.push(b.rate);
     lat.push(b);
     log(`  bramble noop run ${i + 1}: ${b.rate.toFixed(0)} chunks/s, want->assign p99 ${b.p99?.toFixed(2)} ms`);
-    const q = await bullmqNoop(chunks);
-    if (q) {
-      theirs.push(q.rate);
-      log(`  bullmq  noop run ${i + 1}: ${q.rate.toFixed(0)} jobs/s`);
+    const r = await brambleRunNoop(chunks);
+    oursRun.push(r.rate);
+    log(`  bramble run noop ${i + 1}: ${r.rate.toFixed(0)} chunks/s`);
+    const q2 = await bullmqNoop(chunks, 2);
+    if (q2) {
+      theirs2.push(q2.rate);
+      log(`  bullmq  noop run ${i + 1}, 2 processes: ${q2.rate.toFixed(0)} jobs/s`);
+    }
+    const q1 = await bullmqNoop(chunks, 1);
+    if (q1) {
+      theirs1.push(q1.rate);
+      log(`  bullmq  noop run ${i + 1}, 1 process: ${q1.rate.toFixed(0)} jobs/s`);
     }
   }
+  const best = theirs1.length ? Math.max(median(theirs1), median(theirs2)) : null;
+  const bestName = theirs1.length && median(theirs1) >= median(theirs2) ? '1 process, concurrency 50' : '2 processes, concurrency 50 each';
   const rows = [
     {
       name: `noop throughput, ${chunks} chunks, 2 worker processes`,
       ours: median(ours),
-      yardstick: theirs.length ? median(theirs) : null,
-      unit: 'chunks/s (higher is better)',
-      ratio: theirs.length ? median(ours) / median(theirs) : null,
+      yardstick: theirs2.length ? median(theirs2) : null,
+      unit: 'chunks/s (higher is better); yardstick: BullMQ, 2 worker processes',
+      ratio: theirs2.length ? median(ours) / median(theirs2) : null,
       p50ms: median(lat.map((l) => l.p50)),
       p99ms: median(lat.map((l) => l.p99)),
     },
+    {
+      name: `noop throughput, ${chunks} chunks, 2 worker processes, against BullMQ's best`,
+      ours: median(ours),
+      yardstick: best,
+      unit: `chunks/s; yardstick: BullMQ's best here (${bestName}; 1 process ${theirs1.length ? median(theirs1).toFixed(0) : '-'}, 2 processes ${theirs2.length ? median(theirs2).toFixed(0) : '-'} jobs/s)`,
+      ratio: best ? median(ours) / best : null,
+    },
+    {
+      name: `bramble run noop --chunks ${chunks} (one process), against BullMQ's best`,
+      ours: median(oursRun),
+      yardstick: best,
+      unit: `chunks/s; yardstick: BullMQ's best here (${bestName})`,
+      ratio: best ? median(oursRun) / best : null,
+    },
   ];
+  if (skip.includes('scaling') && skip.includes('memory')) return rows;
   const sc = await scaling(runs);
   rows.push({
     name: 'primes [0, 1e10] scaling 1 -> 2 slots',

@@ -1,16 +1,21 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../core/index.js';
 import type { Task } from '../tasks/index.js';
 import { bundleTaskModule, checkCodeSize, importTaskModule, moduleTask, registerTask } from '../tasks/index.js';
-import { sha256Hex } from '../trust/index.js';
 
 /**
  * The CLI's side of users' code (issue 12): `run`/`submit ./task.mjs` bundles and loads the module here
  * (parameters are checked before anything is sent), `exec` turns the words after `--` and the `--file`s
  * into the task's params. Where the code goes (a local head, or `PUT /api/code`) is the caller's.
  */
+
+/** SHA-256, hex: the code store's key (as trust's sha256Hex; the CLI does not load trust for it). */
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
 
 /** Whether `run`/`submit`'s task argument names a task module file rather than a task. */
 export function isModuleFile(task: string): boolean {
@@ -27,7 +32,7 @@ export interface PreparedModule {
 /** Bundles a task module, loads it in this process and registers `module:HASH` (so planJob checks its params). */
 export async function prepareModule(file: string): Promise<PreparedModule> {
   const bytes = await bundleTaskModule(file);
-  const hash = sha256Hex(bytes);
+  const hash = sha256(bytes);
   const tmp = path.join(os.tmpdir(), `bramble-module-${process.getuid?.() ?? 0}-${hash}.mjs`);
   writeFileSync(tmp, bytes, { mode: 0o600 });
   const user = await importTaskModule(tmp, file);

@@ -1,7 +1,8 @@
 export * from './head.js';
 export * from './nodes.js';
 export * from './main.js';
-export * from './http-api.js';
+// the HTTP API's code (fastify) loads only where a head serves HTTP: main.ts imports it then
+export type { HttpApiOptions, HttpLimits } from './http-api.js';
 export * from './settings.js';
 export { WorkerSessions } from './worker-sessions.js';
 export { ResultBatcher } from './result-batcher.js';

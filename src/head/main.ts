@@ -13,7 +13,6 @@ import { Head } from './head.js';
 import { HeadSettings, headSettings } from './settings.js';
 import type { HeadSettingsValues } from './settings.js';
 import { describeFdBudget, fdBudget, readFdLimits } from './fd-budget.js';
-import { LoginCodes, startHttpApi } from './http-api.js';
 
 /**
  * What the root needs to start a head: the cluster, the data dir, and any `bramble head` setting
@@ -117,6 +116,8 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
   let httpUrl: string | null = null;
   let loginUrl: string | null = null;
   if (httpPort !== null) {
+    // fastify is loaded only by a head with an HTTP API (`bramble run` has none)
+    const { LoginCodes, startHttpApi } = await import('./http-api.js');
     const loginCodes = new LoginCodes();
     http = await startHttpApi({
       loginCodes,

@@ -19,7 +19,7 @@ const errors = { '400': { description: 'bad input, naming the field', ...(json(e
  */
 export function openApiDocument(): Record<string, unknown> {
   const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  const bodies = Object.fromEntries(publicTasks().map((t) => [`Submit_${t.name}`, schema(jobBodySchema(t))]));
+  const bodies = Object.fromEntries(publicTasks().map((t) => [`Submit_${t.name}`, schema(jobBodySchema(t, z))]));
   const chunks = { type: 'object', properties: Object.fromEntries(['total', 'done', 'leased', 'pending', 'failed'].map((k) => [k, { type: 'integer' }])) };
   return {
     openapi: '3.0.3',

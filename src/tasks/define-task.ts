@@ -1,4 +1,6 @@
-import { z } from 'zod';
+// zod is not imported here: a task's params are validated by their own parse functions, so loading the
+// task registry (the CLI's help, every slot thread) does not load zod; the OpenAPI document passes zod in.
+import type { z } from 'zod';
 import { InputError, defaultChunk, parseInteger } from '../core/index.js';
 
 /** A per-chunk summary: small, MessagePack-able, checked by the task when it comes from the network. */
@@ -50,10 +52,16 @@ export interface Param<T> {
   /** Not a CLI flag: the CLI fills it another way (exec's command, from the words after `--`). */
   readonly hidden?: boolean | undefined;
   /**
-   * The zod schema of the raw value (a flag's text, or a JSON value from the HTTP body) whose output
-   * is the parameter's value; its error messages name `flag`. `undefined` input means "not given".
+   * Parses a given raw value (a flag's text, or a JSON value from the HTTP body; never `undefined` or
+   * `null`, which mean "not given") into the parameter's value, or throws an Error whose message names
+   * `flag`.
    */
-  schema(flag: string): z.ZodType<T, unknown>;
+  parse(raw: unknown, flag: string): T;
+  /**
+   * The zod schema of the raw value (`undefined` input means "not given"), whose output is the
+   * parameter's value, for the OpenAPI document; the caller passes zod in (see {@link Zod}).
+   */
+  schema(flag: string, zod: Zod): z.ZodType<T, unknown>;
 }
 
 interface ParamOptions<T> {
@@ -65,8 +73,11 @@ interface ParamOptions<T> {
   hidden?: boolean;
 }
 
+/** The zod module (`import { z } from 'zod'`), passed in by whoever needs a param's schema. */
+export type Zod = typeof z;
+
 /** A zod schema from a function that parses a given (non-null) raw value or throws an error naming the flag. */
-function parsed<T>(input: z.ZodType, dflt: T | undefined, parse: (raw: unknown) => T): z.ZodType<T, unknown> {
+function parsed<T>(zod: Zod, input: z.ZodType, dflt: T | undefined, parse: (raw: unknown) => T): z.ZodType<T, unknown> {
   return input
     .nullish()
     .transform((raw, ctx) => {
@@ -74,71 +85,89 @@ function parsed<T>(input: z.ZodType, dflt: T | undefined, parse: (raw: unknown) 
         return raw === undefined || raw === null ? (dflt as T) : parse(raw);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
+        return zod.NEVER;
       }
     }) as unknown as z.ZodType<T, unknown>;
 }
 
 /** A number, or its text as a flag gives it (`1e6`, `2^32`). */
-const textOrNumber = (error: (input: unknown) => string): z.ZodType => z.union([z.string(), z.number()], { error: (iss) => error(iss.input) });
+const textOrNumber = (zod: Zod, error: (input: unknown) => string): z.ZodType => zod.union([zod.string(), zod.number()], { error: (iss) => error(iss.input) });
 
-/** Builders for task parameters. Every error names the parameter's flag, as `--chunk` errors do. */
+/** Throws `message` unless raw is text or a number (what {@link textOrNumber} accepts). */
+function mustBeTextOrNumber(raw: unknown, message: (input: unknown) => string): asserts raw is string | number {
+  if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(message(raw));
+}
+
+/**
+ * Builders for task parameters. Every error names the parameter's flag, as `--chunk` errors do. Each
+ * has a `parse` (what validates) and a zod `schema` made of the same input types and that `parse`.
+ */
 export const param = {
   /** A switch: `--list` on the CLI; `true`/`false` (or "true", "1", "false", "0") in the HTTP body. Default false. */
   boolean(o: Omit<ParamOptions<boolean>, 'default' | 'placeholder' | 'file'>): Param<boolean> {
+    const parse = (raw: unknown, flag: string): boolean => {
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw new Error(`${flag} must be true or false (got ${JSON.stringify(raw)})`);
+    };
     return {
       type: 'boolean',
       default: false,
       ...o,
-      schema: (flag) =>
-        parsed(z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { error: (iss) => `${flag} must be true or false (got ${JSON.stringify(iss.input)})` }), false, (raw) => {
-          if (typeof raw === 'boolean') return raw;
-          if (raw === 'true' || raw === '1') return true;
-          if (raw === 'false' || raw === '0') return false;
-          throw new Error(`${flag} must be true or false (got ${JSON.stringify(raw)})`);
-        }),
+      parse,
+      schema: (flag, zod) =>
+        parsed(zod, zod.union([zod.boolean(), zod.enum(['true', 'false', '1', '0'])], { error: (iss) => `${flag} must be true or false (got ${JSON.stringify(iss.input)})` }), false, (raw) => parse(raw, flag)),
     };
   },
   /** An integer in [min, max] (defaults 0 and 2^64-1), written as 1000000, 1_000_000, 1e6 or 2^32; its value is a number. */
   integer(o: ParamOptions<number> & { min?: number; max?: number }): Param<number> {
     const { min, max, ...rest } = o;
+    const message = (flag: string) => (input: unknown) => `${flag} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${JSON.stringify(String(input))})`;
+    const parse = (raw: unknown, flag: string): number => {
+      mustBeTextOrNumber(raw, message(flag));
+      return Number(parseInteger(flag, raw, { min: BigInt(min ?? 0), ...(max === undefined ? {} : { max: BigInt(max) }) }));
+    };
     return {
       type: 'integer',
       ...rest,
-      schema: (flag) =>
-        parsed(textOrNumber((input) => `${flag} must be an integer like 1000000, 1_000_000, 1e6 or 2^32 (got ${JSON.stringify(String(input))})`), o.default, (raw) =>
-          Number(parseInteger(flag, raw as string | number, { min: BigInt(min ?? 0), ...(max === undefined ? {} : { max: BigInt(max) }) })),
-        ),
+      parse,
+      schema: (flag, zod) => parsed(zod, textOrNumber(zod, message(flag)), o.default, (raw) => parse(raw, flag)),
     };
   },
   /** A finite number in [min, max]. */
   number(o: ParamOptions<number> & { min?: number; max?: number; what?: string }): Param<number> {
     const { min, max, what, ...rest } = o;
+    const message = (flag: string) => (input: unknown) => `${flag} must be ${what ?? 'a number'} (got ${String(input)})`;
+    const parse = (raw: unknown, flag: string): number => {
+      mustBeTextOrNumber(raw, message(flag));
+      const v = Number(raw);
+      if (raw === '' || !Number.isFinite(v) || (min !== undefined && v < min) || (max !== undefined && v > max)) {
+        throw new Error(`${flag} must be ${what ?? `a number between ${min ?? '-inf'} and ${max ?? 'inf'}`} (got ${String(raw)})`);
+      }
+      return v;
+    };
     return {
       type: 'number',
       ...rest,
-      schema: (flag) =>
-        parsed(textOrNumber((input) => `${flag} must be ${what ?? 'a number'} (got ${String(input)})`), o.default, (raw) => {
-          const v = Number(raw);
-          if (raw === '' || !Number.isFinite(v) || (min !== undefined && v < min) || (max !== undefined && v > max)) {
-            throw new Error(`${flag} must be ${what ?? `a number between ${min ?? '-inf'} and ${max ?? 'inf'}`} (got ${String(raw)})`);
-          }
-          return v;
-        }),
+      parse,
+      schema: (flag, zod) => parsed(zod, textOrNumber(zod, message(flag)), o.default, (raw) => parse(raw, flag)),
     };
   },
   /** One of a fixed list of strings. */
   choice<const C extends readonly [string, ...string[]]>(choices: C, o: ParamOptions<C[number]>): Param<C[number]> {
+    const parse = (raw: unknown, flag: string): C[number] => {
+      if (typeof raw === 'string' && choices.includes(raw)) return raw as C[number];
+      throw new Error(`${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(raw)})`);
+    };
     return {
       type: 'string',
       choices,
       placeholder: choices.join('|'),
       ...o,
-      schema: (flag) =>
-        parsed(z.enum(choices, { error: (iss) => `${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(iss.input)})` }), o.default, (raw) => {
-          if (typeof raw === 'string' && choices.includes(raw)) return raw as C[number];
-          throw new Error(`${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(raw)})`);
-        }),
+      parse,
+      schema: (flag, zod) =>
+        parsed(zod, zod.enum(choices, { error: (iss) => `${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(iss.input)})` }), o.default, (raw) => parse(raw, flag)),
     };
   },
   /**
@@ -147,16 +176,20 @@ export const param = {
    */
   string(o: ParamOptions<string> & { maxLength?: number; check?: (value: string, flag: string) => void }): Param<string> {
     const { maxLength, check, ...rest } = o;
+    const parse = (raw: unknown, flag: string): string => {
+      if (typeof raw !== 'string') throw new Error(`${flag} must be a string (got ${JSON.stringify(raw)})`);
+      if (maxLength !== undefined && raw.length > maxLength) throw new Error(`${flag} must be at most ${maxLength} characters`);
+      check?.(raw, flag);
+      return raw;
+    };
     return {
       type: 'string',
       ...rest,
-      schema: (flag) =>
-        parsed(maxLength === undefined ? z.string({ error: (iss) => `${flag} must be a string (got ${JSON.stringify(iss.input)})` }) : z.string({ error: (iss) => `${flag} must be a string (got ${JSON.stringify(iss.input)})` }).max(maxLength, { error: `${flag} must be at most ${maxLength} characters` }), o.default, (raw) => {
-          if (typeof raw !== 'string') throw new Error(`${flag} must be a string (got ${JSON.stringify(raw)})`);
-          if (maxLength !== undefined && raw.length > maxLength) throw new Error(`${flag} must be at most ${maxLength} characters`);
-          check?.(raw, flag);
-          return raw;
-        }),
+      parse,
+      schema: (flag, zod) => {
+        const str = zod.string({ error: (iss) => `${flag} must be a string (got ${JSON.stringify(iss.input)})` });
+        return parsed(zod, maxLength === undefined ? str : str.max(maxLength, { error: `${flag} must be at most ${maxLength} characters` }), o.default, (raw) => parse(raw, flag));
+      },
     };
   },
 };
@@ -271,8 +304,10 @@ export interface ParamInfo {
   file: boolean;
   /** Not a CLI flag (see {@link Param.hidden}). */
   hidden: boolean;
-  /** Validates and parses a raw value (`undefined`: not given). */
-  schema: z.ZodType<unknown, unknown>;
+  /** Validates and parses a raw value (`undefined` or `null`: not given, the default); throws an Error naming the flag. */
+  parse(raw: unknown): unknown;
+  /** The zod schema of the raw value, for the OpenAPI document (zod passed in: see {@link Zod}). */
+  schema(zod: Zod): z.ZodType<unknown, unknown>;
 }
 
 /**
@@ -339,7 +374,8 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
       placeholder: p.placeholder ?? null,
       file: p.file === true,
       hidden: p.hidden === true,
-      schema: p.schema(flag),
+      parse: (raw: unknown) => (raw === undefined || raw === null ? p.default : p.parse(raw, flag)),
+      schema: (zod: Zod) => p.schema(flag, zod),
     };
   });
   const out = def.output;
@@ -359,9 +395,11 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
       }
       const values: Record<string, unknown> = {};
       for (const p of info) {
-        const r = p.schema.safeParse(raw[p.name]);
-        if (!r.success) throw new InputError(p.flag, r.error.issues[0]?.message ?? `${p.flag} is invalid`);
-        values[p.name] = r.data;
+        try {
+          values[p.name] = p.parse(raw[p.name]);
+        } catch (err) {
+          throw new InputError(p.flag, (err as Error).message || `${p.flag} is invalid`);
+        }
       }
       return def.prepare ? def.prepare(values as ParamValues<P>) : values;
     },

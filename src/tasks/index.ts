@@ -6,6 +6,7 @@ export * from './define-task.js';
 export * from './summary.js';
 export * from './registry.js';
 export * from './describe.js';
+export * from './job-schema.js';
 export * from './plan.js';
 import './fixtures.js';
 export * from './code/module-task.js';

@@ -1,9 +1,22 @@
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { X509Certificate, createHash, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+let x509lib: Promise<typeof X509> | null = null;
+
+/**
+ * @peculiar/x509 (and reflect-metadata) take ~200 ms to load: only making certificates needs them, so
+ * they are loaded then, not by everything that imports trust (the CLI, the head, the worker).
+ */
+function loadX509(): Promise<typeof X509> {
+  x509lib ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  })();
+  return x509lib;
+}
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -16,7 +29,7 @@ export interface KeyPairPem {
   keyPem: string;
 }
 
-async function exportKey(key: CryptoKey): Promise<string> {
+async function exportKey(x509: typeof X509, key: CryptoKey): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY').trim() + '\n';
 }
@@ -29,6 +42,7 @@ function serial(): string {
 
 /** A cluster CA: ECDSA P-256, self-signed, ten years. */
 export async function createClusterCa(name = 'bramble cluster CA'): Promise<KeyPairPem> {
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -42,11 +56,12 @@ export async function createClusterCa(name = 'bramble cluster CA'): Promise<KeyP
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     ],
   });
-  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(keys.privateKey) };
+  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(x509, keys.privateKey) };
 }
 
 /** The head's server certificate, signed by the cluster CA, valid for the given names and addresses. */
 export async function issueServerCert(ca: KeyPairPem, names: readonly string[]): Promise<KeyPairPem> {
+  const x509 = await loadX509();
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await webcrypto.subtle.importKey(
     'pkcs8',
@@ -73,7 +88,7 @@ export async function issueServerCert(ca: KeyPairPem, names: readonly string[]):
       new x509.SubjectAlternativeNameExtension(uniq.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))),
     ],
   });
-  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(keys.privateKey) };
+  return { certPem: cert.toString('pem').trim() + '\n', keyPem: await exportKey(x509, keys.privateKey) };
 }
 
 /** SHA-256 of a certificate's DER bytes, lower-case hex: what a join token pins. */
