@@ -24,9 +24,12 @@ process.on('exit', () => {
 });
 
 /** Starts `bramble ARGS` as a real process. */
+/** `bramble run`'s credentials cache for the processes of this test file, not the user's ~/.cache. */
+const RUN_CACHE = mkdtempSync(path.join(os.tmpdir(), 'bramble-cache-'));
+
 export function bramble(args: string[], env: Record<string, string> = {}): Proc {
-  // each process gets its own default data dir: nothing of the user's ~/.bramble is read or written
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BRAMBLE_DATA: mkdtempSync(path.join(os.tmpdir(), 'bramble-home-')), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // each process gets its own default data dir: nothing of the user's ~/.bramble (or ~/.cache) is read or written
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BRAMBLE_DATA: mkdtempSync(path.join(os.tmpdir(), 'bramble-home-')), XDG_CACHE_HOME: RUN_CACHE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
