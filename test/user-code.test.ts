@@ -83,10 +83,14 @@ beforeAll(async () => {
 
 describe('task modules', () => {
   it('over 3 workers with one SIGKILLed mid-job equals a sequential run; a second job with the same module fetches nothing', async () => {
-    const args = [path.join(EXAMPLES, 'pi.mjs'), '--start', '1', '--end', '48', '--param', 'samples=400000'];
+    const args = [path.join(EXAMPLES, 'pi.mjs'), '--start', '1', '--end', '48', '--param', 'samples=3000000'];
     const id = await submit([...args, '--chunk', '2']);
-    await waitFor('a few chunks done', async () => ((await api<Status>(head, 'GET', `/api/jobs/${id}`)).json.chunks.done >= 2 ? true : null), 60_000, 20);
+    const mid = await waitFor('a few chunks done', async () => {
+      const st = (await api<Status>(head, 'GET', `/api/jobs/${id}`)).json;
+      return st.chunks.done >= 2 ? st : null;
+    }, 60_000, 20);
     await (coders[1] as Proc).kill('SIGKILL');
+    expect(mid.chunks.done).toBeLessThan(mid.chunks.total - 6); // killed mid-job, not after it
     const st = await waitJob<Status>(head, id, 120_000);
     expect(st.state).toBe('done');
     const got = (await api<Record<string, string>>(head, 'GET', `/api/jobs/${id}/result`)).json;
@@ -95,7 +99,7 @@ describe('task modules', () => {
     const want = JSON.parse(seq.out) as Record<string, string>;
     expect(got['pi']).toBe(want['pi']);
     expect(got['inside']).toBe(want['inside']);
-    expect(got['darts']).toBe('19200000');
+    expect(got['darts']).toBe('144000000');
     // each surviving worker fetched the bundle at most once...
     const survivors = [coders[0] as Proc, coders[2] as Proc];
     const before = survivors.map(fetchedCount);
