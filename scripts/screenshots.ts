@@ -1,5 +1,5 @@
 /**
- * `npm run screenshots`: the three pictures in docs/screenshots (node wall, job page, node page), taken
+ * `npm run screenshots`: the pictures in docs/screenshots (node wall, job page, node page, a Life job), taken
  * from real heads in headless Chromium. The tests do not write them (a test run leaves the tree clean);
  * run this after a visible change to the dashboard and commit the PNGs. Run by scripts/screenshots.mjs,
  * which bundles this file with esbuild (it reuses the tests' process helpers and worker simulator).
@@ -101,5 +101,39 @@ async function wallAndNode(): Promise<void> {
   }
 }
 
-await jobPage();
-await wallAndNode();
+/** A distributed Life job on 3 workers, a moment after one of them was killed: its strip rebuilt elsewhere. */
+async function lifePage(): Promise<void> {
+  const dir = tmpDir();
+  let head: HeadHandle | null = null;
+  let workers: Proc[] = [];
+  const browser = await launchBrowser({ width: 1600, height: 1100 });
+  try {
+    head = await startHead(dir, ['--telemetry-ms', '300']);
+    const h = head;
+    workers = [startWorker(h, 'pi-01', ['--slots', '1']), startWorker(h, 'pi-02', ['--slots', '1']), startWorker(h, 'lab-pc', ['--slots', '2'])];
+    await waitFor('three workers ready', async () => (await readyNodes(h)) === 3);
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.goto(loginUrlOf(h));
+    const sub = await api<{ id: string }>(h, 'POST', '/api/jobs', { task: 'life', params: { size: '1024x768', generations: 100000, random: 0.3, seed: 5, checkpointEvery: 100 } });
+    if (sub.status !== 201) throw new Error(`submit refused: ${JSON.stringify(sub.json)}`);
+    await page.goto(`${h.url}/job/${sub.json.id}`);
+    const generation = async (): Promise<number> => (await api<{ generation?: number; checkpoint?: number }>(h, 'GET', `/api/jobs/${sub.json.id}`)).json.checkpoint ?? 0;
+    await waitFor('a checkpoint past generation 300', async () => (await generation()) >= 300, 120_000, 100);
+    await (workers[1] as Proc).kill('SIGKILL');
+    await page.waitForSelector('.life-part.rebuilt', { timeout: 30_000 });
+    await page.waitForTimeout(1500); // the rebuilt strips' first pictures
+
+    await shoot(page, 'life-page');
+  } finally {
+    await browser.close();
+    for (const w of workers) await w.kill();
+    await head?.kill();
+    cleanup(dir);
+  }
+}
+
+// SHOTS=life to take only some of them
+const shots = (process.env['SHOTS'] ?? 'job,wall,life').split(',');
+if (shots.includes('job')) await jobPage();
+if (shots.includes('wall')) await wallAndNode();
+if (shots.includes('life')) await lifePage();

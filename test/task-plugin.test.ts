@@ -120,7 +120,7 @@ describe('the built-in tasks over HTTP', () => {
       expect(doc.openapi).toMatch(/^3\./);
       expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/jobs', '/api/jobs/{id}', '/api/jobs/{id}/result', '/api/jobs/{id}/cancel', '/api/nodes']));
       const life = doc.components.schemas['Submit_life'];
-      expect(Object.keys(life?.properties?.['params']?.properties ?? {})).toEqual(['size', 'generations', 'rule', 'bounded', 'random', 'seed', 'pattern']);
+      expect(Object.keys(life?.properties?.['params']?.properties ?? {})).toEqual(['size', 'generations', 'rule', 'bounded', 'random', 'seed', 'parts', 'halo', 'checkpointEvery', 'pattern']);
       expect(life?.properties?.['start']).toBeUndefined();
       expect(doc.components.schemas['Submit_primes']?.required).toEqual(expect.arrayContaining(['task', 'start', 'end']));
     } finally {

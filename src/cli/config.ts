@@ -95,7 +95,7 @@ export function addSettingFlags(cmd: Command, shape: z.ZodRawShape, skip: readon
       cmd.addOption(new Option(flagName(key), help));
       continue;
     }
-    const arg = /Ms$/.test(key) ? 'ms' : /port$/i.test(key) ? 'port' : key === 'bind' ? 'addr' : key === 'logLevel' ? 'level' : 'n';
+    const arg = /Ms$/.test(key) ? 'ms' : /port$/i.test(key) ? 'port' : key === 'bind' ? 'addr' : key === 'logLevel' ? 'level' : inner instanceof z.ZodArray ? 'list' : inner instanceof z.ZodString ? 'text' : 'n';
     const shown = def === undefined || typeof def === 'boolean' ? '' : ` (default ${key === 'maxFrameBytes' && def === 16 * 1024 * 1024 ? '16 MiB' : String(def)})`;
     cmd.option(`${flagName(key)} <${arg}>`, help + (key === 'logLevel' ? '' : shown));
   }
@@ -103,7 +103,8 @@ export function addSettingFlags(cmd: Command, shape: z.ZodRawShape, skip: readon
 }
 
 export const WorkerConfig = {
-  head: z.string().regex(/^\[?[A-Za-z0-9._:-]+\]?:\d{1,5}$/, 'must be HOST:PORT').optional(),
+  // several, comma-separated: every head candidate (HA, docs/ha.md); the worker follows the leader
+  head: z.string().regex(/^\[?[A-Za-z0-9._:-]+\]?:\d{1,5}(,\[?[A-Za-z0-9._:-]+\]?:\d{1,5})*$/, 'must be HOST:PORT, or several comma-separated').optional(),
   join: z.string().optional(),
   slots: z.number().int().min(1).max(1024).optional(),
   name: z.string().min(1).max(128).optional(),

@@ -36,6 +36,7 @@ export const COMMANDS: readonly { name: string; usage: string; description: stri
     { name: 'cancel', usage: '[options] <job>', description: 'cancel a job; every lease returns', load: api },
     { name: 'login-url', usage: '[options]', description: 'a new one-time dashboard login URL', load: api },
     { name: 'nodes', usage: '[options]', description: 'list worker nodes', load: api },
+    { name: 'ha', usage: '[options]', description: 'high availability: which head candidate leads, the others, the election history', load: api },
     { name: 'hosts', usage: '[options] [patterns...]', description: "expand host patterns into a host list, one per line: braces '192.168.{4..67}.{1..3}', CIDR 10.0.0.0/29, names, user@host:port", load: deploy },
     { name: 'deploy', usage: '[options]', description: 'install bramble on hosts over SSH and start worker instances as services; waits until they joined the head', load: deploy },
     { name: 'undeploy', usage: '[options]', description: 'stop and remove the worker services and files deploy installed on hosts', load: deploy },

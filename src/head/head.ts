@@ -4,14 +4,17 @@ import type { Logger } from 'pino';
 import type { JobRecord, Journal, Lease, LedgerEvent } from '../core/index.js';
 import { Ledger, systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
+import os from 'node:os';
+import path from 'node:path';
 import type { JobInput, Task } from '../tasks/index.js';
+import { findTask } from '../tasks/index.js';
 import type { FrameServer, Pending } from '../net/index.js';
 import type { ClusterReadModel, CompatHost, HeadCounters, HeadEvent, JobStatus, LedgerCounters, NodeLoad, NodeRecord } from '../ports/index.js';
 import { HmacLeaseSigner } from '../trust/index.js';
-import { findTask } from '../tasks/index.js';
 import type { CodeStore } from './code-store.js';
 import { HeadEvents } from './head-events.js';
 import { JobReports } from './job-reports.js';
+import { LifeCoordinator } from './life-coordinator.js';
 import { NodeRegistry } from './nodes.js';
 import { ResultBatcher } from './result-batcher.js';
 import type { HeadSettingsValues } from './settings.js';
@@ -36,6 +39,12 @@ export interface HeadOptions {
   /** Users' code by hash (issue 12) and the public key of the key that signs it. */
   code?: CodeStore;
   codeKey?: string;
+  /** HA: checked before every lease hand-out (the election's isLeader, by the head's own clock). */
+  mayLease?: () => boolean;
+  /** HA: the leadership's epoch (fencing token), told to workers in `welcome`. */
+  epoch?: bigint;
+  /** Where distributed Life jobs keep their checkpoints (the root: DATA/life; default: a temp dir). */
+  lifeDir?: string;
 }
 
 /** Why a job that needs an opt-in waits, by what it needs. */
@@ -59,11 +68,14 @@ export class Head implements ClusterReadModel, CompatHost {
   readonly batcher: ResultBatcher;
   readonly reports: JobReports;
   readonly bus: HeadEvents;
+  /** Distributed Life jobs: strips over the workers, halos relayed here, checkpoints on disk. */
+  readonly life: LifeCoordinator;
   readonly headId = randomBytes(6).toString('hex');
   readonly counters: HeadCounters = { resultsIn: 0, badMessages: 0, authFailures: 0, assignFrames: 0, ackFrames: 0 };
   readonly leaseMs: number;
   readonly code: CodeStore | null;
   private readonly server: FrameServer | null;
+  private readonly onFatal?: (err: unknown) => void;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(o: HeadOptions) {
@@ -72,6 +84,7 @@ export class Head implements ClusterReadModel, CompatHost {
     this.leaseMs = o.settings.leaseMs;
     this.journal = o.journal;
     this.code = o.code ?? null;
+    this.onFatal = o.onFatal;
     this.bus = new HeadEvents(this.clock, this.log);
     this.ledger = new Ledger({ clock: this.clock, journal: this.journal, signer: new HmacLeaseSigner(o.leaseKey), leaseMs: this.leaseMs, speculate: o.speculate ?? true });
     this.nodes = new NodeRegistry({ clock: this.clock, staleMs: o.settings.staleMs, lostMs: o.settings.lostMs });
@@ -100,8 +113,20 @@ export class Head implements ClusterReadModel, CompatHost {
       hotTemp: o.settings.hotTemp,
       hotSlots: o.settings.hotSlots,
       ...(o.code ? { code: (hash: string) => o.code!.get(hash), codeKey: o.codeKey, codeServed: (bytes: number) => void ((o.code!.stats.served++, (o.code!.stats.servedBytes += bytes))) } : {}),
+      mayLease: o.mayLease,
+      epoch: o.epoch,
+      reserved: (job) => this.life.owns(job),
     });
     this.reports = new JobReports({ clock: this.clock, ledger: this.ledger, journal: this.journal, events: this.bus, slots: () => this.sessions.slotCount() });
+    this.life = new LifeCoordinator({
+      clock: this.clock,
+      ledger: this.ledger,
+      events: this.bus,
+      batcher: () => this.batcher,
+      links: this.sessions.lifeLinks,
+      dir: o.lifeDir ?? path.join(os.tmpdir(), `bramble-life-${this.headId}`),
+    });
+    this.sessions.life = this.life;
     this.nodes.on((n) => this.bus.changed('nodes', n.id));
     this.ledger.on((e) => this.onLedger(e));
     this.server = o.server ? o.server((p) => this.sessions.accept(p)) : null;
@@ -121,7 +146,16 @@ export class Head implements ClusterReadModel, CompatHost {
 
   async start(): Promise<void> {
     await this.server?.listen();
-    const tick = setInterval(() => this.tick(), Math.min(1000, Math.max(50, this.leaseMs / 4)));
+    const tick = setInterval(() => {
+      try {
+        this.tick();
+      } catch (err) {
+        // expiry writes failures to the journal: one that cannot be written stops this head as a commit would
+        this.log.fatal({ err }, 'journal write failed in the lease tick');
+        for (const t of this.timers) clearInterval(t);
+        this.onFatal?.(err);
+      }
+    }, Math.min(1000, Math.max(50, this.leaseMs / 4)));
     tick.unref();
     this.timers.push(tick);
     const active = this.ledger.activeJobs();
@@ -130,6 +164,7 @@ export class Head implements ClusterReadModel, CompatHost {
 
   /** Expires leases, marks silent nodes, refills windows (on a timer; tests call it with a manual clock). */
   tick(): void {
+    this.life.tick();
     this.ledger.expire();
     for (const n of this.nodes.sweep()) this.event('warn', 'node', `node ${n.name} is ${n.state}: no report for ${((this.clock.now() - n.lastSeen) / 1000).toFixed(0)} s`);
     this.scheduleDispatch();
@@ -170,6 +205,7 @@ export class Head implements ClusterReadModel, CompatHost {
         const j = e.job;
         this.event(j.state === 'failed' ? 'warn' : 'info', 'job', `job ${j.id} (${j.task}) ${e.from} -> ${j.state}${j.error ? `: ${j.error}` : ''}`, { job: j.id, state: j.state });
         this.reports.onLedger(e);
+        this.life.onLedger(e);
         this.bus.changed('jobs', j.id);
         break;
       }
@@ -248,7 +284,10 @@ export class Head implements ClusterReadModel, CompatHost {
   // ---- jobs ----
 
   submit(input: JobInput, id?: string): JobRecord {
+    const task = findTask(input.task);
+    if (task?.coordinator === 'life-strips') this.life.check(task.params(input.params ?? {}));
     const job = this.reports.submit(input, id);
+    if (this.life.owns(job)) this.life.adopt(job);
     this.scheduleDispatch();
     return job;
   }
@@ -260,7 +299,9 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   status(id: string): JobStatus {
-    return this.withWaiting(this.reports.status(id));
+    const st = this.withWaiting(this.reports.status(id));
+    const life = this.life.describe(id, (n) => this.nodeName(n));
+    return life ? { ...st, ...life, live: { ...st.live, ...(life['population'] !== null && life['population'] !== undefined ? { population: String(life['population']) } : {}), generation: life['generation'] } } : st;
   }
 
   /** A job that needs an opt-in no connected worker gave says so (`status`, the dashboard). */
@@ -269,6 +310,11 @@ export class Head implements ClusterReadModel, CompatHost {
     const need = findTask(st.task)?.needs;
     if (!need || this.sessions.anyRuns(need)) return st;
     return { ...st, waiting: WAITING[need] ?? `waiting: no connected worker runs ${need}` };
+  }
+
+  /** The live view of a distributed Life job (density map, strips, populations); null for other jobs. */
+  lifeFrame(id: string): Record<string, unknown> | null {
+    return this.life.frame(id, (n) => this.nodeName(n));
   }
 
   result(id: string): Record<string, unknown> {
@@ -280,6 +326,7 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   async writeOutput(id: string, out: Writable): Promise<void> {
+    if (this.life.ownsId(id)) return this.life.writeOutput(this.reports.checkOutput(id).job, out);
     return this.reports.writeOutput(id, out);
   }
 

@@ -54,13 +54,21 @@ export const HTTP_LIMITS: HttpLimits = {
 
 const COOKIE = 'bramble_session';
 
+/** The admin token as a bearer header or the dashboard's session cookie (also used by HA standbys, head/ha.ts). */
+export function isAdmin(req: { headers: { authorization?: string; cookie?: string } }, adminToken: string): boolean {
+  const h = req.headers.authorization;
+  if (h?.startsWith('Bearer ') && sameToken(h.slice(7).trim(), adminToken)) return true;
+  const c = cookieToken(req);
+  return c !== null && sameToken(c, adminToken);
+}
+
 function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function cookieToken(req: FastifyRequest): string | null {
+function cookieToken(req: { headers: { cookie?: string } }): string | null {
   const raw = req.headers.cookie;
   if (!raw) return null;
   for (const part of raw.split(';')) {
@@ -165,12 +173,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     });
   });
 
-  const authorised = (req: FastifyRequest): boolean => {
-    const h = req.headers.authorization;
-    if (h?.startsWith('Bearer ') && sameToken(h.slice(7).trim(), o.adminToken)) return true;
-    const c = cookieToken(req);
-    return c !== null && sameToken(c, o.adminToken);
-  };
+  const authorised = (req: FastifyRequest): boolean => isAdmin(req, o.adminToken);
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
@@ -252,6 +255,11 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
 
   app.get('/api/jobs/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => head.status(req.params.id));
   app.get('/api/jobs/:id/result', async (req: FastifyRequest<{ Params: { id: string } }>) => head.result(req.params.id));
+  // the live view of a running distributed Life job (dashboard/client/life-view.ts)
+  app.get('/api/jobs/:id/life', async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const frame = head.lifeFrame(req.params.id);
+    return frame ?? reply.code(404).send({ error: { code: 'NOT_FOUND', message: `job ${req.params.id} is not a running Life job` } });
+  });
   app.get('/api/jobs/:id/chunks', async (req: FastifyRequest<{ Params: { id: string }; Querystring: { cells?: string } }>) =>
     head.chunkMap(req.params.id, Math.min(20_000, Math.max(1, Number(req.query.cells ?? 4096) || 4096))),
   );

@@ -9,3 +9,5 @@ export { ResultBatcher } from './result-batcher.js';
 export type { ResultSink } from './result-batcher.js';
 export { JobReports } from './job-reports.js';
 export { HeadEvents } from './head-events.js';
+export { startHaHead } from './ha.js';
+export type { HaHead, HaHeadOptions, HaStatus } from './ha.js';

@@ -33,6 +33,10 @@ export interface HeadProcessOptions extends Partial<Omit<HeadSettingsValues, 'ht
   writeState?: boolean;
   /** The journal could not commit: default exits the process with 70 (EX_SOFTWARE) after closing what it can. */
   onFatal?: (err: unknown) => void;
+  /** HA (head/ha.ts): checked before every lease hand-out. */
+  mayLease?: () => boolean;
+  /** HA: the leadership's epoch, told to workers. */
+  epoch?: bigint;
 }
 
 export interface HeadProcess {
@@ -63,7 +67,7 @@ function secretReader(cluster: Cluster): () => string {
   };
 }
 
-function advertisedHost(bind: string): string {
+export function advertisedHost(bind: string): string {
   if (bind !== '0.0.0.0' && bind !== '::') return bind.includes(':') ? `[${bind}]` : bind;
   for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
   return '127.0.0.1';
@@ -105,6 +109,9 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     settings,
     secret: settings.insecure ? null : secretReader(o.cluster),
     onFatal,
+    mayLease: o.mayLease,
+    epoch: o.epoch,
+    lifeDir: path.join(o.dataDir, 'life'),
     server: (accept) =>
       new FrameServer(
         { host: settings.bind, port: settings.port, tls, maxFrameBytes: settings.maxFrameBytes, authTimeoutMs: settings.authTimeoutMs, maxPending: budget.workers.maxPending, maxPendingPerAddress: budget.workers.maxPendingPerAddress, maxConnections: budget.workers.maxConnections },

@@ -70,6 +70,12 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/api/jobs/{id}/cancel': { post: { summary: 'cancel a job; every lease returns', parameters: [jobId], responses: { '200': { description: 'status', ...(json({ $ref: '#/components/schemas/JobStatus' }) as object) }, ...errors } } },
+      '/api/ha': {
+        get: {
+          summary: 'HA head candidates (only with --etcd; docs/ha.md): the leader, its epoch, every candidate (leader, standby or down), this one\'s fence counters, the election history; answered by any candidate',
+          responses: { '200': { description: 'HA status', ...(json({ type: 'object', properties: { leader: { type: ['string', 'null'] }, epoch: { type: ['string', 'null'] }, candidates: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, url: { type: 'string' }, workerAddress: { type: 'string' }, state: { enum: ['leader', 'standby', 'down'] } } } }, self: { type: 'object', additionalProperties: true }, history: { type: 'array', items: { type: 'object', additionalProperties: true } } } }) as object) }, '404': { description: 'not an HA head' } },
+        },
+      },
       '/api/nodes': { get: { summary: 'worker nodes', responses: { '200': { description: 'nodes', ...(json({ type: 'object', properties: { nodes: { type: 'array', items: { type: 'object', additionalProperties: true } } } }) as object) } } } },
       '/api/nodes/{id}': { get: { summary: 'one node and its leases', parameters: [{ ...jobId, description: 'node id' }], responses: { '200': { description: 'node', ...(json({ type: 'object', additionalProperties: true }) as object) }, ...errors } } },
     },

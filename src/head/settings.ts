@@ -28,6 +28,14 @@ export const HeadSettings = {
   telemetryMs: z.number().int().min(50).default(5000).describe('how often workers report'),
   hotTemp: z.number().min(0).max(150).default(80).describe('a node this hot (celsius), or throttled, gets at most --hot-slots chunks'),
   hotSlots: z.number().int().min(0).max(1024).default(1).describe('chunks at once for a hot or throttled node'),
+  // high availability (issue 15, docs/ha.md): set etcd and this head is one of several candidates
+  etcd: z.array(z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'must be etcd client URLs like http://pi1:2379')).min(1).optional().describe('etcd client URLs, comma-separated: run as one of several head candidates (docs/ha.md)'),
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash or underscore').optional().describe('this head candidate\'s name (default: hostname)'),
+  etcdPrefix: z.string().regex(/^[A-Za-z0-9._/-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash, slash or underscore').default('bramble/').describe('key prefix of this cluster in etcd'),
+  haLeaseTtl: z.number().int().min(2).max(300).default(6).describe('seconds: etcd lease of a head candidate; a crashed leader is replaced after about this long'),
+  haRenewMs: z.number().int().min(500).max(299_000).default(4000).describe('a leader that could not renew for this long stops handing out leases (must be under --ha-lease-ttl)'),
+  etcdQuotaBytes: z.number().int().min(1 << 20).max(64 * 2 ** 30).default(2 * 2 ** 30).describe("etcd's --quota-backend-bytes: a job whose result rows cannot fit is refused at submit"),
+  haRetryMs: z.number().int().min(100).max(60_000).default(1000).describe('how often candidates renew, campaign and look for the leader'),
 };
 
 export type HeadSettingsValues = z.infer<z.ZodObject<typeof HeadSettings>>;

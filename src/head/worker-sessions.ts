@@ -2,13 +2,14 @@ import type { Assignment, Clock, JobRecord, Ledger, ResultInput } from '../core/
 import { BrambleError, RepeatLimiter } from '../core/index.js';
 import type { FramedConnection, Pending } from '../net/index.js';
 import type { HeadCounters, SessionHandlers, SessionInfo, SessionPort, WorkerSession } from '../ports/index.js';
-import type { Message, MessageOf, TelemetryFields } from '../protocol/index.js';
-import { ErrorCode, PROTOCOL_VERSION, ProtocolError } from '../protocol/index.js';
+import type { LifeMessage, Message, MessageOf, TelemetryFields } from '../protocol/index.js';
+import { ErrorCode, LIFE_STRIPS, PROTOCOL_VERSION, ProtocolError, isLifeMessage } from '../protocol/index.js';
 import { CODE_PIECE_BYTES } from '../protocol/index.js';
 import { findTask } from '../tasks/index.js';
 import { checkProof, newNonce } from '../trust/index.js';
 import type { StoredCode } from './code-store.js';
 import type { HeadEvents } from './head-events.js';
+import type { LifeLinks, LifeListener } from './life-coordinator.js';
 import type { NodeRegistry } from './nodes.js';
 import type { ResultBatcher, ResultSink } from './result-batcher.js';
 
@@ -32,6 +33,12 @@ export interface WorkerSessionsOptions {
   codeKey?: string;
   /** Code pieces sent. */
   codeServed?: (bytes: number) => void;
+  /** False while this head may not hand out leases (HA: not the leader by its own clock). */
+  mayLease?: () => boolean;
+  /** HA: the leadership's epoch, sent in `welcome` so workers refuse a head of an older one. */
+  epoch?: bigint;
+  /** Jobs run by a head-side coordinator (distributed Life): never leased to a worker's slots. */
+  reserved?: (job: JobRecord) => boolean;
 }
 
 /** One member of the cluster, native or compat: the single place where joining and leaving happen. */
@@ -44,7 +51,11 @@ class Session implements WorkerSession, ResultSink {
     private readonly owner: WorkerSessions,
   ) {}
   lease(n: number, accept?: (job: JobRecord) => boolean): Assignment[] {
-    return this.owner.ledger.lease(this.id, n, accept);
+    if (!this.owner.mayLease()) return [];
+    const reserved = this.owner.reserved;
+    const got = this.owner.ledger.lease(this.id, n, reserved ? (job) => !reserved(job) && (!accept || accept(job)) : accept);
+    if (got.length > 0 && this.owner.firstLeaseAt === null) this.owner.firstLeaseAt = Date.now();
+    return got;
   }
   result(input: Omit<ResultInput, 'worker'>): void {
     // no copy per result (this is the hot path of noop jobs): the input becomes the ledger's
@@ -100,6 +111,9 @@ export class WorkerSessions implements SessionPort {
   readonly ledger: Ledger;
   readonly nodes: NodeRegistry;
   readonly batcher: () => ResultBatcher;
+  readonly reserved: ((job: JobRecord) => boolean) | undefined;
+  /** The Life coordinator: told of native workers joining and leaving, and given their `life-*` frames. */
+  life: LifeListener | null = null;
   /** Refused handshakes are logged at most 5 a minute per address. */
   private readonly authLogLimit = new RepeatLimiter({ burst: 5, windowMs: 60_000 });
   private readonly sessions = new Map<string, Session>();
@@ -114,7 +128,29 @@ export class WorkerSessions implements SessionPort {
     this.ledger = o.ledger;
     this.nodes = o.nodes;
     this.batcher = o.batcher;
+    this.reserved = o.reserved;
   }
+
+  /** Leases refused because this head was not (or no longer) the leader. */
+  leasesRefused = 0;
+  /** Wall-clock time of this head's first lease (HA: the end of a failover). */
+  firstLeaseAt: number | null = null;
+
+  mayLease(): boolean {
+    if (!this.o.mayLease || this.o.mayLease()) return true;
+    this.leasesRefused++;
+    return false;
+  }
+  /** The native workers as the Life coordinator sees them (life-coordinator.ts). */
+  readonly lifeLinks: LifeLinks = {
+    peers: () =>
+      [...this.peers.entries()]
+        // a worker that holds Life strips says so in its hello (an older one would not know the frames)
+        .filter(([id, p]) => !p.draining && p.conn.isOpen && (this.nodes.get(id)?.kernels.includes(LIFE_STRIPS) ?? false))
+        .map(([id, p]) => ({ id, name: this.nodeName(id), slots: p.slots, memFree: this.nodes.get(id)?.telemetry.memFree ?? null })),
+    send: (id: string, m: LifeMessage) => this.peers.get(id)?.conn.send(m) ?? false,
+    bufferedBytes: (id: string) => this.peers.get(id)?.conn.bufferedBytes ?? 0,
+  };
 
   // ---- the session port ----
 
@@ -204,6 +240,7 @@ export class WorkerSessions implements SessionPort {
       const s = peer.session;
       if (s === null || this.peers.get(s.id) !== peer) return;
       this.peers.delete(s.id);
+      this.life?.left(s.id);
       const released = s.leave(peer.draining ? 'drained' : 'lost');
       this.o.events.event(
         peer.draining ? 'info' : 'warn',
@@ -243,6 +280,7 @@ export class WorkerSessions implements SessionPort {
       },
     ) as Session;
     this.peers.set(node, peer);
+    setImmediate(() => this.life?.joined(node));
     this.o.events.event('info', 'node', `node ${name} joined from ${p.conn.remoteAddress} with ${slots} slot(s)`, { node });
     peer.conn.send({
       type: 'welcome',
@@ -252,6 +290,7 @@ export class WorkerSessions implements SessionPort {
       heartbeatMs: Math.max(20, Math.floor(this.o.leaseMs / 3)),
       telemetryMs: this.o.telemetryMs,
       ...(this.o.codeKey ? { codeKey: this.o.codeKey } : {}),
+      ...(this.o.epoch !== undefined ? { epoch: this.o.epoch.toString() } : {}),
     });
   }
 
@@ -286,6 +325,7 @@ export class WorkerSessions implements SessionPort {
   }
 
   private onWorkerMessage(peer: Peer, s: Session, msg: Message): void {
+    if (isLifeMessage(msg)) return this.life?.message(s.id, msg);
     switch (msg.type) {
       case 'want':
         peer.window = peer.draining ? 0 : msg.n;
@@ -294,6 +334,9 @@ export class WorkerSessions implements SessionPort {
       case 'heartbeat': {
         const stale = s.heartbeat(msg.tokens);
         s.report({});
+        // an empty ack answers every heartbeat, so a worker can tell a live head from a stopped one
+        // (a SIGSTOPped head's kernel still accepts bytes): its silence check reconnects elsewhere
+        peer.conn.send({ type: 'ack', tokens: [] });
         // leases it still runs that were given to others or ended: tell it to stop them (a worker lists
         // only chunks it has not answered, so none of these has a result on its way)
         if (stale.length > 0) peer.conn.send({ type: 'cancel', tokens: stale });

@@ -4,3 +4,4 @@ export * from './collatz.js';
 export * from './life.js';
 export * from './rle.js';
 export * from './plausible.js';
+export * from './life-strip.js';

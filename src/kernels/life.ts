@@ -273,9 +273,14 @@ export class LifeGrid {
   }
 
   population(): number {
+    return this.populationRows(0, this.height);
+  }
+
+  /** Live cells in rows [y0, y1). */
+  populationRows(y0: number, y1: number): number {
     let n = 0;
     const m = this.m;
-    for (let y = 0; y < this.height; y++) {
+    for (let y = Math.max(0, y0); y < Math.min(this.height, y1); y++) {
       const base = this.rowStart(this.cur, y);
       for (let w = 0; w < this.rowWords; w++) n += popcount32(m[base + w] as number);
     }

@@ -237,6 +237,16 @@ class AsciiWriter {
   text(): string {
     return new TextDecoder().decode(this.buf.subarray(0, this.pos));
   }
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+  /** The text written so far, emptying the buffer (the line position is kept). */
+  take(): string {
+    const t = this.text();
+    this.pos = 0;
+    return t;
+  }
 }
 
 const TAG_DEAD = 98; // b
@@ -289,4 +299,61 @@ export function toRle(grid: LifeGrid, rule: LifeRule | string, options: RleWrite
   }
   out.item(1, TAG_END);
   return head.join('\n') + '\n' + out.text() + '\n';
+}
+
+/** Run items of one packed row (as LifeGrid.getRow gives it) into `out`; returns whether it had a live cell. */
+function rowItems(out: AsciiWriter, row: ArrayLike<number>, width: number, rowWords: number, pendingRows: number): boolean {
+  let x = 0;
+  let first = true;
+  while (x < width) {
+    let w = x >>> 5;
+    let word = (row[w] as number) & (~0 << (x & 31));
+    while (word === 0 && ++w < rowWords) word = row[w] as number;
+    if (word === 0) break;
+    const start = w * 32 + (31 - Math.clz32(word & -word));
+    let ew = start >>> 5;
+    let inv = ~(row[ew] as number) & (~0 << (start & 31));
+    while (inv === 0 && ++ew < rowWords) inv = ~(row[ew] as number);
+    const end = inv === 0 ? width : Math.min(width, ew * 32 + (31 - Math.clz32(inv & -inv)));
+    if (first) {
+      if (pendingRows > 0) out.item(pendingRows, TAG_ROW);
+      first = false;
+    }
+    if (start > x) out.item(start - x, TAG_DEAD);
+    out.item(end - start, TAG_ALIVE);
+    x = end;
+  }
+  return !first;
+}
+
+/**
+ * The same RLE as toRle, written row by row as the rows come (a grid that is never whole in one
+ * place: the distributed Life job's final grid, streamed from its checkpoint): `header()`, then
+ * `row(words)` for each row top to bottom, then `end()`; each returns the text ready so far.
+ */
+export class RleRowWriter {
+  private readonly out = new AsciiWriter();
+  private pendingRows = 0;
+  private readonly rowWords: number;
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    private readonly rule: string,
+    private readonly wrap: boolean,
+  ) {
+    this.rowWords = Math.ceil(width / 32);
+  }
+  header(): string {
+    const ruleBase = parseRuleSpec(this.rule).rule.text;
+    return `x = ${this.width}, y = ${this.height}, rule = ${ruleBase}:${this.wrap ? 'T' : 'P'}${this.width},${this.height}\n`;
+  }
+  row(words: ArrayLike<number>): string {
+    if (rowItems(this.out, words, this.width, this.rowWords, this.pendingRows)) this.pendingRows = 0;
+    this.pendingRows++;
+    return this.out.length >= 1 << 15 ? this.out.take() : '';
+  }
+  end(): string {
+    this.out.item(1, TAG_END);
+    return this.out.take() + '\n';
+  }
 }

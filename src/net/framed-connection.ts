@@ -96,6 +96,11 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
 
   private corked = false;
 
+  /** Bytes queued for sending (for a sender that streams much, to wait for the socket). */
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
   /** Frames sent in one tick leave in one write (one TLS record, one syscall) when the tick ends. */
   send(msg: Message): boolean {
     if (!this.isOpen) return false;

@@ -59,6 +59,8 @@ export const Welcome = z.object({
   telemetryMs: z.number().int().positive(),
   /** The cluster's code-signing public key (Ed25519 SPKI, base64): shipped code must carry its signature. */
   codeKey: z.string().max(256).optional(),
+  /** HA heads: the leadership's epoch (decimal); a worker refuses a head with a lower one than it has seen. */
+  epoch: z.string().regex(/^\d{1,20}$/).optional(),
 });
 export const Telemetry = z.object({ type: z.literal('telemetry'), ...telemetryFields });
 /** The largest window a worker may state, and the most chunks in one assign. */
@@ -111,6 +113,70 @@ export const Code = z.object({
   signature: z.string().max(256),
   error: shortText.optional(),
 });
+
+/** Named in a worker's hello `kernels` when it can hold strips of distributed Life jobs (the `life-*` frames). */
+export const LIFE_STRIPS = 'life-strips';
+
+// ---- distributed Life (head/life-coordinator.ts, worker/life-parts.ts): one job, a strip per part ----
+const count = z.number().int().min(0).max(2 ** 31);
+const lifeRef = { job: id, part: z.number().int().min(0).max(4096), epoch: count };
+const bits = z.instanceof(Uint8Array);
+/** Head -> worker: hold rows [y0, y0+rows) of a W x H grid at generation `gen`, with `kt`/`kb` ghost rows above/below. */
+export const LifeLoad = z.object({
+  type: z.literal('life-load'),
+  ...lifeRef,
+  gen: count,
+  width: count,
+  height: count,
+  torus: z.boolean(),
+  rule: z.string().max(100),
+  y0: count,
+  rows: count,
+  kt: count,
+  kb: count,
+  /** Population samples at generations that are multiples of this. */
+  every: z.number().int().min(1),
+  /** Where the cells come from: generated (random soup, RLE pattern) or sent in `life-rows` frames. */
+  init: z.enum(['random', 'pattern', 'rows']),
+  density: z.number().min(0).max(1).optional(),
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
+  pattern: z.string().max(4 * 1024 * 1024).optional(),
+});
+/** Rows [y, y+n) packed 32 cells a word (little-endian), deflated; head -> worker (load) and worker -> head (checkpoint). */
+export const LifeRows = z.object({ type: z.literal('life-rows'), ...lifeRef, gen: count, y: count, n: count, data: bits, last: z.boolean() });
+/** Head -> worker: advance `n` generations from `gen`, ghost rows first replaced by `above` / `below` (k rows each). */
+export const LifeStep = z.object({
+  type: z.literal('life-step'),
+  ...lifeRef,
+  gen: count,
+  n: z.number().int().min(1).max(4096),
+  above: bits.optional(),
+  below: bits.optional(),
+  /** Count the strip's population at the end (else only at sampled generations). */
+  count: z.boolean().optional(),
+  /** Ask for a density map of the strip, `cols` wide, `rows` high (the dashboard's live view). */
+  preview: z.object({ cols: z.number().int().min(1).max(1024), rows: z.number().int().min(1).max(1024) }).optional(),
+});
+/** Worker -> head: the part is at `gen`: its first and last `k` inner rows, its population, the time the step took. */
+export const LifeEdge = z.object({
+  type: z.literal('life-edge'),
+  ...lifeRef,
+  gen: count,
+  top: bits,
+  bottom: bits,
+  /** Population of the inner rows at `gen`, when counted (sampled generation, `count`, preview, load). */
+  pop: count.optional(),
+  /** [generation, population] at each sampled generation of the step. */
+  samples: z.array(z.tuple([count, count])).max(4096),
+  ms: z.number().min(0),
+  preview: bits.optional(),
+});
+/** Head -> worker: send the part's inner rows (as `life-rows`) for a checkpoint at `gen`. */
+export const LifeSave = z.object({ type: z.literal('life-save'), ...lifeRef, gen: count });
+/** Head -> worker: forget parts of this job (all of them when `part` is absent). */
+export const LifeDrop = z.object({ type: z.literal('life-drop'), job: id, part: z.number().int().min(0).optional() });
+export const LifeError = z.object({ type: z.literal('life-error'), ...lifeRef, error: shortText });
+
 export const ErrorMessage = z.object({ type: z.literal('error'), code: z.string().max(64), message: shortText });
 
 export const Message = z.discriminatedUnion('type', [
@@ -129,7 +195,19 @@ export const Message = z.discriminatedUnion('type', [
   CodeRequest,
   Code,
   ErrorMessage,
+  LifeLoad,
+  LifeRows,
+  LifeStep,
+  LifeEdge,
+  LifeSave,
+  LifeDrop,
+  LifeError,
 ]);
+/** Messages of distributed Life jobs (routed to the Life coordinator / the worker's Life parts). */
+export type LifeMessage = Extract<Message, { type: `life-${string}` }>;
+export function isLifeMessage(m: Message): m is LifeMessage {
+  return m.type.startsWith('life-');
+}
 export type Message = z.infer<typeof Message>;
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 export type AssignedChunk = z.infer<typeof AssignedChunk>;

@@ -256,6 +256,19 @@ export class EtcdClient {
     }
   }
 
+  /** Alarms raised in the cluster, e.g. `NOSPACE` (the quota is full: writes fail until space is freed and the alarm disarmed). */
+  async alarms(): Promise<string[]> {
+    const r = await this.call('/v3/maintenance/alarm', { action: 'GET' });
+    const list = (r['alarms'] as { alarm?: string }[] | undefined) ?? [];
+    return list.map((a) => a.alarm ?? 'NONE').filter((a) => a !== 'NONE');
+  }
+
+  /** Size in bytes of the backend database of the member that answers. */
+  async dbSize(): Promise<number> {
+    const r = await this.call('/v3/maintenance/status', {});
+    return Number(r['dbSize'] ?? 0);
+  }
+
   /** Drops history before `revision` (etcd keeps every version until compacted). */
   async compact(revision: bigint): Promise<void> {
     try {

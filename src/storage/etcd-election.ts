@@ -164,6 +164,21 @@ export class EtcdElection extends EventEmitter {
     this.lease = null;
   }
 
+  /**
+   * Gives up this leadership but keeps campaigning (a journal write failed, or the head could not start):
+   * demotes at once, deletes the leader key if it is still ours, and drops the lease, so the next
+   * leadership, ours or another's, is a new campaign with a new epoch.
+   */
+  async stepDown(reason: string): Promise<void> {
+    if (this.state !== 'leader') return;
+    const epoch = this.epoch;
+    const lease = this.lease;
+    this.lease = null;
+    this.demote(reason);
+    await this.client.txn([{ key: this.leaderKey, target: 'CREATE', value: epoch }], [{ del: { key: this.leaderKey } }]).catch(() => undefined);
+    if (lease) await this.client.revoke(lease).catch(() => undefined);
+  }
+
   /** Stops without touching etcd (what a crash looks like to the others, apart from the process still living). */
   close(): void {
     this.stopTimers();

@@ -35,6 +35,8 @@ interface ChunkMeta {
   f: number;
   /** output pieces (0: no output) */
   o: number;
+  /** epoch of the leadership that committed it (absent in rows written before it was recorded) */
+  e?: string;
 }
 
 interface JobJson extends Omit<JobRecord, 'start' | 'end' | 'chunk'> {
@@ -215,6 +217,7 @@ export class EtcdJournal implements Journal {
   private *commitPlan(rows: ChunkResultRecord[]): Generator<TxnReq, boolean[], TxnResult> {
     const fresh = rows.map(() => false);
     const seen = new Set<string>();
+    const epoch = this.currentFence().epoch.toString();
     type Item = { i: number; key: string; meta: Buffer; pieces: Buffer[]; attempt: number; jobId: string; index: number; bytes: number };
     const items: Item[] = [];
     rows.forEach((r, i) => {
@@ -224,7 +227,7 @@ export class EtcdJournal implements Journal {
       const out = r.output;
       const pieces: Buffer[] = [];
       if (out && out.byteLength > 0) for (let at = 0; at < out.byteLength; at += PIECE) pieces.push(Buffer.from(out.buffer, out.byteOffset + at, Math.min(PIECE, out.byteLength - at)));
-      const meta = packr.pack({ s: r.span, a: r.attempt, w: r.worker, m: r.summary, f: r.finishedAt, o: pieces.length } satisfies ChunkMeta);
+      const meta = packr.pack({ s: r.span, a: r.attempt, w: r.worker, m: r.summary, f: r.finishedAt, o: pieces.length, e: epoch } satisfies ChunkMeta);
       const bytes = key.length * 2 + meta.length + pieces.reduce((n, p) => n + p.length + key.length + 24, 0);
       items.push({ i, key, meta, pieces, attempt: r.attempt, jobId: r.jobId, index: r.index, bytes });
     });

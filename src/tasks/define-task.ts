@@ -273,6 +273,11 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
   /** Runs a chunk outside the slot threads, in the worker's own process (users' code: commands, sandboxed modules). */
   execute?(params: V, start: bigint, end: bigint, ctx: ChunkContext): Promise<ChunkOutput<S>>;
   /**
+   * A head-side coordinator that runs the job instead of handing its chunk to a slot (life:
+   * `'life-strips'`, head/life-coordinator.ts: the grid in strips over many workers).
+   */
+  coordinator?: 'life-strips';
+  /**
    * Checks a summary that came from the network before it is stored: throw on anything wrong, return
    * the summary as it will be stored and folded.
    */
@@ -330,6 +335,8 @@ export interface Task {
   needs: string | null;
   code?(params: Record<string, unknown>): string[];
   execute?(params: Record<string, unknown>, start: bigint, end: bigint, ctx: ChunkContext): Promise<ChunkOutput>;
+  /** Run by a head-side coordinator instead of the chunk ledger's leases (see TaskDefinition). */
+  coordinator?: 'life-strips' | null;
   checkSummary(summary: unknown, start: bigint, end: bigint): Record<string, unknown>;
   folder(): Folder;
   live(): Live;
@@ -410,6 +417,7 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
     needs: def.needs ?? null,
     ...(def.code ? { code: (params: Record<string, unknown>) => def.code!(v(params)) } : {}),
     ...(def.execute ? { execute: (params: Record<string, unknown>, start: bigint, end: bigint, ctx: ChunkContext) => def.execute!(v(params), start, end, ctx) } : {}),
+    coordinator: def.coordinator ?? null,
     checkSummary: (s, start, end) => def.checkSummary(s, start, end),
     folder: () => def.fold() as unknown as Folder,
     live: def.live

@@ -5,7 +5,8 @@ import { publicTasks } from './registry.js';
 export interface TaskInfo {
   name: string;
   description: string;
-  params: { name: string; flag: string; type: ParamType; description: string; default: unknown; choices: readonly string[] | null }[];
+  /** `file`: the value is a file's text (life --pattern): the form offers a file picker. */
+  params: { name: string; flag: string; type: ParamType; description: string; default: unknown; choices: readonly string[] | null; file?: true }[];
   /** True when the job takes `--start/--end` (a range); false when the task makes its own (life, noop). */
   range: boolean;
   output: OutputFormat | null;
@@ -15,7 +16,7 @@ export function describeTask(t: Task): TaskInfo {
   return {
     name: t.name,
     description: t.description,
-    params: t.paramInfo.map((p) => ({ name: p.name, flag: p.flag, type: p.type, description: p.description, default: p.default ?? null, choices: p.choices })),
+    params: t.paramInfo.map((p) => ({ name: p.name, flag: p.flag, type: p.type, description: p.description, default: p.default ?? null, choices: p.choices, ...(p.file ? { file: true as const } : {}) })),
     range: t.range === undefined,
     output: t.output,
   };

@@ -6,12 +6,13 @@ import type { Logger } from 'pino';
 import type { ClientConnection } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
 import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
-import { MAX_WINDOW, PROTOCOL_VERSION } from '../protocol/index.js';
+import { LIFE_STRIPS, MAX_WINDOW, PROTOCOL_VERSION, isLifeMessage } from '../protocol/index.js';
 import type { Task } from '../tasks/index.js';
 import { MODULE_CAPABILITY, ProcessSandbox, findTask, taskNames } from '../tasks/index.js';
 import type { FetchedCode } from './code-cache.js';
 import { CodeCache } from './code-cache.js';
 import { authProof } from '../trust/index.js';
+import { LifeParts } from './life-parts.js';
 import { SlotPool } from './slot-pool.js';
 import type { SlotReply } from './slot-thread.js';
 import { TelemetrySampler, localAddresses } from './telemetry.js';
@@ -49,6 +50,11 @@ export interface WorkerAgentOptions {
   /** Per-chunk CPU seconds and heap MiB of a task module's sandbox. */
   codeCpuSeconds?: number;
   codeMemoryMb?: number;
+  /**
+   * Every head candidate (HA, docs/ha.md): tried in turn until one welcomes this worker; only the
+   * leader listens on the worker port. Default: just host:port.
+   */
+  heads?: { host: string; port: number }[];
 }
 
 /** The worker switch that lets it run what a task needs. */
@@ -70,6 +76,8 @@ export class WorkerAgent {
   state: WorkerState = 'connecting';
   readonly node: string;
   private pool: SlotPool;
+  /** Strips of distributed Life jobs held here (worker/life-parts.ts). */
+  private readonly life = new LifeParts((m) => this.link?.conn.send(m));
   private link: ClientConnection | null = null;
   private readonly queue: AssignedChunk[] = [];
   private readonly running = new Map<string, Running>();
@@ -97,11 +105,18 @@ export class WorkerAgent {
   private code: CodeCache | null = null;
   private sandbox: ProcessSandbox | null = null;
   private readonly codeWaits = new Map<string, { pieces: Uint8Array[]; got: number; resolve: (c: FetchedCode) => void; reject: (e: Error) => void }>();
+  private readonly heads: { host: string; port: number }[];
+  private nextHead = 0;
+  /** Highest leadership epoch seen in a welcome: a head announcing a lower one is a deposed leader. */
+  private epoch = -1n;
+  /** Heartbeats sent since the head last said anything. */
+  private unanswered = 0;
 
   constructor(private readonly o: WorkerAgentOptions) {
     this.node = o.node ?? `${os.hostname()}#${o.instance}-${randomUUID().slice(0, 8)}`;
     this.pool = new SlotPool(o.slots);
     this.log = o.logger.child({ worker: o.name });
+    this.heads = o.heads && o.heads.length > 0 ? o.heads : [{ host: o.host, port: o.port }];
     this.caps = new Set([...(o.allowCode ? [MODULE_CAPABILITY] : []), ...(o.allowExec ? ['exec'] : [])]);
   }
 
@@ -134,12 +149,21 @@ export class WorkerAgent {
   }
 
   private async connectLoop(): Promise<void> {
+    let failures = 0;
     while (this.state !== 'stopped' && this.state !== 'draining') {
+      const head = this.heads[this.nextHead % this.heads.length] as { host: string; port: number };
+      // the next try goes to the next candidate; a whole round of failures backs off
+      this.nextHead = (this.nextHead + 1) % this.heads.length;
       try {
-        const link = await connectFramed({ host: this.o.host, port: this.o.port, caHash: this.o.caHash });
-        await this.session(link);
-        this.backoffMs = 250;
+        // a stopped head's kernel still accepts TCP: a short handshake limit when there are others to try
+        const link = await connectFramed({ host: head.host, port: head.port, caHash: this.o.caHash, ...(this.heads.length > 1 ? { connectTimeoutMs: 3000 } : {}) });
+        if (await this.session(link, head)) {
+          this.backoffMs = 250;
+          failures = 0;
+          this.nextHead = (this.nextHead + this.heads.length - 1) % this.heads.length; // retry the one that served us first
+        } else failures++;
       } catch (err) {
+        failures++;
         if (err instanceof TrustError) {
           this.log.error({ err: err.message }, 'refusing the head');
         } else {
@@ -148,15 +172,21 @@ export class WorkerAgent {
       }
       if ((this.state as WorkerState) === 'stopped' || (this.state as WorkerState) === 'draining') break;
       this.state = 'connecting';
+      if (failures > 0 && failures % this.heads.length !== 0) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       const wait = this.backoffMs * (0.75 + Math.random() * 0.5);
-      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 5000);
+      // with several head candidates, a failover is expected: keep trying about once a second (the
+      // default --ha-retry-ms), so a new leader's workers are back within a second of its election
+      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? (this.heads.length > 1 ? 1000 : 5000));
       await new Promise((r) => setTimeout(r, wait));
     }
   }
 
-  /** One connection's life: challenge, hello, welcome, then serve until it closes. */
-  private session(link: ClientConnection): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /** One connection's life: challenge, hello, welcome, then serve until it closes. True when it was welcomed. */
+  private session(link: ClientConnection, head: { host: string; port: number }): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
       const { conn } = link;
       let welcomed = false;
       conn.on('close', (err) => {
@@ -167,12 +197,14 @@ export class WorkerAgent {
         this.queue.length = 0;
         for (const w of this.codeWaits.values()) w.reject(new Error('the connection to the head closed while fetching code'));
         this.codeWaits.clear();
-        if (this.state === 'stopped') return resolve();
+        this.life.dropAll();
+        if (this.state === 'stopped') return resolve(welcomed);
         if (welcomed) this.log.warn({ err: err?.message }, 'disconnected from head');
         else if (err) this.log.warn({ err: err.message }, 'head closed the connection');
-        resolve();
+        resolve(welcomed);
       });
       conn.on('message', (msg: Message) => {
+        this.unanswered = 0;
         if (!welcomed) {
           if (msg.type === 'challenge') {
             void this.sampler.sample().then((t) => {
@@ -187,7 +219,7 @@ export class WorkerAgent {
                 hostname: os.hostname(),
                 addresses: localAddresses(),
                 slots: this.o.slots,
-                kernels: this.announced(),
+                kernels: [...this.announced(), LIFE_STRIPS],
                 pid: process.pid,
                 version_text: this.o.version,
                 ...(proof ? { proof } : {}),
@@ -196,13 +228,21 @@ export class WorkerAgent {
             return;
           }
           if (msg.type === 'welcome') {
+            const epoch = msg.epoch === undefined ? null : BigInt(msg.epoch);
+            if (epoch !== null && epoch < this.epoch) {
+              this.log.warn({ epoch: msg.epoch, seen: this.epoch.toString() }, 'refusing a deposed leader (lower epoch than one already seen)');
+              conn.fail(new Error(`head epoch ${msg.epoch} is older than ${this.epoch}`));
+              return;
+            }
+            if (epoch !== null) this.epoch = epoch;
             welcomed = true;
             this.link = link;
             this.codeKey = msg.codeKey ?? null;
             this.state = 'ready';
-            this.log.info({ head: `${this.o.host}:${this.o.port}`, slots: this.o.slots }, 'joined head');
+            this.log.info({ head: `${head.host}:${head.port}`, epoch: msg.epoch, slots: this.o.slots }, 'joined head');
             for (const r of this.unacked.values()) conn.send(r);
             this.heartbeatTimer = setInterval(() => this.heartbeat(), msg.heartbeatMs);
+            this.unanswered = 0;
             this.telemetryTimer = setInterval(() => void this.telemetry(), msg.telemetryMs);
             this.lastWant = -1;
             this.want();
@@ -218,6 +258,7 @@ export class WorkerAgent {
   }
 
   private onMessage(msg: Message): void {
+    if (isLifeMessage(msg)) return this.life.handle(msg);
     switch (msg.type) {
       case 'assign':
         for (const c of msg.chunks) this.queue.push(c);
@@ -396,6 +437,14 @@ export class WorkerAgent {
   }
 
   private heartbeat(): void {
+    // the head answers every heartbeat: three unanswered mean it is stopped or cut off, though its
+    // kernel may keep the TCP connection open; counted in heartbeats sent, not in time, so a pause
+    // of this worker itself (SIGSTOP, a long GC) is not mistaken for a silent head
+    if (++this.unanswered > 3 && this.link) {
+      this.log.warn({ unanswered: this.unanswered - 1 }, 'head silent: reconnecting');
+      this.link.conn.destroy();
+      return;
+    }
     const tokens = [...this.running.keys(), ...this.queue.map((c) => c.token)];
     this.link?.conn.send({ type: 'heartbeat', tokens });
   }
@@ -443,6 +492,7 @@ export class WorkerAgent {
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     this.link?.conn.close();
     this.sandbox?.close();
+    this.life.dropAll();
     await this.pool.close();
   }
 }

@@ -5,6 +5,8 @@ import { WorkerAgent } from './agent.js';
 export interface WorkerProcessOptions {
   host: string;
   port: number;
+  /** Every head candidate (HA); default just host:port. */
+  heads?: { host: string; port: number }[];
   caHash: string | null;
   secret: string | null;
   slots?: number;
@@ -29,6 +31,7 @@ export function startWorkerProcess(o: WorkerProcessOptions): WorkerAgent {
   const agent = new WorkerAgent({
     host: o.host,
     port: o.port,
+    heads: o.heads,
     caHash: o.caHash,
     secret: o.secret,
     slots: o.slots ?? os.availableParallelism(),

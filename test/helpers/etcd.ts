@@ -42,10 +42,18 @@ export interface EtcdMember {
 
 export class EtcdCluster {
   readonly members: EtcdMember[] = [];
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    /** Another local address every member's client port also listens on (a veth end, for namespaces). */
+    readonly alsoOn: string | null = null,
+  ) {}
 
-  static async start(size = 3): Promise<EtcdCluster> {
-    const c = new EtcdCluster(mkdtempSync(path.join(os.tmpdir(), 'bramble-etcd-')));
+  /** More etcd flags for every member (read at each start, so a restart can change them). */
+  extraArgs: string[] = [];
+
+  static async start(size = 3, options: { alsoOn?: string; extraArgs?: string[] } = {}): Promise<EtcdCluster> {
+    const c = new EtcdCluster(mkdtempSync(path.join(os.tmpdir(), 'bramble-etcd-')), options.alsoOn ?? null);
+    c.extraArgs = options.extraArgs ?? [];
     for (let i = 0; i < size; i++) {
       const [cp, pp] = [await freePort(), await freePort()];
       c.members.push({ name: `m${i}`, clientUrl: `http://127.0.0.1:${cp}`, peerUrl: `http://127.0.0.1:${pp}`, dataDir: path.join(c.dir, `m${i}`), proc: null, log: [] });
@@ -64,12 +72,17 @@ export class EtcdCluster {
     return this.members.map((m) => m.clientUrl);
   }
 
+  /** The client URLs on `alsoOn` (what a process in a network namespace dials). */
+  get endpointsAlso(): string[] {
+    return this.members.map((m) => m.clientUrl.replace('127.0.0.1', this.alsoOn ?? '127.0.0.1'));
+  }
+
   private spawn(i: number): void {
     const m = this.members[i] as EtcdMember;
     const args = [
       '--name', m.name,
       '--data-dir', m.dataDir,
-      '--listen-client-urls', m.clientUrl,
+      '--listen-client-urls', this.alsoOn ? `${m.clientUrl},${m.clientUrl.replace('127.0.0.1', this.alsoOn)}` : m.clientUrl,
       '--advertise-client-urls', m.clientUrl,
       '--listen-peer-urls', m.peerUrl,
       '--initial-advertise-peer-urls', m.peerUrl,
@@ -80,6 +93,7 @@ export class EtcdCluster {
       '--heartbeat-interval', '50',
       '--election-timeout', '500',
       '--log-level', 'warn',
+      ...this.extraArgs,
     ];
     const proc = spawn(ETCD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer): void => {
@@ -123,10 +137,11 @@ export class EtcdCluster {
   }
 
   /** Starts a killed member again on its data dir and waits until it is healthy. */
-  async restart(i: number): Promise<void> {
+  async restart(i: number, options: { wait?: boolean } = {}): Promise<void> {
     if ((this.members[i] as EtcdMember).proc) return;
     this.spawn(i);
-    await this.waitHealthy(30_000, [this.members[i] as EtcdMember]);
+    // (an armed alarm, NOSPACE, keeps /health false: such a caller disarms it and waits itself)
+    if (options.wait !== false) await this.waitHealthy(30_000, [this.members[i] as EtcdMember]);
   }
 
   /** The member that is the raft leader now. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { BrambleError } from '../../core/index.js';
-import type { JobStatus } from '../../head/index.js';
-import { planJob, publicTasks } from '../../tasks/index.js';
+import { BrambleError, InputError } from '../../core/index.js';
+import type { HaStatus, JobStatus } from '../../head/index.js';
+import { findTask, planJob, publicTasks } from '../../tasks/index.js';
 import { ApiClient, resolveApi } from '../api-client.js';
 import { formatResult } from '../format.js';
 import { ProgressBar } from '../progress.js';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { anyJobInput, dataDirOf, follow, printJson, rawArgs, taskArgumentHelp, taskOptions, writeFileFrom } from '../shared.js';
 
 
-/** The commands that talk to a head over its HTTP API: submit, jobs, status, watch, result, cancel, login-url, nodes. */
+/** The commands that talk to a head over its HTTP API: submit, jobs, status, watch, result, cancel, login-url, nodes, ha. */
 export function register(program: Command): void {
   // ---- API commands ----
   const api = (cmd: Command): Command =>
@@ -30,8 +30,14 @@ export function register(program: Command): void {
 
   taskOptions(api(program.command('submit').argument('<task>', taskArgumentHelp(publicTasks().map((t) => t.name))).description('submit a job to the head')))
     .option('--wait', 'wait for the job to finish and print its result')
+    .option('--workers <n>', 'life: cut the grid in strips over this many worker slots (default: every slot connected)')
     .action(async (task: string, words: string[], o: Record<string, unknown>) => {
-      const { input, module, files } = await anyJobInput(task, words, o, rawArgs(program));
+      const { workers, ...rest } = o;
+      const { input, module, files } = await anyJobInput(task, words, rest, rawArgs(program));
+      if (workers !== undefined) {
+        if (!findTask(input.task)?.paramInfo.some((p) => p.name === 'parts')) throw new InputError('--workers', `--workers does not apply to task ${task}`);
+        input.params = { ...input.params, parts: workers };
+      }
       planJob(input); // same validation as the head, before any network
       const c = client(o);
       if (module) {
@@ -106,5 +112,14 @@ export function register(program: Command): void {
           ? 'no nodes\n'
           : nodes.map((n) => `${n.name.padEnd(24)} ${n.state.padEnd(8)} ${n.remote.padEnd(16)} ${n.busy}/${n.slots} busy  ${n.telemetry.temp === undefined ? '-' : n.telemetry.temp.toFixed(1) + ' °C'}`).join('\n') + '\n',
       );
+  });
+
+  api(program.command('ha').description('high availability: which head candidate leads, the others, the election history')).action(async (o: Record<string, unknown>) => {
+    const st = await client(o).get<HaStatus>('/api/ha');
+    if (o['json']) return printJson(st);
+    const lines = [`leader: ${st.leader ?? '(none: election in progress)'}${st.epoch ? `  epoch ${st.epoch}` : ''}`];
+    for (const c of st.candidates) lines.push(`  ${c.name.padEnd(20)} ${c.state.padEnd(8)} ${c.url}  workers ${c.workerAddress}`);
+    for (const h of st.history.slice(-5)) lines.push(`  ${new Date(h.at).toISOString()}  ${h.name} elected (epoch ${h.epoch})`);
+    process.stdout.write(lines.join('\n') + '\n');
   });
 }

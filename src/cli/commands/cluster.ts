@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { BrambleError, InputError } from '../../core/index.js';
-import { headSettings } from '../../head/index.js';
+import { HeadSettings, headSettings } from '../../head/index.js';
 import { FILES, initCluster, loadCluster, rotateSecret } from '../../trust/index.js';
 import { dataDirOf } from '../shared.js';
 
@@ -17,8 +17,14 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data dir (default ~/.bramble or BRAMBLE_DATA)')
     .option('--san <names>', 'extra names/addresses for the head certificate, comma-separated')
     .option('--force', 'replace an existing cluster')
-    .action(async (o: { data?: string; san?: string; force?: boolean }) => {
+    .option('--etcd <urls>', 'HA: etcd client URLs, comma-separated, written to the config (copy the data dir to every head candidate; docs/ha.md)')
+    .action(async (o: { data?: string; san?: string; force?: boolean; etcd?: string }) => {
       const dir = dataDirOf(o);
+      const etcd = o.etcd === undefined ? undefined : o.etcd.split(',').map((u) => u.trim()).filter(Boolean);
+      if (etcd) {
+        const r = HeadSettings.etcd.safeParse(etcd);
+        if (!r.success) throw new InputError('--etcd', `--etcd ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.etcd)})`);
+      }
       let cluster: Awaited<ReturnType<typeof initCluster>>;
       try {
         cluster = await initCluster(dir, { force: o.force, sans: o.san ? o.san.split(',').map((s) => s.trim()).filter(Boolean) : [] });
@@ -30,8 +36,14 @@ export function register(program: Command): void {
       if (!existsSync(cfg)) {
         const { writeConfigFile } = await import('../../trust/index.js');
         const d = headSettings();
-        writeConfigFile(cfg, { head: { port: d.port, httpPort: d.httpPort, bind: d.bind }, worker: {} });
-      }
+        writeConfigFile(cfg, { head: { port: d.port, httpPort: d.httpPort, bind: d.bind, ...(etcd ? { etcd } : {}) }, worker: {} });
+      } else if (etcd) process.stderr.write(`note: ${cfg} exists and was left alone: add "etcd": ${JSON.stringify(etcd)} to its "head" section\n`);
+      if (etcd)
+        process.stdout.write(
+          `HA: copy ${dir} to every head candidate before its first start (same CA, secret, admin token, lease key), e.g.\n` +
+            `  rsync -a ${dir}/ pi2:${dir}/\n` +
+            `then on each: bramble head --data ${dir} --name NAME   (docs/ha.md)\n\n`,
+        );
       process.stdout.write(
         `cluster created in ${dir}\n` +
           `  CA certificate   ${path.join(dir, FILES.caCert)} (sha256 ${cluster.caHash})\n` +

@@ -37,6 +37,22 @@ export function register(program: Command): void {
       const compat = compatWiring(cfg, { dataDir: dir, logger });
       const cluster = await ensureCluster(dir, { info: (m) => logger.info(m) });
       const { dashboardRoutes } = await import('../../dashboard/index.js');
+      if (cfg.etcd) {
+        // one of several head candidates (docs/ha.md): the compat listeners belong to a single head
+        if (compat.enabled) throw new InputError('--etcd', '--etcd: the --compat-* listeners are not available on HA head candidates yet');
+        const { startHaHead } = await import('../../head/index.js');
+        const ha = await startHaHead({ cluster, dataDir: dir, ...cfg, etcd: cfg.etcd, logger, version: VERSION, extendHttp: (app, head, auth) => dashboardRoutes(app, head, auth) });
+        const joinLine = `bramble worker --head ${os.hostname()}:${cfg.port},OTHER-CANDIDATE:${cfg.port},... ${cfg.insecure ? '--insecure' : `--join ${cluster.joinToken}`}`;
+        process.stdout.write(`\nhead candidate ${ha.name}: etcd ${cfg.etcd.join(',')}\nworkers:   ${joinLine}\nstatus:    bramble ha\n\n`);
+        const stopHa = (): void => {
+          logger.info('head candidate stopping (resigning)');
+          void ha.stop().finally(() => process.exit(0));
+          setTimeout(() => process.exit(0), 10_000).unref();
+        };
+        process.once('SIGTERM', stopHa);
+        process.once('SIGINT', stopHa);
+        return;
+      }
       const hp = await startHeadProcess({
         cluster,
         dataDir: dir,

@@ -42,7 +42,7 @@ export function register(program: Command): void {
   program
     .command('worker')
     .description('run a worker: computes chunks for a head')
-    .option('--head <host:port>', 'the head worker port, e.g. pi-head:7070')
+    .option('--head <host:port>', 'the head worker port, e.g. pi-head:7070; with several head candidates (HA) all of them: a:7070,b:7070,c:7070')
     .option('--join <token>', 'join token printed by `bramble init` / `bramble token`')
     .option('--data <dir>', "read the join token from a head's data dir on this machine")
     .option('--slots <n>', 'chunks computed at once (default: one per core)')
@@ -63,7 +63,8 @@ export function register(program: Command): void {
       const { data: _d, config: _c, ...flags } = o;
       const cfg = resolveConfig(WorkerConfig, flags, files);
       if (!cfg.head) throw new InputError('--head', '--head HOST:PORT is required (the head prints it when it starts)');
-      const { host, port } = splitHostPort(cfg.head, '--head');
+      const heads = cfg.head.split(',').map((h) => splitHostPort(h.trim(), '--head'));
+      const { host, port } = heads[0] as { host: string; port: number };
       let caHash: string | null = null;
       let secret: string | null = null;
       if (!cfg.insecure) {
@@ -75,7 +76,7 @@ export function register(program: Command): void {
       const logger = makeLogger(cfg.logLevel);
       const node = stableNodeId(dir, cfg.instance);
       const agent = startWorkerProcess({
-        ...{ host, port, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node },
+        ...{ host, port, heads, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node },
         ...{ allowCode: cfg.allowCode, allowExec: cfg.allowExec, codeCpuSeconds: cfg.codeCpuSeconds, codeMemoryMb: cfg.codeMemoryMb, codeDir: path.join(dir, `code-${cfg.instance}`) },
       });
       const stop = (): void => {

@@ -24,6 +24,7 @@ export function pageHtml(v: { css: string; js: string; icon: string }): string {
     <a href="/log" data-nav="log">Log</a>
   </nav>
   <div class="top-stats" id="top-stats"></div>
+  <div class="ha" id="ha" hidden></div>
   <div class="conn" id="conn" data-state="connecting"><span class="dot"></span><span class="conn-text">connecting</span></div>
 </header>
 <main id="view"><noscript>The bramble dashboard needs JavaScript.</noscript></main>

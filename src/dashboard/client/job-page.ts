@@ -10,6 +10,7 @@ import type { Kid } from './dom.js';
 import { big, fmtAgo, fmtAxis, fmtDuration, fmtInt, fmtPct, fmtSI, taskTitle } from './format.js';
 import type { ChunkMap, JobStatus, JobView, View } from './model.js';
 import { S, serverNow } from './state.js';
+import { lifeView } from './life-view.js';
 
 type Rgb = [number, number, number];
 const MAP_COLOURS: Record<'pending' | 'leased' | 'done' | 'failed', Rgb> = { pending: [42, 53, 80], leased: [245, 165, 36], done: [34, 197, 94], failed: [239, 68, 68] };
@@ -74,6 +75,8 @@ export function viewJob(root: HTMLElement, id: string): View {
     ]),
   ]);
   prog.style.marginBottom = '14px';
+  const lifePanel = lifeView(id);
+  prog.after(lifePanel.el);
   let mapData: ChunkMap | null = null;
   let mapFetchedFinal = false;
 
@@ -355,6 +358,7 @@ export function viewJob(root: HTMLElement, id: string): View {
       if (c.full || c.jobs.includes(id)) paint();
     },
     destroy() {
+      lifePanel.destroy();
       clearInterval(tick);
       window.removeEventListener('resize', onResize);
       document.title = 'bramble';

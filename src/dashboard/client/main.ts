@@ -38,7 +38,37 @@ function paintTopStats(): void {
   ]);
 }
 
+interface HaView {
+  leader: string | null;
+  epoch: string | null;
+  candidates: { name: string; url: string; state: string }[];
+  history: { name: string; epoch: string; at: number }[];
+}
+
+/** HA heads (docs/ha.md): which candidate leads, the others, the last elections; hidden on a single head. */
+async function paintHa(): Promise<void> {
+  const r = await api<HaView>('GET', '/api/ha').catch(() => null);
+  const el = byId('ha');
+  if (!r || !r.ok) {
+    el.hidden = r?.status !== 503;
+    if (!el.hidden) el.textContent = 'no leader (election in progress)';
+    return;
+  }
+  const v = r.json;
+  clear(el);
+  add(el, ['leader ', h('b', { text: v.leader ?? 'none' }), v.epoch ? ` (epoch ${v.epoch})` : '', ' · ' + v.candidates.filter((c) => c.state !== 'down').length + '/' + v.candidates.length + ' heads up']);
+  el.title =
+    v.candidates.map((c) => `${c.name}: ${c.state} (${c.url})`).join('\n') +
+    '\n\nelections:\n' +
+    v.history.slice(-8).map((x) => `${new Date(x.at).toLocaleString()}  ${x.name} (epoch ${x.epoch})`).join('\n');
+  el.hidden = false;
+}
+
 function start(): void {
+  void paintHa().then(() => {
+    // a single head has no /api/ha: poll only where there is one
+    if (!byId('ha').hidden) setInterval(() => void paintHa(), 5000);
+  });
   onUnauthorized(loggedOut);
   onChange((c) => {
     paintTopStats();

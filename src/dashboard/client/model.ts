@@ -111,6 +111,8 @@ export interface TaskParam {
   description: string;
   default?: unknown;
   choices?: readonly string[] | null;
+  /** The value is a file's text (life --pattern: an RLE file). */
+  file?: boolean;
 }
 export interface TaskInfo {
   name: string;

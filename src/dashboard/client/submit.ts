@@ -20,7 +20,7 @@ interface FieldSpec {
   alias?: string;
   label: string;
   hint: string;
-  kind: 'text' | 'check' | 'select';
+  kind: 'text' | 'check' | 'select' | 'file';
   value: string;
   checked?: boolean;
   choices?: readonly string[];
@@ -46,6 +46,7 @@ function paramField(p: TaskParam): FieldSpec {
   const dflt = p.default === null || p.default === undefined ? '' : String(p.default);
   const alias = p.flag.replace(/^-+/, '');
   const base = { name: p.name, alias: alias !== p.name ? alias : undefined, label: label(p.name), hint: p.description, top: false };
+  if (p.file) return { ...base, kind: 'file', value: '' };
   if (p.type === 'boolean') return { ...base, kind: 'check', value: '', checked: p.default === true, dflt: p.default === true ? 'true' : 'false' };
   if (p.choices && p.choices.length > 0) return { ...base, kind: 'select', value: dflt || (p.choices[0] as string), choices: p.choices, dflt };
   return { ...base, kind: 'text', value: dflt, dflt };
@@ -109,6 +110,10 @@ export function viewSubmit(root: HTMLElement): View | null {
       if (f.kind === 'check') {
         input = h('input', { type: 'checkbox', name: f.name, id, checked: f.checked === true });
         wrap = h('div', { class: 'field check', 'data-field': f.name }, [input, h('label', { for: id, text: f.label }), hint]);
+      } else if (f.kind === 'file') {
+        // the file's text is sent as the value (life --pattern: an RLE file, read here, not uploaded apart)
+        input = h('input', { type: 'file', name: f.name, id, accept: '.rle,.txt,text/plain' });
+        wrap = h('div', { class: 'field', 'data-field': f.name }, [h('label', { for: id, text: f.label }), input, hint]);
       } else if (f.kind === 'select') {
         input = h('select', { name: f.name, id }, (f.choices ?? []).map((o) => h('option', { value: o, text: o, selected: o === f.value })));
         wrap = h('div', { class: 'field', 'data-field': f.name }, [h('label', { for: id, text: f.label }), input, hint]);
@@ -157,8 +162,14 @@ export function viewSubmit(root: HTMLElement): View | null {
     if (!task) return;
     clearErrors();
     const body: Record<string, unknown> & { params: Record<string, unknown> } = { task: task.name, params: {} };
+    const reads: Promise<void>[] = [];
     for (const [name, { spec, input }] of inputs) {
       if (name !== spec.name) continue; // an alias
+      if (spec.kind === 'file') {
+        const file = input instanceof HTMLInputElement ? input.files?.[0] : undefined;
+        if (file) reads.push(file.text().then((text) => void (body.params[name] = text)));
+        continue;
+      }
       let v: string;
       if (input instanceof HTMLInputElement && input.type === 'checkbox') v = input.checked ? 'true' : 'false';
       else v = input.value.trim();
@@ -168,7 +179,9 @@ export function viewSubmit(root: HTMLElement): View | null {
       else body.params[name] = value;
     }
     submitBtn.disabled = true;
-    api<JobStatus>('POST', '/api/jobs', body).then(
+    Promise.all(reads)
+      .then(() => api<JobStatus>('POST', '/api/jobs', body))
+      .then(
       (r) => {
         submitBtn.disabled = false;
         if (r.status === 201) {

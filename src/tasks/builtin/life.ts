@@ -3,7 +3,8 @@ import { LifeGrid, parseRle, parseRule, rleToGrid, toRle } from '../../kernels/i
 import { badSummary, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
 
-const MAX_LIFE_CELLS = 1 << 28;
+/** 32768 x 32768: a gigacell, 128 MiB of bits, spread over the workers in strips. */
+const MAX_LIFE_CELLS = 1 << 30;
 
 function size(text: string, flag: string): { width: number; height: number } {
   const m = /^(\d+)x(\d+)$/.exec(text);
@@ -16,11 +17,16 @@ function size(text: string, flag: string): { width: number; height: number } {
   return { width, height };
 }
 
-/** Game of Life on a torus or bounded grid, any Life-like rule: one chunk that runs every generation. */
+/**
+ * Game of Life on a torus or bounded grid, any Life-like rule. The head's Life coordinator
+ * (head/life-coordinator.ts) runs it in strips over the workers; `run` is the same computation on one
+ * slot (the reference the distributed run is checked against).
+ */
 export default defineTask({
   name: 'life',
   order: 3,
-  description: 'Game of Life on a W x H torus (or --bounded), any Life-like --rule, --random D --seed S or --pattern RLE',
+  description: 'Game of Life on a W x H torus (or --bounded), any Life-like --rule, --random D --seed S or --pattern RLE, in strips over the workers',
+  coordinator: 'life-strips',
   params: {
     size: param.string({ description: 'grid size', default: '256x256', placeholder: 'WxH', check: (s, flag) => void size(s, flag) }),
     generations: param.integer({ description: 'generations', default: 100, max: 10_000_000 }),
@@ -38,6 +44,9 @@ export default defineTask({
     bounded: param.boolean({ description: 'cells beyond the edge are dead (default: torus)' }),
     random: param.number({ description: 'random soup of this density (default 0.5)', min: 0, max: 1, what: 'a density between 0 and 1', placeholder: 'density' }),
     seed: param.integer({ description: 'random seed', default: 1, max: 0xffffffff }),
+    parts: param.integer({ description: 'strips: the grid is cut over this many worker slots (default: every slot connected)', min: 1, max: 4096, placeholder: 'n' }),
+    halo: param.integer({ description: 'halo depth k: strips swap k edge rows every k generations (default: chosen from measured compute and transfer time)', min: 1, max: 4096, placeholder: 'k' }),
+    checkpointEvery: param.integer({ description: 'generations between checkpoints of the grid at the head (default: about every 5 s of work)', min: 1, max: 10_000_000, placeholder: 'C' }),
     pattern: param.string({
       description: 'start from an RLE pattern file',
       placeholder: 'file.rle',
@@ -60,7 +69,20 @@ export default defineTask({
       if (p.width > width || p.height > height) throw new InputError('--pattern', `--pattern is ${p.width}x${p.height}, larger than the --size ${width}x${height} grid`);
       if (v.random !== undefined) throw new InputError('--random', 'give either --random or --pattern, not both');
     } else density = v.random ?? 0.5;
-    return { width, height, generations: v.generations, rule: v.rule, bounded: v.bounded, density, seed: v.seed, pattern: v.pattern ?? null };
+    if (v.parts !== undefined && v.parts > height) throw new InputError('--workers', `--workers ${v.parts} is more strips than the grid has rows (${height})`);
+    return {
+      width,
+      height,
+      generations: v.generations,
+      rule: v.rule,
+      bounded: v.bounded,
+      density,
+      seed: v.seed,
+      pattern: v.pattern ?? null,
+      parts: v.parts ?? null,
+      halo: v.halo ?? null,
+      checkpointEvery: v.checkpointEvery ?? null,
+    };
   },
   range: () => ({ start: 0n, end: 0n, chunk: 1n }),
   defaultChunkSize: () => 1n,

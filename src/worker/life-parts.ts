@@ -1,0 +1,50 @@
+import { Worker } from 'node:worker_threads';
+import type { LifeMessage } from '../protocol/index.js';
+
+// the compiled thread module (tests that run the TypeScript sources use the build in dist/)
+const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/life-part-thread.js', import.meta.url) : new URL('./life-part-thread.js', import.meta.url);
+
+/**
+ * The parts of distributed Life jobs this worker holds: one thread per part (its strip lives there
+ * between steps), the head's `life-*` frames routed to it in order and its replies sent back.
+ */
+export class LifeParts {
+  private readonly threads = new Map<string, Worker>();
+
+  constructor(private readonly send: (m: LifeMessage) => void) {}
+
+  get size(): number {
+    return this.threads.size;
+  }
+
+  handle(m: LifeMessage): void {
+    if (m.type === 'life-drop') {
+      for (const [key, t] of this.threads) {
+        if (key.startsWith(`${m.job}/`) && (m.part === undefined || key === `${m.job}/${m.part}`)) {
+          void t.terminate();
+          this.threads.delete(key);
+        }
+      }
+      return;
+    }
+    const key = `${m.job}/${m.part}`;
+    let t = this.threads.get(key);
+    if (m.type === 'life-load' && !t) {
+      t = new Worker(THREAD_URL);
+      const thread = t;
+      t.on('message', (reply: LifeMessage) => this.send(reply));
+      t.on('error', (err) => {
+        if (this.threads.get(key) === thread) this.threads.delete(key);
+        this.send({ type: 'life-error', job: m.job, part: m.part, epoch: m.epoch, error: `life part thread failed: ${err.message}` });
+      });
+      this.threads.set(key, t);
+    }
+    t?.postMessage(m);
+  }
+
+  /** The head went away: it rebuilds every part from its last checkpoint, so nothing here is kept. */
+  dropAll(): void {
+    for (const t of this.threads.values()) void t.terminate();
+    this.threads.clear();
+  }
+}
