@@ -111,7 +111,7 @@ describe('the built-in tasks over HTTP', () => {
     const head = await startHead(dir);
     try {
       const tasks = (await api<{ name: string; range: boolean; output: unknown; params: { flag: string; choices: unknown; default: unknown }[] }[]>(head, 'GET', '/api/tasks')).json;
-      expect(tasks.map((t) => t.name).sort()).toEqual(['collatz', 'life', 'noop', 'primes']);
+      expect(tasks.map((t) => t.name).sort()).toEqual(['collatz', 'exec', 'life', 'noop', 'primes']);
       expect(tasks.find((t) => t.name === 'life')).toMatchObject({ range: false, output: { mediaType: 'application/x-life-rle', extension: 'rle' } });
       expect(tasks.find((t) => t.name === 'collatz')?.params).toEqual([expect.objectContaining({ flag: '--mode', choices: ['steps', 'verify'], default: 'steps' })]);
       expect(tasks.find((t) => t.name === 'noop')?.output).toBeNull();

@@ -61,7 +61,8 @@ export class ApiClient {
   private request(method: string, route: string, body?: unknown, sink?: Writable): Promise<{ status: number; json: unknown }> {
     const u = new URL(this.o.url + route);
     const isHttps = u.protocol === 'https:';
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const raw = body instanceof Uint8Array;
+    const payload = body === undefined ? undefined : raw ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = (isHttps ? https : http).request(
         u,
@@ -70,7 +71,7 @@ export class ApiClient {
           headers: {
             authorization: `Bearer ${this.o.token}`,
             accept: 'application/json',
-            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+            ...(payload ? { 'content-type': raw ? 'application/octet-stream' : 'application/json', 'content-length': payload.length } : {}),
           },
           ...(isHttps ? { ca: this.o.ca ?? undefined } : {}),
           timeout: this.o.timeoutMs ?? 30_000,
@@ -114,6 +115,10 @@ export class ApiClient {
   }
   async post<T>(route: string, body: unknown = {}): Promise<T> {
     return (await this.request('POST', route, body)).json as T;
+  }
+  /** PUT of raw bytes (application/octet-stream). */
+  async putBytes<T>(route: string, bytes: Uint8Array): Promise<T> {
+    return (await this.request('PUT', route, bytes)).json as T;
   }
   async download(route: string, sink: Writable): Promise<void> {
     await this.request('GET', route, undefined, sink);

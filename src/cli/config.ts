@@ -112,7 +112,11 @@ export const WorkerConfig = {
   logLevel: level.default('info'),
   insecure: z.boolean().default(false),
   prefetch: z.number().int().min(0).max(64).default(1),
-  /** Run commands for the head: `bramble agent` and `bramble mpirun` (and command tasks). */
-  allowExec: z.boolean().default(false),
+  /** Run task modules the head's admin submits (sandboxed child processes; docs/security.md). */
+  allowCode: z.boolean().default(false).describe('run task modules (JS/TS) the head admin submits, sandboxed'),
+  /** Run commands the head's admin submits (`exec`; `mpirun` of issue 13): any program, as this user. */
+  allowExec: z.boolean().default(false).describe('run commands (any program) the head admin submits, as this user'),
+  codeCpuSeconds: z.number().positive().max(7 * 86_400).default(300).describe('CPU seconds a task module chunk may use'),
+  codeMemoryMb: z.number().int().min(16).max(1 << 20).default(512).describe("heap cap of a task module's process, MiB"),
 };
 

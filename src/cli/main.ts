@@ -24,12 +24,12 @@ export const COMMANDS: readonly { name: string; usage: string; description: stri
   const deploy = async (): Promise<Register> => (await import('../deploy/index.js')).registerDeployCommands;
   const mpi = async (): Promise<Register> => (await import('./commands/mpi.js')).register;
   return [
-    { name: 'run', usage: '[options] <task>', description: 'run a job on this machine: a head and local worker slots inside this one command', load: run },
+    { name: 'run', usage: '[options] <task> [command...]', description: 'run a job on this machine: a head and local worker slots inside this one command', load: run },
     { name: 'init', usage: '[options]', description: 'create a cluster: CA, head certificate, cluster secret, admin token, config', load: cluster },
     { name: 'token', usage: '[options]', description: 'print the join token (alone on the last line)', load: cluster },
     { name: 'head', usage: '[options]', description: 'run the head: chunk ledger, worker port (TLS), HTTP API and dashboard', load: head },
     { name: 'worker', usage: '[options]', description: 'run a worker: computes chunks for a head', load: worker },
-    { name: 'submit', usage: '[options] <task>', description: 'submit a job to the head', load: api },
+    { name: 'submit', usage: '[options] <task> [command...]', description: 'submit a job to the head', load: api },
     { name: 'jobs', usage: '[options]', description: 'list jobs', load: api },
     { name: 'status', usage: '[options] <job>', description: "a job's state and chunk counts", load: api },
     { name: 'watch', usage: '[options] <job>', description: 'progress bar until the job ends', load: api },

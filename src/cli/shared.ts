@@ -8,6 +8,7 @@ import { findTask, taskFlags } from '../tasks/index.js';
 import { defaultDataDir } from '../trust/index.js';
 import type { ProgressBar } from './progress.js';
 import { writeFileAtomically } from './atomic-file.js';
+import type { PreparedModule } from './code-jobs.js';
 
 /** Task-specific flags shared by `run` and `submit`. */
 export function taskOptions(cmd: Command): Command {
@@ -21,7 +22,48 @@ export function taskOptions(cmd: Command): Command {
     .option('--replicas <n>', 'run every chunk on N different workers; two must agree (default 1)')
     .option('--verify <percent>', 're-run this percent of chunks, drawn at random, on another worker (default 0)');
   for (const f of taskFlags()) cmd.option(f.boolean ? f.flag : `${f.flag} <${f.placeholder}>`, f.help);
+  // users' code (issue 12)
+  const collect = (v: string, all: string[]): string[] => [...all, v];
+  cmd
+    .argument('[command...]', 'exec: the command after --, with {start} {end} {index}')
+    .option('--param <key=value>', "a task module's parameter (repeat for more)", collect, [])
+    .option('--file <file>', 'exec: ship this file into the working directory (repeat for more)', collect, []);
   return cmd;
+}
+
+/** The task argument's help: the tasks, or a task module file. */
+export function taskArgumentHelp(names: string[]): string {
+  return names.join(' | ') + ' | ./task.mjs or .ts (a task module)';
+}
+
+/** The whole command line as commander saw it (to tell `exec ... -- cmd` from words without `--`). */
+export function rawArgs(program: Command): readonly string[] {
+  return (program as unknown as { rawArgs?: string[] }).rawArgs ?? process.argv;
+}
+
+/** A job of any kind from `run`/`submit`'s arguments: a task, a task module file, or exec and its command. */
+export async function anyJobInput(task: string, words: string[], o: Record<string, unknown>, argv: readonly string[]): Promise<{ input: JobInput; module: PreparedModule | null; files: { name: string; bytes: Uint8Array }[] }> {
+  const { execParams, isModuleFile, moduleParams, prepareModule, readExecFiles, sha256 } = await import('./code-jobs.js');
+  const params = o['param'] as string[];
+  const fileFlags = o['file'] as string[];
+  if (isModuleFile(task)) {
+    if (words.length > 0) throw new InputError('--', `a task module takes no command after -- (got ${words.join(' ')})`);
+    if (fileFlags.length > 0) throw new InputError('--file', '--file is for exec: a task module bundles its own imports');
+    const module = await prepareModule(task);
+    const input = jobInput(module.task.name, o);
+    input.params = moduleParams(module.task, params, task);
+    return { input, module, files: [] };
+  }
+  if (params.length > 0) throw new InputError('--param', `--param is for task modules (./task.mjs --param key=value); task ${task} has flags of its own`);
+  if (task !== 'exec') {
+    if (words.length > 0) throw new InputError('task', `unexpected arguments: ${words.join(' ')} (only exec takes a command after --)`);
+    if (fileFlags.length > 0) throw new InputError('--file', '--file is for exec');
+    return { input: jobInput(task, o), module: null, files: [] };
+  }
+  const files = readExecFiles(fileFlags);
+  const input = jobInput(task, o);
+  input.params = { ...input.params, ...execParams(words, argv, Object.fromEntries(files.map((f) => [f.name, sha256(f.bytes)]))) };
+  return { input, module: null, files };
 }
 
 /** A job from `run`/`submit` flags: each task flag goes to the params of the task that owns it. */

@@ -204,6 +204,8 @@ export function registerDeployCommands(program: Command): void {
   )
     .option('--instances <n>', 'worker instances per host (default: how often the host is listed, at least 1)')
     .option('--slots <n>', 'slots per instance (default: one per core)')
+    .option('--allow-code', 'the workers run task modules (JS/TS) the head admin submits, sandboxed')
+    .option('--allow-exec', 'the workers run commands (any program) the head admin submits')
     .option('--head <host:port>', "the head's worker port as the hosts reach it (default: this machine's address on each SSH connection, and the running head's port)")
     .option('--name <template>', 'worker name prefix, instance I is PREFIX-I: {host} {port} {user} {hostname} (default {host}, with :{port} when not 22)')
     .option('--restart', 'restart instances even when nothing changed')
@@ -212,7 +214,7 @@ export function registerDeployCommands(program: Command): void {
     .option('--write-bundle <file>', 'only write the bundle of this installation to FILE and exit')
     .option('--join-timeout <seconds>', 'time for each instance to join the head (default 90)')
     .option('--no-wait', 'do not wait for the instances to join the head')
-    .action(async (o: RemoteFlags & { instances?: string; slots?: string; head?: string; name?: string; restart?: boolean; bundle?: string; writeBundle?: string; joinTimeout?: string; wait: boolean }) => {
+    .action(async (o: RemoteFlags & { instances?: string; slots?: string; allowCode?: boolean; allowExec?: boolean; head?: string; name?: string; restart?: boolean; bundle?: string; writeBundle?: string; joinTimeout?: string; wait: boolean }) => {
       const dataDir = path.resolve(o.data ?? defaultDataDir());
       if (o.writeBundle) {
         const tmp = mkdtempSync(path.join(os.tmpdir(), 'bramble-bundle-'));
@@ -255,6 +257,8 @@ export function registerDeployCommands(program: Command): void {
         joinToken: cluster.joinToken,
         instances,
         ...(slots !== undefined ? { slots } : {}),
+        allowCode: o.allowCode === true,
+        allowExec: o.allowExec === true,
         ...(o.name ? { nameTemplate: o.name } : {}),
         restart: o.restart === true,
         wait: o.wait,

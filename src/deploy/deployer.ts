@@ -70,6 +70,9 @@ export interface DeployOptions extends RemoteOptions {
   /** Instances per host; null: as often as the host is listed (seed 004's way), at least 1. */
   instances: number | null;
   slots?: number;
+  /** The instances run task modules (`--allow-code`) / commands (`--allow-exec`): written to their config. */
+  allowCode?: boolean;
+  allowExec?: boolean;
   /** Worker name prefix: {host}, {port}, {user}, {hostname}; instance I is named PREFIX-I. */
   nameTemplate?: string;
   restart: boolean;
@@ -233,8 +236,9 @@ function sudoFor(mode: RemoteOptions['mode'], p: Probe): { prefix: string; syste
   return { prefix: '', systemd: false };
 }
 
-function configText(headAddress: string, joinToken: string, slots?: number): string {
-  return JSON.stringify({ head: headAddress, join: joinToken, ...(slots !== undefined ? { slots } : {}), logLevel: 'info' }, null, 2) + '\n';
+function configText(headAddress: string, joinToken: string, slots?: number, allow: { allowCode?: boolean; allowExec?: boolean } = {}): string {
+  const opt = { ...(allow.allowCode ? { allowCode: true } : {}), ...(allow.allowExec ? { allowExec: true } : {}) };
+  return JSON.stringify({ head: headAddress, join: joinToken, ...(slots !== undefined ? { slots } : {}), ...opt, logLevel: 'info' }, null, 2) + '\n';
 }
 
 function hostForUrl(addr: string): string {
@@ -284,7 +288,7 @@ export async function deploy(targets: readonly Target[], o: DeployOptions): Prom
       // configure
       ev('configure', '…');
       const headAddress = o.headAddress ?? `${hostForUrl(s.localAddress)}:${o.head?.workerPort ?? 7070}`;
-      const text = configText(headAddress, o.joinToken, o.slots);
+      const text = configText(headAddress, o.joinToken, o.slots, { allowCode: o.allowCode, allowExec: o.allowExec });
       if (createHash('sha256').update(text).digest('hex') === info.config) ev('configure', `unchanged (head ${headAddress})`);
       else {
         await step('configure', () =>

@@ -12,6 +12,7 @@ import type { FrameServer, Pending } from '../net/index.js';
 import type { ClusterReadModel, CompatHost, HeadCounters, HeadEvent, JobStatus, LedgerCounters, NodeLoad, NodeRecord } from '../ports/index.js';
 import { HmacLeaseSigner } from '../trust/index.js';
 import { ExecRelay } from './exec-relay.js';
+import type { CodeStore } from './code-store.js';
 import { HeadEvents } from './head-events.js';
 import { JobReports } from './job-reports.js';
 import { LifeCoordinator } from './life-coordinator.js';
@@ -36,6 +37,9 @@ export interface HeadOptions {
   speculate?: boolean;
   /** The journal cannot commit: the head acknowledges nothing more; the root turns this into an exit code. */
   onFatal?: (err: unknown) => void;
+  /** Users' code by hash (issue 12) and the public key of the key that signs it. */
+  code?: CodeStore;
+  codeKey?: string;
   /** HA: checked before every lease hand-out (the election's isLeader, by the head's own clock). */
   mayLease?: () => boolean;
   /** HA: the leadership's epoch (fencing token), told to workers in `welcome`. */
@@ -43,6 +47,12 @@ export interface HeadOptions {
   /** Where distributed Life jobs keep their checkpoints (the root: DATA/life; default: a temp dir). */
   lifeDir?: string;
 }
+
+/** Why a job that needs an opt-in waits, by what it needs. */
+const WAITING: Record<string, string> = {
+  module: 'waiting: no connected worker runs task modules (start workers with --allow-code)',
+  exec: 'waiting: no connected worker runs commands (start workers with --allow-exec)',
+};
 
 /**
  * The head as one object for the HTTP API, the CLI and the apps' ports: a facade over the ledger,
@@ -66,6 +76,7 @@ export class Head implements ClusterReadModel, CompatHost {
   readonly headId = randomBytes(6).toString('hex');
   readonly counters: HeadCounters = { resultsIn: 0, badMessages: 0, authFailures: 0, assignFrames: 0, ackFrames: 0 };
   readonly leaseMs: number;
+  readonly code: CodeStore | null;
   private readonly server: FrameServer | null;
   private readonly onFatal?: (err: unknown) => void;
   private timers: NodeJS.Timeout[] = [];
@@ -75,6 +86,7 @@ export class Head implements ClusterReadModel, CompatHost {
     this.log = o.logger;
     this.leaseMs = o.settings.leaseMs;
     this.journal = o.journal;
+    this.code = o.code ?? null;
     this.onFatal = o.onFatal;
     this.bus = new HeadEvents(this.clock, this.log);
     this.ledger = new Ledger({ clock: this.clock, journal: this.journal, signer: new HmacLeaseSigner(o.leaseKey), leaseMs: this.leaseMs, speculate: o.speculate ?? true });
@@ -105,6 +117,7 @@ export class Head implements ClusterReadModel, CompatHost {
       telemetryMs: o.settings.telemetryMs,
       hotTemp: o.settings.hotTemp,
       hotSlots: o.settings.hotSlots,
+      ...(o.code ? { code: (hash: string) => o.code!.get(hash), codeKey: o.codeKey, codeServed: (bytes: number) => void ((o.code!.stats.served++, (o.code!.stats.servedBytes += bytes))) } : {}),
       mayLease: o.mayLease,
       epoch: o.epoch,
       reserved: (job) => this.life.owns(job),
@@ -318,9 +331,17 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   status(id: string): JobStatus {
-    const st = this.reports.status(id);
+    const st = this.withWaiting(this.reports.status(id));
     const life = this.life.describe(id, (n) => this.nodeName(n));
     return life ? { ...st, ...life, live: { ...st.live, ...(life['population'] !== null && life['population'] !== undefined ? { population: String(life['population']) } : {}), generation: life['generation'] } } : st;
+  }
+
+  /** A job that needs an opt-in no connected worker gave says so (`status`, the dashboard). */
+  private withWaiting(st: JobStatus): JobStatus {
+    if (st.state !== 'queued' && st.state !== 'running') return st;
+    const need = findTask(st.task)?.needs;
+    if (!need || this.sessions.anyRuns(need)) return st;
+    return { ...st, waiting: WAITING[need] ?? `waiting: no connected worker runs ${need}` };
   }
 
   /** The live view of a distributed Life job (density map, strips, populations); null for other jobs. */
@@ -346,7 +367,7 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   jobs(): JobStatus[] {
-    return this.reports.jobs();
+    return this.reports.jobs().map((st) => this.withWaiting(st));
   }
 
   getJob(id: string): JobRecord {

@@ -6,6 +6,7 @@ import type net from 'node:net';
 import { BrambleError, ConflictError, IdConflictError, InputError, NotFoundError, RepeatLimiter } from '../core/index.js';
 import { describeTasks, getTask, publicTasks } from '../tasks/index.js';
 import type { Head } from './head.js';
+import { codeRoutes } from './code-routes.js';
 import { openApiDocument } from './openapi.js';
 import { FramedConnection } from '../net/index.js';
 
@@ -269,6 +270,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   app.get('/api/tasks', async () => describeTasks());
   app.get('/api/openapi.json', async () => openApiDocument());
 
+  codeRoutes(app, head);
   /**
    * Jobs, a page at a time (issue 17, item 8): the `limit` most recent (default 100, at most 1,000) before
    * the job whose `seq` is `before`, oldest first; parameters longer than 256 characters (a Life
@@ -404,6 +406,8 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
       pendingConnections: head.pendingConnections,
       workers: head.connectedWorkers(),
       wantToAssignMs: head.latencyPercentiles(),
+      // users' code: pieces stored, and sent to workers (a second job with cached code adds nothing)
+      code: head.code?.stats ?? null,
       memory: { rss: m.rss, heapUsed: m.heapUsed },
       cpu: process.cpuUsage(),
       uptime: process.uptime(),

@@ -8,6 +8,7 @@ import { FILES, secureDataDir, writeHeadState } from '../trust/index.js';
 import type { Journal } from '../core/index.js';
 import { FrameServer } from '../net/index.js';
 import { SqliteJournal } from '../storage/index.js';
+import { CodeStore } from './code-store.js';
 import { Head } from './head.js';
 import { HeadSettings, headSettings } from './settings.js';
 import type { HeadSettingsValues } from './settings.js';
@@ -104,7 +105,12 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
   // every cap below is sized from the descriptor limit, so no flood on one port starves the others
   const budget = fdBudget(readFdLimits(), { maxPending: settings.maxPending, maxPendingPerAddress: settings.maxPendingPerAddress, httpMaxConnections: settings.httpMaxConnections, httpMaxPerAddress: settings.httpMaxPerAddress });
   o.logger.info({ fdBudget: budget }, describeFdBudget(budget));
+  // users' code (issue 12): stored task modules are loaded before the ledger folds any of their jobs
+  const code = new CodeStore(o.dataDir, o.cluster.codeKeyPem);
+  await code.loadModules((hash, err) => o.logger.error({ hash, err: err.message }, 'a stored task module cannot be loaded; its jobs cannot fold'));
   const head = new Head({
+    code,
+    codeKey: o.cluster.codePublicKey,
     journal,
     leaseKey: o.cluster.leaseKey,
     logger: o.logger,

@@ -4,7 +4,10 @@ import type { FramedConnection, Pending } from '../net/index.js';
 import type { HeadCounters, SessionHandlers, SessionInfo, SessionPort, WorkerSession } from '../ports/index.js';
 import type { LifeMessage, Message, MessageOf, TelemetryFields } from '../protocol/index.js';
 import { ErrorCode, LIFE_STRIPS, PROTOCOL_VERSION, ProtocolError, isLifeMessage } from '../protocol/index.js';
+import { CODE_PIECE_BYTES } from '../protocol/index.js';
+import { findTask } from '../tasks/index.js';
 import { checkProof, newNonce } from '../trust/index.js';
+import type { StoredCode } from './code-store.js';
 import type { HeadEvents } from './head-events.js';
 import type { LifeLinks, LifeListener } from './life-coordinator.js';
 import type { NodeRegistry } from './nodes.js';
@@ -30,6 +33,11 @@ export interface WorkerSessionsOptions {
     fromWorker(node: string, msg: MessageOf<'exec-data'> | MessageOf<'exec-exit'>): void;
     workerGone(node: string, why: string | undefined): void;
   };
+  /** Shipped code by hash (issue 12), and the public key workers check its signatures with. */
+  code?: (hash: string) => StoredCode | null;
+  codeKey?: string;
+  /** Code pieces sent. */
+  codeServed?: (bytes: number) => void;
   /** False while this head may not hand out leases (HA: not the leader by its own clock). */
   mayLease?: () => boolean;
   /** HA: the leadership's epoch, sent in `welcome` so workers refuse a head of an older one. */
@@ -95,6 +103,8 @@ interface Peer {
   wantAt: bigint | null;
   lastServed: number;
   draining: boolean;
+  /** What it announced it runs: task names and capabilities (`module`, `exec`). */
+  runs: Set<string>;
 }
 
 /**
@@ -224,7 +234,7 @@ export class WorkerSessions implements SessionPort {
 
   /** A connection from the worker port (after TLS): challenge, hello, then messages. */
   accept(p: Pending): void {
-    const peer: Peer = { conn: p.conn, session: null, window: 0, slots: 1, wantAt: null, lastServed: 0, draining: false };
+    const peer: Peer = { conn: p.conn, session: null, window: 0, slots: 1, wantAt: null, lastServed: 0, draining: false, runs: new Set() };
     this.conns.add(peer);
     const nonce = newNonce();
     p.conn.send({ type: 'challenge', nonce, head: this.o.headId });
@@ -270,6 +280,7 @@ export class WorkerSessions implements SessionPort {
     p.authenticated();
     const { type: _t, version: _v, node, name, instance, hostname, addresses, slots, kernels, pid, version_text, proof: _p, allowExec, ...telemetry } = msg;
     peer.slots = slots;
+    peer.runs = new Set(kernels);
     peer.session = this.join(
       { id: node, name, instance, hostname, addresses, remote: p.conn.remoteAddress, slots, kernels, pid, version: version_text ?? null, legacy: false, allowExec: allowExec ?? false, telemetry },
       {
@@ -292,8 +303,39 @@ export class WorkerSessions implements SessionPort {
       leaseMs: this.o.leaseMs,
       heartbeatMs: Math.max(20, Math.floor(this.o.leaseMs / 3)),
       telemetryMs: this.o.telemetryMs,
+      ...(this.o.codeKey ? { codeKey: this.o.codeKey } : {}),
       ...(this.o.epoch !== undefined ? { epoch: this.o.epoch.toString() } : {}),
     });
+  }
+
+  /** Sends shipped code in pieces, or an error naming the hash. */
+  private sendCode(peer: Peer, hash: string): void {
+    const code = this.o.code?.(hash) ?? null;
+    if (!code) {
+      peer.conn.send({ type: 'code', hash, offset: 0, total: 0, bytes: new Uint8Array(), signature: '', error: `the head has no code ${hash}` });
+      return;
+    }
+    const total = code.bytes.length;
+    for (let off = 0; off < total || off === 0; off += CODE_PIECE_BYTES) {
+      const bytes = code.bytes.subarray(off, Math.min(total, off + CODE_PIECE_BYTES)) as Uint8Array<ArrayBuffer>;
+      peer.conn.send({ type: 'code', hash, offset: off, total, bytes, signature: code.signature });
+      if (total === 0) break;
+    }
+    this.o.codeServed?.(total);
+  }
+
+  /** Whether a connected worker runs what this task needs (`--allow-code`, `--allow-exec`). */
+  anyRuns(need: string): boolean {
+    for (const p of this.peers.values()) if (!p.draining && p.runs.has(need)) return true;
+    return false;
+  }
+
+  /** A job this worker may be given: tasks that need an opt-in go only to workers that announced it. */
+  private accepts(peer: Peer): (job: JobRecord) => boolean {
+    return (job) => {
+      const need = findTask(job.task)?.needs;
+      return need === null || need === undefined || peer.runs.has(need);
+    };
   }
 
   private onWorkerMessage(peer: Peer, s: Session, msg: Message): void {
@@ -331,6 +373,9 @@ export class WorkerSessions implements SessionPort {
       case 'exec-data':
       case 'exec-exit':
         this.o.exec?.fromWorker(s.id, msg);
+        break;
+      case 'code_request':
+        this.sendCode(peer, msg.hash);
         break;
       case 'drain':
         peer.draining = true;
@@ -413,7 +458,7 @@ export class WorkerSessions implements SessionPort {
   /** Leases this worker's free places and sends them in one assign. */
   private serve(peer: Peer): void {
     const s = peer.session as Session;
-    const chunks = s.lease(this.freePlaces(peer));
+    const chunks = s.lease(this.freePlaces(peer), this.accepts(peer));
     if (chunks.length === 0) return;
     peer.lastServed = this.o.clock.now();
     peer.conn.send({ type: 'assign', chunks: chunks.map(wireChunk) });

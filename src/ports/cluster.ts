@@ -69,6 +69,8 @@ export interface JobStatus {
   etaSeconds: number | null;
   live: Record<string, unknown>;
   failedChunks: { index: number; error: string }[];
+  /** Why a job waits although workers are connected (it needs `--allow-code` or `--allow-exec`); absent otherwise. */
+  waiting?: string;
 }
 
 /** A node with what it holds now: `busy` chunks (queued or running), and whether it is held back as hot. */

@@ -59,6 +59,8 @@ export const Welcome = z.object({
   leaseMs: z.number().int().positive(),
   heartbeatMs: z.number().int().positive(),
   telemetryMs: z.number().int().positive(),
+  /** The cluster's code-signing public key (Ed25519 SPKI, base64): shipped code must carry its signature. */
+  codeKey: z.string().max(256).optional(),
   /** HA heads: the leadership's epoch (decimal); a worker refuses a head with a lower one than it has seen. */
   epoch: z.string().regex(/^\d{1,20}$/).optional(),
 });
@@ -73,7 +75,7 @@ export const AssignedChunk = z.object({
   /** Consecutive chunks covered from `index` (jobs sized by time); start/end span them all. */
   span: z.number().int().min(1).max(1 << 24),
   attempt: z.number().int().min(0),
-  task: z.string().max(64),
+  task: z.string().max(128),
   params,
   start: decimal,
   end: decimal,
@@ -95,6 +97,24 @@ export const Fail = z.object({ type: z.literal('fail'), token, job: id, index: z
 export const Ack = z.object({ type: z.literal('ack'), tokens: z.array(token).max(4096) });
 export const Cancel = z.object({ type: z.literal('cancel'), tokens: z.array(token).max(4096) });
 export const Drain = z.object({ type: z.literal('drain') });
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in hex');
+/** The largest piece of code in one `code` message: shipped code travels in pieces. */
+export const CODE_PIECE_BYTES = 1024 * 1024;
+/** A worker asks for shipped code (a task module's bundle, a command's file) by its SHA-256. */
+export const CodeRequest = z.object({ type: z.literal('code_request'), hash: sha256 });
+/**
+ * A piece of shipped code: `offset` into `total` bytes, with the head's signature of the hash; or an
+ * `error` (no such code). Pieces come in order.
+ */
+export const Code = z.object({
+  type: z.literal('code'),
+  hash: sha256,
+  offset: z.number().int().min(0),
+  total: z.number().int().min(0).max(16 * 1024 * 1024),
+  bytes: z.instanceof(Uint8Array),
+  signature: z.string().max(256),
+  error: shortText.optional(),
+});
 
 /** Named in a worker's hello `kernels` when it can hold strips of distributed Life jobs (the `life-*` frames). */
 export const LIFE_STRIPS = 'life-strips';
@@ -240,6 +260,8 @@ export const Message = z.discriminatedUnion('type', [
   Ack,
   Cancel,
   Drain,
+  CodeRequest,
+  Code,
   ErrorMessage,
   ExecOpen,
   ExecData,

@@ -49,6 +49,8 @@ export interface Param<T> {
   readonly placeholder?: string | undefined;
   /** On the CLI the flag names a file whose text is the value (life's `--pattern`). */
   readonly file?: boolean | undefined;
+  /** Not a CLI flag: the CLI fills it another way (exec's command, from the words after `--`). */
+  readonly hidden?: boolean | undefined;
   /**
    * Parses a given raw value (a flag's text, or a JSON value from the HTTP body; never `undefined` or
    * `null`, which mean "not given") into the parameter's value, or throws an Error whose message names
@@ -68,6 +70,7 @@ interface ParamOptions<T> {
   flag?: string;
   placeholder?: string;
   file?: boolean;
+  hidden?: boolean;
 }
 
 /** The zod module (`import { z } from 'zod'`), passed in by whoever needs a param's schema. */
@@ -204,6 +207,28 @@ export type Params = Record<string, Param<unknown>>;
 /** The values of a task's parameters after validation (absent optional ones are `undefined`). */
 export type ParamValues<P extends Params> = { [K in keyof P]: P[K] extends Param<infer T> ? T : never };
 
+/**
+ * Runs a task module's chunk in a sandboxed child process of the worker (tasks/code/sandbox.ts); the
+ * worker owns one per slot.
+ */
+export interface ModuleSandbox {
+  run(bundlePath: string, params: Record<string, unknown>, start: bigint, end: bigint, signal: AbortSignal): Promise<ChunkOutput>;
+}
+
+/** What a worker gives a task that runs outside the slot threads (`execute`): users' code. */
+export interface ChunkContext {
+  job: string;
+  /** The chunk's index (the first of its span). */
+  index: number;
+  /** The local path of a shipped file, by content hash: fetched, hash and signature checked, before the chunk starts. */
+  codePath(hash: string): string;
+  /** This job's working directory on this worker (exists; shared by the job's chunks here). */
+  workDir: string;
+  /** Aborted when the chunk is cancelled. */
+  signal: AbortSignal;
+  sandbox: ModuleSandbox;
+}
+
 /** The format of a task's full output, when it keeps one. */
 export interface OutputFormat {
   /** e.g. `text/plain` (every prime, one per line), `application/x-life-rle`. */
@@ -252,6 +277,15 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
   /** Computes one chunk `[start, end]` (in a worker's slot thread). */
   run(params: V, start: bigint, end: bigint): ChunkOutput<S>;
   /**
+   * What a worker must announce to be given this task's chunks, when its owner must opt in (`exec`:
+   * `--allow-exec`; task modules: `--allow-code`). Default: none (every worker runs it).
+   */
+  needs?: string;
+  /** Content hashes (the head's code store) a worker fetches before running a chunk of a job with these params. */
+  code?(params: V): string[];
+  /** Runs a chunk outside the slot threads, in the worker's own process (users' code: commands, sandboxed modules). */
+  execute?(params: V, start: bigint, end: bigint, ctx: ChunkContext): Promise<ChunkOutput<S>>;
+  /**
    * A head-side coordinator that runs the job instead of handing its chunk to a slot (life:
    * `'life-strips'`, head/life-coordinator.ts: the grid in strips over many workers).
    */
@@ -271,8 +305,8 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
     kept?(params: V): boolean;
     /** The boolean parameter that `bramble run --out FILE` turns on (primes: `list`). */
     enabledBy?: keyof P & string;
-    /** A chunk's output as text, in pieces, in order; default: the bytes as UTF-8. */
-    text?(params: V, start: bigint, output: Uint8Array): Iterable<string>;
+    /** A chunk's output as text (or raw bytes), in pieces, in order; default: the bytes as UTF-8. */
+    text?(params: V, start: bigint, output: Uint8Array): Iterable<string | Uint8Array>;
     /**
      * Checks an output that came from the network against its (already checked) summary before it is
      * stored: decode it and throw (see `badSummary`) on anything malformed or inconsistent. Default: the
@@ -292,6 +326,8 @@ export interface ParamInfo {
   choices: readonly string[] | null;
   placeholder: string | null;
   file: boolean;
+  /** Not a CLI flag (see {@link Param.hidden}). */
+  hidden: boolean;
   /** Validates and parses a raw value (`undefined` or `null`: not given, the default); throws an Error naming the flag. */
   parse(raw: unknown): unknown;
   /** The zod schema of the raw value, for the OpenAPI document (zod passed in: see {@link Zod}). */
@@ -314,6 +350,10 @@ export interface Task {
   minStart: bigint;
   defaultChunkSize(start: bigint, end: bigint, slots: number): bigint;
   run(params: Record<string, unknown>, start: bigint, end: bigint): ChunkOutput;
+  /** See {@link TaskDefinition.needs}: null when any worker runs it. */
+  needs: string | null;
+  code?(params: Record<string, unknown>): string[];
+  execute?(params: Record<string, unknown>, start: bigint, end: bigint, ctx: ChunkContext): Promise<ChunkOutput>;
   /** Run by a head-side coordinator instead of the chunk ledger's leases (see TaskDefinition). */
   coordinator?: 'life-strips' | null;
   checkSummary(summary: unknown, start: bigint, end: bigint): Record<string, unknown>;
@@ -327,7 +367,7 @@ export interface Task {
   /** Admission control at submit; throws an InputError with the estimate and the limit. */
   admit(params: Record<string, unknown>, start: bigint, end: bigint, chunk: bigint): void;
   /** Writes a chunk's full output as text, in pieces. */
-  outputText?(params: Record<string, unknown>, start: bigint, output: Uint8Array): Iterable<string>;
+  outputText?(params: Record<string, unknown>, start: bigint, output: Uint8Array): Iterable<string | Uint8Array>;
   /** Checks a chunk's output from the network against its checked summary; throws when it does not fit. */
   checkOutput(params: Record<string, unknown>, start: bigint, end: bigint, summary: Record<string, unknown>, output: Uint8Array): void;
 }
@@ -363,6 +403,7 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
       choices: p.choices ?? null,
       placeholder: p.placeholder ?? null,
       file: p.file === true,
+      hidden: p.hidden === true,
       parse: (raw: unknown) => (raw === undefined || raw === null ? p.default : p.parse(raw, flag)),
       schema: (zod: Zod) => p.schema(flag, zod),
     };
@@ -396,6 +437,9 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
     minStart: def.minStart ?? 0n,
     defaultChunkSize: def.defaultChunkSize ?? ((start, end, slots) => defaultChunk(start, end, 1_000_000n, slots * 4)),
     run: (params, start, end) => def.run(v(params), start, end),
+    needs: def.needs ?? null,
+    ...(def.code ? { code: (params: Record<string, unknown>) => def.code!(v(params)) } : {}),
+    ...(def.execute ? { execute: (params: Record<string, unknown>, start: bigint, end: bigint, ctx: ChunkContext) => def.execute!(v(params), start, end, ctx) } : {}),
     coordinator: def.coordinator ?? null,
     checkSummary: (s, start, end) => def.checkSummary(s, start, end),
     folder: () => def.fold() as unknown as Folder,

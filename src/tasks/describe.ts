@@ -47,6 +47,7 @@ export function taskFlags(): TaskFlag[] {
   const flags = new Map<string, TaskFlag>();
   for (const t of publicTasks()) {
     for (const p of t.paramInfo) {
+      if (p.hidden) continue;
       const dflt = p.type !== 'boolean' && p.default !== undefined ? ` (default ${String(p.default)})` : '';
       const help = `${t.name}: ${p.description}${dflt}`;
       const f = flags.get(p.flag);

@@ -13,6 +13,7 @@ function base(name: string, run: Task['run']): Task {
     name,
     description: 'test fixture',
     paramInfo: [],
+    needs: null,
     minStart: 0n,
     params: (raw) => ({ ...raw }),
     range: (p) => ({ start: 0n, end: BigInt(Number(p['chunks'] ?? 10)) - 1n, chunk: 1n }),

@@ -9,3 +9,6 @@ export * from './describe.js';
 export * from './job-schema.js';
 export * from './plan.js';
 import './fixtures.js';
+export * from './code/module-task.js';
+export * from './code/bundle.js';
+export * from './code/sandbox.js';

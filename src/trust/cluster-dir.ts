@@ -5,6 +5,7 @@ import path from 'node:path';
 import { BrambleError } from '../core/index.js';
 import { formatJoinToken, newSecret } from './join-token.js';
 import { certHash, createClusterCa, issueServerCert } from './pki.js';
+import { codePublicKey, newCodeKeyPem } from './code-signing.js';
 
 /** The files of a cluster in its data dir. Secrets are written with mode 0600. */
 export const FILES = {
@@ -15,6 +16,8 @@ export const FILES = {
   secret: 'cluster-secret',
   adminToken: 'admin-token',
   leaseKey: 'lease-key',
+  /** Ed25519 key that signs the code the head ships (issue 12). */
+  codeKey: 'code-key',
   config: 'config.json',
   db: 'bramble.db',
   headState: 'head.json',
@@ -32,9 +35,12 @@ export interface HeadState {
 }
 
 export function writeHeadState(dir: string, state: HeadState): void {
+  // atomically: a reader polling for the file never sees it half written
   const file = path.join(dir, FILES.headState);
-  writeFileSync(file, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
 }
 
 /** Files of the data dir that anyone may read: the certificates. Everything else is 0600. */
@@ -99,6 +105,9 @@ export interface Cluster {
   secret: string;
   adminToken: string;
   leaseKey: string;
+  /** Ed25519 private key (PKCS#8 PEM) signing shipped code, and its public half (SPKI DER, base64). */
+  codeKeyPem: string;
+  codePublicKey: string;
   joinToken: string;
 }
 
@@ -138,6 +147,7 @@ export async function initCluster(dir: string, options: { force?: boolean; sans?
   writeSecret(path.join(dir, FILES.secret), newSecret());
   writeSecret(path.join(dir, FILES.adminToken), randomBytes(24).toString('base64url'));
   writeSecret(path.join(dir, FILES.leaseKey), randomBytes(32).toString('base64url'));
+  writeSecret(path.join(dir, FILES.codeKey), newCodeKeyPem());
   return loadCluster(dir);
 }
 
@@ -161,6 +171,17 @@ export function loadCluster(dir: string): Cluster {
   const caCertPem = read(dir, FILES.caCert);
   const caHash = certHash(caCertPem);
   const secret = read(dir, FILES.secret).trim();
+  // data dirs made before issue 12 have no code key: make one
+  let codeKeyPem: string;
+  if (existsSync(path.join(dir, FILES.codeKey))) codeKeyPem = read(dir, FILES.codeKey);
+  else {
+    codeKeyPem = newCodeKeyPem();
+    try {
+      writeSecret(path.join(dir, FILES.codeKey), codeKeyPem);
+    } catch {
+      /* a read-only data dir (a worker reading the join material): a head could not run here anyway */
+    }
+  }
   return {
     dir,
     caCertPem,
@@ -170,6 +191,8 @@ export function loadCluster(dir: string): Cluster {
     secret,
     adminToken: read(dir, FILES.adminToken).trim(),
     leaseKey: read(dir, FILES.leaseKey).trim(),
+    codeKeyPem,
+    codePublicKey: codePublicKey(codeKeyPem),
     joinToken: formatJoinToken({ caHash, secret }),
   };
 }

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ClientConnection } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
 import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
 import { LIFE_STRIPS, MAX_WINDOW, PROTOCOL_VERSION, isLifeMessage } from '../protocol/index.js';
-import { taskNames } from '../tasks/index.js';
+import type { Task } from '../tasks/index.js';
+import { MODULE_CAPABILITY, ProcessSandbox, findTask, taskNames } from '../tasks/index.js';
+import type { FetchedCode } from './code-cache.js';
+import { CodeCache } from './code-cache.js';
 import { authProof } from '../trust/index.js';
 import { ExecRunner } from './exec-runner.js';
 import { LifeParts } from './life-parts.js';
@@ -38,14 +43,23 @@ export interface WorkerAgentOptions {
   logger: Logger;
   version?: string;
   maxBackoffMs?: number;
-  /** The owner allows commands on this machine (`--allow-exec`): `bramble agent` / `bramble mpirun`. */
+  /** Run task modules (`--allow-code`) and commands (`--allow-exec`) the head's admin submits. */
+  allowCode?: boolean;
   allowExec?: boolean;
+  /** Where shipped code, job working directories and sandbox scratch live (default: a temp dir). */
+  codeDir?: string;
+  /** Per-chunk CPU seconds and heap MiB of a task module's sandbox. */
+  codeCpuSeconds?: number;
+  codeMemoryMb?: number;
   /**
    * Every head candidate (HA, docs/ha.md): tried in turn until one welcomes this worker; only the
    * leader listens on the worker port. Default: just host:port.
    */
   heads?: { host: string; port: number }[];
 }
+
+/** The worker switch that lets it run what a task needs. */
+const SWITCH: Record<string, string> = { module: '--allow-code', exec: '--allow-exec' };
 
 /** Outputs above this fail their chunk: the frame limit is 16 MiB, leave room for the rest. */
 const MAX_OUTPUT_BYTES = 15 * 1024 * 1024;
@@ -55,6 +69,8 @@ interface Running {
   runId: number | null;
   /** Part of a batch of short chunks: a cancel drops its result instead of stopping the slot. */
   batched: boolean;
+  /** Users' code running in this process's care (commands, sandboxed modules): a cancel aborts it. */
+  abort?: AbortController;
 }
 
 export class WorkerAgent {
@@ -83,6 +99,15 @@ export class WorkerAgent {
   private readonly log: Logger;
   /** Commands run for the head: only with --allow-exec. */
   private readonly exec: ExecRunner | null;
+  /** What this worker's owner allowed: `module`, `exec`. */
+  private readonly caps: Set<string>;
+  /** Chunks of users' code running outside the slot threads (each takes a slot). */
+  private hosted = 0;
+  private readonly jobDirs = new Set<string>();
+  private codeKey: string | null = null;
+  private code: CodeCache | null = null;
+  private sandbox: ProcessSandbox | null = null;
+  private readonly codeWaits = new Map<string, { pieces: Uint8Array[]; got: number; resolve: (c: FetchedCode) => void; reject: (e: Error) => void }>();
   private readonly heads: { host: string; port: number }[];
   private nextHead = 0;
   /** Highest leadership epoch seen in a welcome: a head announcing a lower one is a deposed leader. */
@@ -96,6 +121,26 @@ export class WorkerAgent {
     this.log = o.logger.child({ worker: o.name });
     this.exec = o.allowExec ? new ExecRunner({ node: this.node, log: this.log, send: (m) => this.link?.conn.send(m) }) : null;
     this.heads = o.heads && o.heads.length > 0 ? o.heads : [{ host: o.host, port: o.port }];
+    this.caps = new Set([...(o.allowCode ? [MODULE_CAPABILITY] : []), ...(o.allowExec ? ['exec'] : [])]);
+  }
+
+  /** Cache hits and transfers of shipped code (also in the log). */
+  get codeStats(): { hits: number; transfers: number; bytes: number } {
+    return { ...(this.code?.stats ?? { hits: 0, transfers: 0, bytes: 0 }) };
+  }
+
+  /** Task names and capabilities this worker announces: tasks needing a switch only when it is on. */
+  private announced(): string[] {
+    const names = taskNames().filter((n) => {
+      if (n.includes(':')) return false; // a loaded task module (`module:HASH`): covered by `module`
+      const need = findTask(n)?.needs;
+      return !need || this.caps.has(need);
+    });
+    return [...new Set([...names, ...this.caps])];
+  }
+
+  private codeDir(): string {
+    return this.o.codeDir ?? path.join(os.tmpdir(), `bramble-code-${process.getuid?.() ?? 0}`, `${this.o.name}-${this.o.instance}`.replace(/[^\w.-]/g, '_'));
   }
 
   start(): void {
@@ -155,6 +200,8 @@ export class WorkerAgent {
         if (this.telemetryTimer) clearInterval(this.telemetryTimer);
         // chunks not started were returned by the head when we went away
         this.queue.length = 0;
+        for (const w of this.codeWaits.values()) w.reject(new Error('the connection to the head closed while fetching code'));
+        this.codeWaits.clear();
         this.life.dropAll();
         if (this.state === 'stopped') return resolve(welcomed);
         if (welcomed) this.log.warn({ err: err?.message }, 'disconnected from head');
@@ -177,7 +224,7 @@ export class WorkerAgent {
                 hostname: os.hostname(),
                 addresses: localAddresses(),
                 slots: this.o.slots,
-                kernels: [...taskNames(), LIFE_STRIPS],
+                kernels: [...this.announced(), LIFE_STRIPS],
                 pid: process.pid,
                 version_text: this.o.version,
                 allowExec: this.exec !== null,
@@ -196,6 +243,7 @@ export class WorkerAgent {
             if (epoch !== null) this.epoch = epoch;
             welcomed = true;
             this.link = link;
+            this.codeKey = msg.codeKey ?? null;
             this.state = 'ready';
             this.log.info({ head: `${head.host}:${head.port}`, epoch: msg.epoch, slots: this.o.slots }, 'joined head');
             for (const r of this.unacked.values()) conn.send(r);
@@ -226,12 +274,16 @@ export class WorkerAgent {
       case 'ack':
         for (const t of msg.tokens) this.unacked.delete(t);
         break;
+      case 'code':
+        this.onCode(msg);
+        break;
       case 'cancel':
         for (const t of msg.tokens) {
           const k = this.queue.findIndex((c) => c.token === t);
           if (k >= 0) this.queue.splice(k, 1);
           const r = this.running.get(t);
           if (r && r.runId !== null && !r.batched) this.pool.cancel(r.runId);
+          r?.abort?.abort();
           this.running.delete(t);
           this.unacked.delete(t);
         }
@@ -286,8 +338,18 @@ export class WorkerAgent {
   }
 
   private pump(): void {
-    while (this.queue.length > 0 && this.pool.free > 0) {
-      const chunks = this.queue.splice(0, this.batchSize());
+    while (this.queue.length > 0 && this.pool.free - this.hosted > 0) {
+      const first = this.queue[0] as AssignedChunk;
+      const task = findTask(first.task);
+      if (task?.execute) {
+        this.queue.shift();
+        this.runHosted(first, task);
+        continue;
+      }
+      const n = this.batchSize();
+      let k = 1;
+      while (k < n && k < this.queue.length && !findTask((this.queue[k] as AssignedChunk).task)?.execute) k++;
+      const chunks = this.queue.splice(0, k);
       const entries: Running[] = chunks.map((chunk) => ({ chunk, runId: null, batched: chunks.length > 1 }));
       for (const e of entries) this.running.set(e.chunk.token, e);
       const { id, done } = this.pool.run(chunks.map((c) => ({ task: c.task, params: c.params, start: c.start, end: c.end })));
@@ -299,6 +361,73 @@ export class WorkerAgent {
         if (this.state === 'draining' && this.running.size === 0) this.finishDrain();
       });
     }
+  }
+
+  /** A piece of shipped code from the head. */
+  private onCode(msg: MessageOf<'code'>): void {
+    const w = this.codeWaits.get(msg.hash);
+    if (!w) return;
+    if (msg.error) {
+      this.codeWaits.delete(msg.hash);
+      return w.reject(new Error(msg.error));
+    }
+    w.pieces.push(msg.bytes);
+    w.got += msg.bytes.length;
+    if (w.got >= msg.total) {
+      this.codeWaits.delete(msg.hash);
+      w.resolve({ bytes: Buffer.concat(w.pieces), signature: msg.signature });
+    }
+  }
+
+  private fetchCode(hash: string): Promise<FetchedCode> {
+    return new Promise<FetchedCode>((resolve, reject) => {
+      if (!this.link) return reject(new Error('not connected to the head'));
+      this.codeWaits.set(hash, { pieces: [], got: 0, resolve, reject });
+      this.link.conn.send({ type: 'code_request', hash });
+    });
+  }
+
+  /** Runs a chunk of users' code (a command, a sandboxed module) in this process's care. */
+  private runHosted(chunk: AssignedChunk, task: Task): void {
+    const entry: Running = { chunk, runId: null, batched: false, abort: new AbortController() };
+    this.running.set(chunk.token, entry);
+    this.hosted++;
+    const t0 = performance.now();
+    const run = async (): Promise<SlotReply> => {
+      if (task.needs && !this.caps.has(task.needs)) throw new Error(`this worker does not run ${task.needs} tasks (start it with ${SWITCH[task.needs] ?? task.needs})`);
+      const dir = this.codeDir();
+      this.code ??= new CodeCache(path.join(dir, 'cache'));
+      const cache = this.code;
+      for (const hash of task.code?.(chunk.params) ?? []) {
+        const how = await cache.ensure(hash, this.codeKey, (h) => this.fetchCode(h));
+        if (how === 'fetched') this.log.info({ hash, transfers: cache.stats.transfers, hits: cache.stats.hits, bytes: cache.stats.bytes }, 'code fetched from the head');
+      }
+      const workDir = path.join(dir, 'jobs', chunk.job.replace(/[^\w.-]/g, '_'));
+      if (!this.jobDirs.has(workDir)) {
+        mkdirSync(workDir, { recursive: true, mode: 0o700 });
+        this.jobDirs.add(workDir);
+      }
+      this.sandbox ??= new ProcessSandbox({ dir: path.join(dir, 'sandbox'), cpuSeconds: this.o.codeCpuSeconds ?? 300, memoryMb: this.o.codeMemoryMb ?? 512 });
+      const sandbox = this.sandbox;
+      const r = await task.execute!(chunk.params, BigInt(chunk.start), BigInt(chunk.end), {
+        job: chunk.job,
+        index: chunk.index,
+        codePath: (h) => cache.path(h),
+        workDir,
+        signal: (entry.abort as AbortController).signal,
+        sandbox,
+      });
+      return { ok: true, summary: r.summary, output: r.output, ms: performance.now() - t0 };
+    };
+    void run()
+      .catch((err: unknown): SlotReply => ({ ok: false, error: err instanceof Error ? err.message : String(err) }))
+      .then((reply) => {
+        this.hosted--;
+        this.finished(entry, reply.ok || !entry.abort?.signal.aborted ? reply : { ok: false, error: 'cancelled' });
+        this.pump();
+        this.want();
+        if (this.state === 'draining' && this.running.size === 0) this.finishDrain();
+      });
   }
 
   private finished(entry: Running, reply: SlotReply): void {
@@ -379,6 +508,7 @@ export class WorkerAgent {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     this.link?.conn.close();
+    this.sandbox?.close();
     this.life.dropAll();
     await this.pool.close();
   }

@@ -17,8 +17,12 @@ export interface WorkerProcessOptions {
   version?: string;
   /** Stable node id (kept in the data dir by the CLI). */
   node?: string;
-  /** Run commands for `bramble agent` / `bramble mpirun` (`--allow-exec`). */
+  /** Users' code (issue 12): task modules with allowCode, commands with allowExec; off by default. */
+  allowCode?: boolean;
   allowExec?: boolean;
+  codeDir?: string;
+  codeCpuSeconds?: number;
+  codeMemoryMb?: number;
 }
 
 /** Composition root of a worker: the agent, its slots, and a clean drain on SIGTERM/SIGINT. */
@@ -37,7 +41,11 @@ export function startWorkerProcess(o: WorkerProcessOptions): WorkerAgent {
     logger: o.logger,
     version: o.version,
     node: o.node,
+    allowCode: o.allowCode,
     allowExec: o.allowExec,
+    codeDir: o.codeDir,
+    codeCpuSeconds: o.codeCpuSeconds,
+    codeMemoryMb: o.codeMemoryMb,
   });
   agent.start();
   return agent;

@@ -7,7 +7,8 @@ import { ApiClient, resolveApi } from '../api-client.js';
 import { getThroughHeads, submitWithRetry } from '../submit-retry.js';
 import { formatResult } from '../format.js';
 import { ProgressBar } from '../progress.js';
-import { dataDirOf, follow, jobInput, printJson, taskOptions, writeFileFrom } from '../shared.js';
+import path from 'node:path';
+import { anyJobInput, dataDirOf, follow, printJson, rawArgs, taskArgumentHelp, taskOptions, writeFileFrom } from '../shared.js';
 
 
 /** The commands that talk to a head over its HTTP API: submit, jobs, status, watch, result, cancel, login-url, logout-all, node clear, nodes, ha. */
@@ -26,19 +27,19 @@ export function register(program: Command): void {
   const showStatus = (st: JobStatus): string => {
     const c = st.chunks;
     const pct = (st.progress * 100).toFixed(1);
-    return `${st.id}  ${st.task.padEnd(7)} ${st.state.padEnd(9)} ${pct.padStart(5)}%  ${c.done}/${c.total} done, ${c.leased} leased, ${c.pending} pending, ${c.failed} failed${st.error ? `\n  ${st.error}` : ''}`;
+    return `${st.id}  ${st.task.padEnd(7)} ${st.state.padEnd(9)} ${pct.padStart(5)}%  ${c.done}/${c.total} done, ${c.leased} leased, ${c.pending} pending, ${c.failed} failed${st.waiting ? `\n  ${st.waiting}` : ''}${st.error ? `\n  ${st.error}` : ''}${st.failedChunks.length ? `\n  failed chunks: ${st.failedChunks.slice(0, 3).map((f) => `${f.index}: ${f.error}`).join('\n  ')}` : ''}`;
   };
 
-  taskOptions(api(program.command('submit').argument('<task>', publicTasks().map((t) => t.name).join(' | ')).description('submit a job to the head')))
+  taskOptions(api(program.command('submit').argument('<task>', taskArgumentHelp(publicTasks().map((t) => t.name))).description('submit a job to the head')))
     .option('--wait', 'wait for the job to finish and print its result')
     .option('--id <id>', 'job id, also the submit\'s idempotency key: the same id with the same settings answers the one job (default: a new random id)')
     .option('--timeout <seconds>', 'retry through every head given until one answers, at most this long (default 60)')
     .option('--workers <n>', 'life: cut the grid in strips over this many worker slots (default: every slot connected)')
-    .action(async (task: string, o: Record<string, unknown>) => {
+    .action(async (task: string, words: string[], o: Record<string, unknown>) => {
       const { workers, ...rest } = o;
-      const input = jobInput(task, rest);
+      const { input, module, files } = await anyJobInput(task, words, rest, rawArgs(program));
       if (workers !== undefined) {
-        if (!findTask(task)?.paramInfo.some((p) => p.name === 'parts')) throw new InputError('--workers', `--workers does not apply to task ${task}`);
+        if (!findTask(input.task)?.paramInfo.some((p) => p.name === 'parts')) throw new InputError('--workers', `--workers does not apply to task ${task}`);
         input.params = { ...input.params, parts: workers };
       }
       planJob(input); // same validation as the head, before any network
@@ -48,6 +49,15 @@ export function register(program: Command): void {
       if (!Number.isFinite(timeout) || timeout <= 0) throw new InputError('--timeout', `--timeout must be a positive number of seconds (got ${JSON.stringify(o['timeout'])})`);
       const t = target(o);
       const log = (line: string): void => void process.stderr.write(`bramble: ${line}\n`);
+      if (module || files.length > 0) {
+        // the code first, stored by its SHA-256 (a retry stores nothing twice), then the job that names it
+        const c = client(o);
+        if (module) {
+          const up = await c.putBytes<{ task: string }>(`/api/code?module=${encodeURIComponent(path.basename(module.file))}`, module.bytes);
+          if (up.task !== module.task.name) throw new BrambleError('CODE', `the head stored the module as ${up.task}, expected ${module.task.name}`);
+        }
+        for (const f of files) await c.putBytes('/api/code', f.bytes);
+      }
       const sent = await submitWithRetry({ urls: t.urls, token: t.token, ca: t.ca, body: { ...input, id }, timeoutMs: timeout * 1000, log });
       const st = sent.status;
       if (!o['wait']) {

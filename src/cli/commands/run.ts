@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { BrambleError, InputError } from '../../core/index.js';
 import { findTask, planJob, publicTasks, taskFlags } from '../../tasks/index.js';
-import { follow, jobInput, printJson, taskOptions, writeFileFrom } from '../shared.js';
+import { anyJobInput, follow, printJson, rawArgs, taskArgumentHelp, taskOptions, writeFileFrom } from '../shared.js';
 import { VERSION } from '../version.js';
 
 /** `bramble run`: a head and local slots in one command. */
@@ -13,19 +13,19 @@ export function register(program: Command): void {
   taskOptions(
     program
       .command('run')
-      .argument('<task>', publicTasks().map((t) => t.name).join(' | '))
+      .argument('<task>', taskArgumentHelp(publicTasks().map((t) => t.name)))
       .description('run a job on this machine: a head and local worker slots inside this one command')
       .option('--workers <n>', 'local worker slots (default: one per core)')
       .option('--out <file>', 'write the full output (every prime, one per line; the final grid as RLE)')
       .option('--json', 'print one JSON object')
       .option('--log-level <level>', 'log level', 'error'),
-  ).action(async (task: string, o: Record<string, unknown>) => {
+  ).action(async (task: string, words: string[], o: Record<string, unknown>) => {
     const workers = o['workers'] === undefined ? os.availableParallelism() : Number(o['workers']);
     if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new InputError('--workers', `--workers must be a positive integer (got ${String(o['workers'])})`);
     const outParam = findTask(task)?.outputParam; // e.g. primes: --out keeps every prime (--list)
     const outFlag = taskFlags().find((f) => f.param === outParam && f.tasks.includes(task));
     if (o['out'] !== undefined && outFlag) o[outFlag.attribute] = true;
-    const input = jobInput(task, o);
+    const { input, module, files } = await anyJobInput(task, words, o, rawArgs(program));
     const plan = planJob(input, workers); // validate before starting anything
     const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal, SqliteJournal }, { formatResult }, { ProgressBar }] = await Promise.all([
       import('../logger.js'),
@@ -41,10 +41,18 @@ export function register(program: Command): void {
     // journal in memory, since a run's ledger dies with it, unless it keeps the job's output (--out),
     // which goes to disk: the head never holds a whole job's output
     const { cluster, dispose } = await runCredentials();
-    const dir = findTask(task)?.hasOutput(plan.params) ? mkdtempSync(path.join(os.tmpdir(), 'bramble-run-')) : null;
-    const journal = dir ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
+    // users' code (issue 12) is stored in a temp dir too, never among the reused credentials
+    const keepsOutput = findTask(input.task)?.hasOutput(plan.params) === true;
+    const userCode = module !== null || (findTask(input.task)?.needs ?? null) !== null;
+    const dir = keepsOutput || userCode ? mkdtempSync(path.join(os.tmpdir(), 'bramble-run-')) : null;
+    const journal = dir && keepsOutput ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
     const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, bind: '127.0.0.1', port: 0, httpPort: null, insecure: false, logger, version: VERSION });
-    const agent = startWorkerProcess({ host: '127.0.0.1', port: hp.workerPort, caHash: cluster.caHash, secret: cluster.secret, slots: workers, name: 'local', logger, version: VERSION });
+    // the user's own code on their own machine: no switch needed (issue 12)
+    for (const code of [...(module ? [module.bytes] : []), ...files.map((f) => f.bytes)]) hp.head.code?.put(code);
+    const agent = startWorkerProcess({
+      ...{ host: '127.0.0.1', port: hp.workerPort, caHash: cluster.caHash, secret: cluster.secret, slots: workers, name: 'local', logger, version: VERSION },
+      ...(dir && userCode ? { allowCode: true, allowExec: true, codeDir: path.join(dir, 'code-local') } : {}),
+    });
     const cleanup = async (): Promise<void> => {
       await agent.stop();
       await hp.stop();

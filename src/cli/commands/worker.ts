@@ -51,6 +51,10 @@ export function register(program: Command): void {
     .option('--prefetch <n>', 'chunks held beyond the slots (default 1; at least 64 per slot while chunks take under 2 ms)')
     .option('--config <file>', 'config file (JSON; default: the data dir config.json, section "worker")')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent')
+    .option('--allow-code', 'run task modules (JS/TS) the head admin submits, in a sandboxed child process (docs/security.md)')
+    .option('--allow-exec', 'run commands (any program) the head admin submits, as this user')
+    .option('--code-cpu-seconds <s>', 'CPU seconds a task module chunk may use (default 300)')
+    .option('--code-memory-mb <mb>', "heap cap of a task module's process, MiB (default 512)")
     .addOption(new Option('--insecure', 'talk plaintext to an --insecure head'))
     .option('--allow-exec', 'run commands sent by the head (bramble mpirun, bramble agent): only on machines you own')
     .action(async (o: Record<string, unknown>) => {
@@ -72,7 +76,10 @@ export function register(program: Command): void {
       await acquireInstanceLock(dir, cfg.instance); // held until the process exits; the error names the pid holding it
       const logger = makeLogger(cfg.logLevel);
       const node = stableNodeId(dir, cfg.instance);
-      const agent = startWorkerProcess({ host, port, heads, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node, allowExec: cfg.allowExec });
+      const agent = startWorkerProcess({
+        ...{ host, port, heads, caHash, secret, slots: cfg.slots, name: cfg.name, instance: cfg.instance, prefetch: cfg.prefetch, logger, version: VERSION, node },
+        ...{ allowCode: cfg.allowCode, allowExec: cfg.allowExec, codeCpuSeconds: cfg.codeCpuSeconds, codeMemoryMb: cfg.codeMemoryMb, codeDir: path.join(dir, `code-${cfg.instance}`) },
+      });
       const stop = (): void => {
         logger.info('worker draining');
         void agent.drain().finally(() => process.exit(0));

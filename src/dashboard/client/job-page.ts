@@ -231,9 +231,9 @@ export function viewJob(root: HTMLElement, id: string): View {
     setText(kp.elapsed.v, j.startedAt ? fmtDuration((end - j.startedAt) / 1000) : '–');
     setText(kp.elapsed.sub, j.finishedAt ? 'finished ' + fmtAgo(j.finishedAt) : 'submitted ' + fmtAgo(j.createdAt));
     setText(kp.elapsed.label, j.finishedAt ? 'Took' : 'Running for');
-    if (j.error || j.failedChunks?.length) {
+    if (j.error || j.failedChunks?.length || j.waiting) {
       errorBox.hidden = false;
-      errorBox.textContent = (j.error ?? '') + (j.failedChunks?.length ? ' Failed chunks: ' + j.failedChunks.map((f) => f.index + ' (' + f.error + ')').join('; ') : '');
+      errorBox.textContent = (j.waiting ? j.waiting + ' ' : '') + (j.error ?? '') + (j.failedChunks?.length ? ' Failed chunks: ' + j.failedChunks.map((f) => f.index + ' (' + f.error + ')').join('; ') : '');
     }
     const population = (j.live as ResultLike).population;
     if (j.task === 'life' && population !== null && population !== undefined) {

@@ -58,6 +58,8 @@ export interface JobStatus {
   etaSeconds: number | null;
   live: Record<string, unknown>;
   failedChunks: { index: number; error: string }[];
+  /** Why it waits: it needs workers started with --allow-code / --allow-exec (issue 12). */
+  waiting?: string;
 }
 
 export interface JobView extends JobStatus {
