@@ -52,11 +52,10 @@ export function register(program: Command): void {
     .option('--config <file>', 'config file (JSON; default: the data dir config.json, section "worker")')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent')
     .option('--allow-code', 'run task modules (JS/TS) the head admin submits, in a sandboxed child process (docs/security.md)')
-    .option('--allow-exec', 'run commands (any program) the head admin submits, as this user')
+    .option('--allow-exec', 'run commands the head admin submits (exec tasks, bramble mpirun, bramble agent): any program, as this user; only on machines you own')
     .option('--code-cpu-seconds <s>', 'CPU seconds a task module chunk may use (default 300)')
     .option('--code-memory-mb <mb>', "heap cap of a task module's process, MiB (default 512)")
     .addOption(new Option('--insecure', 'talk plaintext to an --insecure head'))
-    .option('--allow-exec', 'run commands sent by the head (bramble mpirun, bramble agent): only on machines you own')
     .action(async (o: Record<string, unknown>) => {
       const dir = dataDirOf(o as { data?: string });
       const files = o['config'] ? [{ file: path.resolve(String(o['config'])) }] : [{ file: path.join(dir, FILES.config), section: 'worker' }];
