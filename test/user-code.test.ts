@@ -201,9 +201,9 @@ describe('command tasks', () => {
     expect(shown.out).toMatch(/no luck/);
   }, 60_000);
 
-  it('--timeout kills the whole process group: no process is left', async () => {
+  it('--chunk-timeout kills the whole process group: no process is left', async () => {
     const marker = String(7000 + Math.floor(Math.random() * 2000));
-    const id = await submit(['exec', '--start', '1', '--end', '1', '--max-attempts', '1', '--timeout', '1', '--shell', '--', `sleep ${marker}.5 & sleep ${marker}.5 & wait`]);
+    const id = await submit(['exec', '--start', '1', '--end', '1', '--max-attempts', '1', '--chunk-timeout', '1', '--shell', '--', `sleep ${marker}.5 & sleep ${marker}.5 & wait`]);
     const st = await waitJob<Status>(head, id, 60_000);
     expect(st.state).toBe('failed');
     expect(st.failedChunks[0]?.error).toMatch(/timed out after 1 s/);

@@ -116,7 +116,7 @@ function runCommand(p: { command: string; files: string; shell: boolean; timeout
       killGroup(child.pid, 'SIGTERM');
       killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), KILL_GRACE_MS);
     };
-    const timer = p.timeout > 0 ? setTimeout(() => stop(`timed out after ${p.timeout} s (--timeout): the process group was killed`), p.timeout * 1000) : null;
+    const timer = p.timeout > 0 ? setTimeout(() => stop(`timed out after ${p.timeout} s (--chunk-timeout): the process group was killed`), p.timeout * 1000) : null;
     const onAbort = (): void => stop('cancelled');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (b: Buffer) => {
@@ -158,7 +158,7 @@ export default defineTask({
     command: param.string({ description: 'the command as a JSON array of words (the CLI takes them after --)', hidden: true, maxLength: 262_144, check: (v, flag) => void parseCommand(v, flag) }),
     files: param.string({ description: 'files shipped into the working directory: JSON object of name to SHA-256 (the CLI uploads --file F)', hidden: true, default: '{}', maxLength: 65_536, check: (v, flag) => void parseFiles(v, flag) }),
     shell: param.boolean({ description: 'run the words after -- as one /bin/sh -c script' }),
-    timeout: param.integer({ description: 'seconds a chunk may run before its process group is killed (TERM, then KILL); 0: none', default: 0, min: 0, max: 7 * 86_400 }),
+    timeout: param.integer({ flag: '--chunk-timeout', description: 'seconds a chunk may run before its process group is killed (TERM, then KILL); 0: none', default: 0, min: 0, max: 7 * 86_400 }),
   },
   prepare(v) {
     if (v.command === undefined) throw new InputError('--', 'exec needs a command after --: bramble submit exec --start 1 --end 1e6 --chunk 1e4 -- python3 primes.py {start} {end}');
