@@ -6,7 +6,6 @@
 //  - steps and path maxima of every n < 2^20 tabulated (steps(n) = steps to get below 2^20 + table).
 
 import { getJumpTable, getSmallTable, getSieve, SMALL, SIEVE_BITS, JUMP_BITS, JT_STRIDE } from './tables.js';
-import { getVerifier, WASM_LIMIT, type Verifier } from './wasm.js';
 
 // Tables, built on first use (importing this module costs nothing).
 /** Interleaved jump table: entry lo at lo * 8 = [mul, add, maxA, maxB, minA, minB, cnt, -]. */
@@ -523,33 +522,6 @@ function lowerBound(a: Uint32Array, v: number): number {
   return lo;
 }
 
-const WASM_LIMIT_BIG = BigInt(WASM_LIMIT);
-const U64_MAX = (1n << 64n) - 1n;
-/** Whether verify may use WebAssembly (tests turn it off to compare with the JavaScript walkers). */
-let useWasm = true;
-export function setVerifyWasmForTests(on: boolean): void {
-  useWasm = on;
-}
-
-/** Hands the largest value so far to the WebAssembly loop (capped at 2^64 - 1: its values stay below). */
-function bestToWasm(vf: Verifier): void {
-  vf.x.setBest(BigInt.asIntN(64, best > U64_MAX ? U64_MAX : best));
-}
-
-/** Takes back a larger value found by the WebAssembly loop; returns (and clears) its checked count. */
-function bestFromWasm(vf: Verifier): number {
-  const b = vf.g64[0] as bigint;
-  if (b > best) {
-    best = b;
-    bestD = Number(b);
-    bestGate = bestD * (1 - MARGIN);
-    bestN = vf.g64[1] as bigint;
-  }
-  const c = vf.g32[6] as number;
-  vf.g32[6] = 0;
-  return c;
-}
-
 export interface VerifyResult {
   count: number;
   checked: number;
@@ -592,37 +564,19 @@ export function runVerify(start: bigint, end: bigint): VerifyResult {
     let base = firstBase;
     const lastBase = end - (end % size);
     const lastLo = Number(end - lastBase);
-    const vf = useWasm ? getVerifier() : null;
     for (;;) {
       const hi = Number(base >> 32n);
       const baseLo = Number(base & 0xffffffffn);
       const from = base === firstBase ? firstLo : 0;
       const to = base === lastBase ? lastLo : SIEVE_SIZE - 1;
-      let i = lowerBound(residues, from);
-      const iEnd = lowerBound(residues, to + 1);
-      if (vf !== null && base + size <= WASM_LIMIT_BIG) {
-        // the WebAssembly loop; residues it hands back are followed here, exactly
-        const b9 = Number(base % 9n);
-        bestToWasm(vf);
-        for (;;) {
-          const k = vf.x.verify(base, i, iEnd, b9);
-          checked += bestFromWasm(vf);
-          if (k >= iEnd) break;
-          curHi = hi;
-          curLo = baseLo + (residues[k] as number);
-          checked++;
-          checkCurrent();
-          bestToWasm(vf);
-          i = k + 1;
-        }
-      } else {
-        for (; i < iEnd; i++) {
-          curHi = hi;
-          curLo = baseLo + (residues[i] as number);
-          if (skipByThree()) continue;
-          checked++;
-          checkCurrent();
-        }
+      for (let i = lowerBound(residues, from); i < residues.length; i++) {
+        const r = residues[i] as number;
+        if (r > to) break;
+        curHi = hi;
+        curLo = baseLo + r;
+        if (skipByThree()) continue;
+        checked++;
+        checkCurrent();
       }
       if (base === lastBase) break;
       base += size;

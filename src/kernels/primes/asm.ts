@@ -67,13 +67,7 @@ export const w = {
   i64Popcnt: un(0x7b),
   i64Ctz: un(0x7a),
   i64Eqz: un(0x50),
-  i64Eq: bin(0x51),
   i64Ne: bin(0x52),
-  i64LtU: bin(0x54),
-  i64GtU: bin(0x56),
-  i64LeU: bin(0x58),
-  i64GeU: bin(0x5a),
-  i64Xor: bin(0x85),
   i64ExtendU: un(0xad),
   wrap: un(0xa7),
   // f64
@@ -81,8 +75,6 @@ export const w = {
   fSub: bin(0xa1),
   fMul: bin(0xa2),
   fDiv: bin(0xa3),
-  fMin: bin(0xa4),
-  fMax: bin(0xa5),
   fFloor: un(0x9c),
   fCeil: un(0x9b),
   fLt: bin(0x63),
@@ -98,8 +90,6 @@ export const w = {
   /** i32.load16_u */
   load16: (addr: Code, off = 0): Code => [addr, 0x2f, 1, uleb(off)],
   load64: (addr: Code, off = 0): Code => [addr, 0x29, 3, uleb(off)],
-  /** i64.load32_u */
-  load32U64: (addr: Code, off = 0): Code => [addr, 0x35, 2, uleb(off)],
   loadF64: (addr: Code, off = 0): Code => [addr, 0x2b, 3, uleb(off)],
   store8: (addr: Code, v: Code, off = 0): Code => [addr, v, 0x3a, 0, uleb(off)],
   store: (addr: Code, v: Code, off = 0): Code => [addr, v, 0x36, 2, uleb(off)],
