@@ -141,8 +141,15 @@ suite('bramble mpirun on three namespaces', () => {
   });
 
   it('runs seed 001 prime.py on 4 ranks across namespaces, prints 9592, and leaves out the worker without --allow-exec', async () => {
-    const r = mpirun(['-n', '4', '--', '/usr/bin/python3', 'bmpi_prime.py', '100000']);
-    const { code } = await r.exited;
+    let r = mpirun(['-n', '4', '--', '/usr/bin/python3', 'bmpi_prime.py', '100000']);
+    let { code } = await r.exited;
+    if (code !== 0 && /Segmentation fault/.test(r.err())) {
+      // Open MPI 4.1 under mpi4py on this 2-core container now and then segfaults in a rank's own start-up
+      // (about 1 run in 4 here, cause not found yet: docs/mpi.md); one more run, said in the log
+      console.log(`rank segfault in MPI start-up, running once more:\n${r.err().slice(0, 600)}`);
+      r = mpirun(['-n', '4', '--', '/usr/bin/python3', 'bmpi_prime.py', '100000']);
+      ({ code } = await r.exited);
+    }
     expect(r.err()).not.toMatch(/error/i);
     expect(code).toBe(0);
     expect(r.out().trim()).toBe('9592');
@@ -161,8 +168,9 @@ suite('bramble mpirun on three namespaces', () => {
     const browser = await launchBrowser({ width: 1400, height: 900 });
     try {
       const page = await browser.context.newPage();
-      const token = readFileSync(path.join(dir, 'admin-token'), 'utf8').trim();
-      await page.goto(`${url}/login?token=${encodeURIComponent(token)}`);
+      // the admin token never goes into a URL (issue 17): a one-time login code does
+      const login = (await api<{ path: string }>({ dir, url }, 'POST', '/api/login-codes')).json.path;
+      await page.goto(`${url}${login}`);
       await page.goto(`${url}/jobs`);
       const row = page.locator('#exec-table tr', { hasText: 'bmpi_prime.py 100000' }).first();
       await row.waitFor({ timeout: 15_000 });
