@@ -7,5 +7,5 @@
  * ```
  */
 export { defineTask, param, badSummary } from './tasks/define-task.js';
-export type { ChunkContext, ChunkOutput, ModuleSandbox, Folder, Live, OutputFormat, Param, ParamInfo, ParamType, ParamValues, Params, ResultJson, Summary, Task, TaskDefinition } from './tasks/define-task.js';
+export type { Admission, AdmitLimits, ChunkContext, ChunkOutput, ModuleSandbox, Folder, Live, OutputFormat, Param, ParamInfo, ParamType, ParamValues, Params, ResultJson, Summary, Task, TaskDefinition } from './tasks/define-task.js';
 export { check } from './tasks/summary.js';

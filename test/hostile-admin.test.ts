@@ -211,10 +211,48 @@ describe('login codes, sessions and cross-site writes (items 11, 12, 13)', () =>
 });
 
 describe('admission control (item 7)', () => {
-  it('refuses primes --list over [1, 2^64-1] at submit with the estimate and the limit', async () => {
+  it('refuses primes --list over [1, 2^64-1] at submit with the estimate and the limit; the CLI says it in one line', async () => {
     const r = await api<Err>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '2^64-1', params: { list: true } });
     expect(r.status).toBe(400);
-    expect(r.json.error.field).toBe('--chunk');
-    expect(r.json.error.message).toMatch(/would send about \d+ MiB of primes per chunk \(the limit is 8\.0 MiB\)/);
+    expect(r.json.error.field).toBe('--end');
+    expect(r.json.error.message).toMatch(/^--list over \[1, 18446744073709551615\] keeps about \d+ PiB of primes; each chunk's list must fit 8\.0 MiB \(half a 16 MiB frame\), so chunks of at most \d+ numbers, which makes \d+ chunks, more than the 100000000 a job may have/);
+    const cli = await run(['submit', 'primes', '--start', '1', '--end', '2^64-1', '--list', '--data', head.dir]);
+    expect(cli.code).toBe(2);
+    expect(cli.err.trim().split('\n')).toHaveLength(1);
+    expect(cli.err).toMatch(/^error: --list over \[1, 18446744073709551615\] keeps about/);
+  });
+
+  it('cuts a --list job whose chunks could not carry their primes instead of refusing it, and says so', async () => {
+    const r = await api<{ id: string; chunk: string; chunks: { total: number }; note: string }>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '1e10', chunk: '1e9', params: { list: true } });
+    expect(r.status).toBe(201);
+    await api(head, 'POST', `/api/jobs/${r.json.id}/cancel`);
+    expect(BigInt(r.json.chunk)).toBeLessThan(1_000_000_000n);
+    expect(r.json.chunks.total).toBeGreaterThan(10);
+    expect(r.json.note).toMatch(/^--chunk cut from 1000000000 to \d+: each chunk's primes \(about \d+ MiB for 1000000000 numbers\) must fit 8\.0 MiB$/);
+    const cli = await run(['submit', 'primes', '--start', '1', '--end', '1e10', '--chunk', '1e9', '--list', '--data', head.dir]);
+    expect(cli.code).toBe(0);
+    expect(cli.err).toMatch(/^bramble: --chunk cut from 1000000000 to \d+/);
+    await api(head, 'POST', `/api/jobs/${/submitted job (\S+):/.exec(cli.out)?.[1] ?? ''}/cancel`);
+  });
+
+  it('refuses a Life grid whose halo rows cannot fit a frame, naming --size or --halo; a 16384x16384 grid runs in strips', async () => {
+    const wide = await api<Err>(head, 'POST', '/api/jobs', { task: 'life', params: { size: '100000000x10' } });
+    expect(wide.status).toBe(400);
+    expect(wide.json.error.field).toBe('--size');
+    expect(wide.json.error.message).toMatch(/24 MiB for rows of 100000000 cells, more than a 16 MiB frame \(--max-frame-bytes\): at most \d+ cells wide/);
+    const deep = await api<Err>(head, 'POST', '/api/jobs', { task: 'life', params: { size: '32768x32768', halo: 4096 } });
+    expect(deep.status).toBe(400);
+    expect(deep.json.error.field).toBe('--halo');
+    expect(deep.json.error.message).toMatch(/^--halo 4096 sends 32 MiB of halo rows a step .* use --halo 2040 or less$/);
+    // the grid of the red-team pass, which failed three times on the frame budget and then after 16 s:
+    // 32 MiB of bits in strips over a 2-slot worker, checkpointed in 2 MiB pieces
+    const w = startWorker(head, 'life16k', ['--slots', '2']);
+    procs.push(w);
+    const big = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'life', params: { size: '16384x16384', generations: 2 } });
+    expect(big.status).toBe(201);
+    const st = await waitJob<{ state: string; error: string | null }>(head, big.json.id, 120_000);
+    expect(st.state, st.error ?? '').toBe('done');
+    expect((await api<{ population: string }>(head, 'GET', `/api/jobs/${big.json.id}/result`)).json.population).toMatch(/^\d{6,}$/);
+    await w.kill();
   });
 });

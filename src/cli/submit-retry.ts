@@ -25,7 +25,7 @@ export interface SubmitRetryOptions {
 }
 
 export interface SubmitOutcome {
-  status: JobStatus & { existing: boolean };
+  status: JobStatus & { existing: boolean; note?: string };
   /** The head that answered. */
   url: string;
   /** Tries made, the answered one included. */

@@ -7,7 +7,7 @@ import type { Clock } from '../core/index.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobInput, Task } from '../tasks/index.js';
-import { findTask } from '../tasks/index.js';
+import { admitLimits, findTask } from '../tasks/index.js';
 import type { FrameServer, Pending } from '../net/index.js';
 import type { ClusterReadModel, CompatHost, HeadCounters, HeadEvent, JobStatus, LedgerCounters, NodeLoad, NodeRecord } from '../ports/index.js';
 import { HmacLeaseSigner } from '../trust/index.js';
@@ -46,6 +46,10 @@ export interface HeadOptions {
   epoch?: bigint;
   /** Where distributed Life jobs keep their checkpoints (the root: DATA/life; default: a temp dir). */
   lifeDir?: string;
+  /** The worker port's frame limit (--max-frame-bytes): jobs are sized to it at submit. Default 16 MiB. */
+  frameBytes?: number;
+  /** Bytes free for the head's data (statfs of the data dir): a job that would store more is refused. Default: not checked. */
+  diskFree?: () => number | null;
 }
 
 /** Why a job that needs an opt-in waits, by what it needs. */
@@ -122,7 +126,15 @@ export class Head implements ClusterReadModel, CompatHost {
       epoch: o.epoch,
       reserved: (job) => this.life.owns(job),
     });
-    this.reports = new JobReports({ clock: this.clock, ledger: this.ledger, journal: this.journal, events: this.bus, slots: () => this.sessions.slotCount() });
+    this.reports = new JobReports({
+      clock: this.clock,
+      ledger: this.ledger,
+      journal: this.journal,
+      events: this.bus,
+      slots: () => this.sessions.slotCount(),
+      limits: () => admitLimits({ frameBytes: o.frameBytes, workers: this.sessions.lifeLinks.peers() }),
+      diskFree: o.diskFree ?? (() => null),
+    });
     this.life = new LifeCoordinator({
       clock: this.clock,
       ledger: this.ledger,
@@ -130,6 +142,7 @@ export class Head implements ClusterReadModel, CompatHost {
       batcher: () => this.batcher,
       links: this.sessions.lifeLinks,
       dir: o.lifeDir ?? path.join(os.tmpdir(), `bramble-life-${this.headId}`),
+      ...(o.frameBytes !== undefined ? { frameBytes: o.frameBytes } : {}),
     });
     this.sessions.life = this.life;
     this.nodes.on((n) => this.bus.changed('nodes', n.id));
@@ -313,9 +326,7 @@ export class Head implements ClusterReadModel, CompatHost {
   }
 
   /** Submit with an id, idempotently (JobReports.submit): says whether the job was already there. */
-  submitOnce(input: JobInput, id?: string): Submitted {
-    const task = findTask(input.task);
-    if (task?.coordinator === 'life-strips') this.life.check(task.params(input.params ?? {}));
+  submitOnce(input: JobInput, id?: string): Submitted & { note?: string } {
     const s = this.reports.submit(input, id);
     if (!s.existing) {
       if (this.life.owns(s.job)) this.life.adopt(s.job);

@@ -307,13 +307,13 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     const params = b['params'];
     if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) throw new InputError('params', 'params must be an object');
     if (b['id'] !== undefined && typeof b['id'] !== 'string') throw new InputError('id', 'id must be a string');
-    const { job, existing } = head.submitOnce(
+    const { job, existing, note } = head.submitOnce(
       { task: b['task'], start: scalar('start'), end: scalar('end'), chunk: scalar('chunk'), chunkTime: scalar('chunkTime'), priority: scalar('priority'), maxAttempts: scalar('maxAttempts'), replicas: scalar('replicas'), verify: scalar('verify'), params: params as Record<string, unknown> | undefined },
       b['id'] as string | undefined,
     );
     o.afterSubmit?.(job.id, existing); // test-only fault hook (startHeadProcess): may end the process here
     // idempotent submit (docs/api.md): the same id and settings again answer the job already there
-    return reply.code(existing ? 200 : 201).send({ ...head.status(job.id), existing });
+    return reply.code(existing ? 200 : 201).send({ ...head.status(job.id), existing, ...(note ? { note } : {}) });
   });
 
   app.get('/api/jobs/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => head.status(req.params.id));

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Clock, JobRecord, Journal, Ledger, LedgerEvent, Submitted } from '../core/index.js';
 import { ConflictError, InputError, TERMINAL_STATES, spanBounds } from '../core/index.js';
-import type { JobInput, Live, Task } from '../tasks/index.js';
-import { getTask, planJob } from '../tasks/index.js';
+import type { AdmitLimits, JobInput, Live, Task } from '../tasks/index.js';
+import { admitLimits, bytesText, getTask, planJob } from '../tasks/index.js';
 import type { JobStatus } from '../ports/index.js';
 import type { HeadEvents } from './head-events.js';
 
@@ -22,7 +22,17 @@ export interface JobReportsOptions {
   slots: () => number;
   /** How long a finished job's running totals are kept (ms). */
   keepFinishedMs?: number;
+  /** What a new job is sized against (issue 17, item 7): frames, the connected workers. */
+  limits?: () => AdmitLimits;
+  /** Bytes free in the data dir (statfs), or null when unknown: a job that would store more is refused. */
+  diskFree?: () => number | null;
 }
+
+/** Bytes a result row takes in the journal besides its output (keys, summary, index), on the high side. */
+export const ROW_BYTES = 160;
+
+/** Disk the head keeps free for its journal, logs and the jobs already running. */
+export const DISK_RESERVE_BYTES = 256 * 1024 * 1024;
 
 /**
  * Jobs as the API sees them: submit, status with rate and ETA, running totals (live), the folded
@@ -40,9 +50,18 @@ export class JobReports {
    * answered (`existing: true`, whatever its state), one with another request is an IdConflictError
    * naming the first difference. Without one, the head picks a free id.
    */
-  submit(input: JobInput, id?: string): Submitted {
+  submit(input: JobInput, id?: string): Submitted & { note?: string } {
     if (id !== undefined && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) throw new InputError('id', `id must be lower-case letters, digits and dashes (got ${JSON.stringify(id)})`);
-    const plan = planJob(input, this.o.slots() || 4);
+    const { storedBytes, storedBy, note, ...plan } = planJob(input, this.o.slots() || 4, this.o.limits?.() ?? admitLimits());
+    // admission (issue 17, item 7): what the job will store must fit the data dir's free space
+    const free = this.o.diskFree?.() ?? null;
+    if (free !== null) {
+      const need = (storedBytes ?? 0) + plan.chunks * ROW_BYTES;
+      const room = free - DISK_RESERVE_BYTES;
+      if (need > room) {
+        throw new InputError(storedBy ?? '--end', `the job would store about ${bytesText(need)} at the head (${plan.chunks} result row(s)${storedBytes ? ` and ${bytesText(storedBytes)} of output` : ''}); its data dir has ${bytesText(Math.max(0, free))} free, of which ${bytesText(DISK_RESERVE_BYTES)} stay spare: narrow ${storedBy ?? '--end'} or free disk space`);
+      }
+    }
     let jobId = id ?? randomBytes(4).toString('hex');
     while (id === undefined && this.o.journal.getJob(jobId)) jobId = randomBytes(4).toString('hex');
     const submitted = this.o.ledger.submit({ id: jobId, ...plan });
@@ -52,9 +71,9 @@ export class JobReports {
       return submitted;
     }
     this.jobLive.set(job.id, { live: getTask(job.task).live(), samples: [] });
-    this.o.events.event('info', 'job', `job ${job.id} submitted: ${job.task} [${job.start}, ${job.end}] in ${job.chunks} chunk(s) of ${job.chunk}`, { job: job.id });
+    this.o.events.event('info', 'job', `job ${job.id} submitted: ${job.task} [${job.start}, ${job.end}] in ${job.chunks} chunk(s) of ${job.chunk}${note ? ` (${note})` : ''}`, { job: job.id });
     this.o.events.changed('jobs', job.id);
-    return submitted;
+    return note ? { ...submitted, note } : submitted;
   }
 
   /** Keeps the running totals and the final summary up to date (the ledger's job and chunk events). */

@@ -4,10 +4,12 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { inflateRawSync } from 'node:zlib';
 import type { Clock, JobRecord, Ledger, LedgerEvent } from '../core/index.js';
-import { ConflictError, InputError, TERMINAL_STATES } from '../core/index.js';
+import { ConflictError, TERMINAL_STATES } from '../core/index.js';
 import { RleRowWriter } from '../kernels/index.js';
 import type { LifeMessage, MessageOf } from '../protocol/index.js';
-import { getTask } from '../tasks/index.js';
+import { DEFAULT_FRAME_BYTES, getTask, lifeMaxHalo } from '../tasks/index.js';
+
+export { lifeMemoryBytes } from '../tasks/index.js';
 import type { HeadEvents } from './head-events.js';
 import type { ResultBatcher, ResultSink } from './result-batcher.js';
 
@@ -47,6 +49,8 @@ export interface LifeCoordinatorOptions {
   links: LifeLinks;
   /** Where checkpoints live (DATA/life): one folder per job. */
   dir: string;
+  /** The worker link's frame limit: halos are never deeper than a frame can carry (default 16 MiB). */
+  frameBytes?: number;
 }
 
 interface LifeParams {
@@ -151,12 +155,6 @@ function mod(a: number, m: number): number {
   return ((a % m) + m) % m;
 }
 
-/** Bytes of worker memory a strip layout of this grid needs (two buffers of bits, ghost rows, thread). */
-export function lifeMemoryBytes(width: number, height: number, parts: number, k: number): number {
-  const rowBytes = 16 * (Math.ceil(width / 128) + 2);
-  return 2 * rowBytes * (height + parts * (2 * k + 2)) + parts * 16 * 1024 * 1024;
-}
-
 export class LifeCoordinator implements LifeListener {
   private readonly runs = new Map<string, LifeRun>();
   readonly workerId = 'life-coordinator';
@@ -178,20 +176,6 @@ export class LifeCoordinator implements LifeListener {
       return this.owns(this.o.ledger.getJob(id));
     } catch {
       return false;
-    }
-  }
-
-  /** Refuses a job the connected workers cannot hold, saying how much memory it needs. */
-  check(params: Record<string, unknown>): void {
-    const p = params as unknown as LifeParams;
-    const peers = this.o.links.peers();
-    const free = peers.reduce((a, x) => a + (x.memFree ?? 0), 0);
-    if (peers.length === 0 || peers.some((x) => x.memFree === null)) return;
-    const n = p.parts ?? Math.max(1, peers.reduce((a, x) => a + x.slots, 0));
-    const need = lifeMemoryBytes(p.width, p.height, n, p.halo ?? 8);
-    if (need > free) {
-      const mib = (b: number): string => `${Math.ceil(b / 2 ** 20)} MiB`;
-      throw new InputError('--size', `--size ${p.width}x${p.height} needs about ${mib(need)} of worker memory in ${n} strip(s); the ${peers.length} connected worker(s) have ${mib(free)} free`);
     }
   }
 
@@ -330,7 +314,8 @@ export class LifeCoordinator implements LifeListener {
     const fallback = known.length ? (known[known.length >> 1] as number) : 1;
     const weights = nodes.map((id) => run.speed.get(id) ?? fallback);
     const sum = weights.reduce((a, b) => a + b, 0);
-    const k0 = p.halo ?? run.k;
+    // halos no deeper than a frame carries (admission refused a --halo deeper than that)
+    const k0 = Math.max(1, Math.min(p.halo ?? run.k, lifeMaxHalo(p.width, this.o.frameBytes ?? DEFAULT_FRAME_BYTES)));
     const minRows = Math.max(1, Math.min(k0, Math.floor(p.height / n)));
     // each part also computes its ghost rows: (rows + 2k) in proportion to speed
     const ghosts = 2 * k0;
@@ -630,7 +615,7 @@ export class LifeCoordinator implements LifeListener {
       if (rounds.length >= 4 && comp.length >= 4) {
         const L = Math.max(0.05, (rounds[rounds.length >> 1] as number) - (comp[comp.length >> 1] as number));
         const perRowGen = (comp[comp.length >> 1] as number) / Math.max(1, run.k) / Math.max(1, Math.max(...run.parts.map((x) => x.rows + x.kt + x.kb)));
-        const best = Math.max(1, Math.min(256, Math.round(Math.sqrt(L / (2 * Math.max(1e-6, perRowGen))))));
+        const best = Math.max(1, Math.min(256, lifeMaxHalo(p.width, this.o.frameBytes ?? DEFAULT_FRAME_BYTES), Math.round(Math.sqrt(L / (2 * Math.max(1e-6, perRowGen))))));
         if (best >= 2 * run.k || 2 * best <= run.k) {
           run.k = best;
           return true;

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -120,6 +120,15 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     mayLease: o.mayLease,
     epoch: o.epoch,
     lifeDir: path.join(o.dataDir, 'life'),
+    frameBytes: settings.maxFrameBytes,
+    diskFree: () => {
+      try {
+        const st = statfsSync(o.dataDir);
+        return st.bavail * st.bsize;
+      } catch {
+        return null;
+      }
+    },
     server: (accept) =>
       new FrameServer(
         { host: settings.bind, port: settings.port, tls, maxFrameBytes: settings.maxFrameBytes, authTimeoutMs: settings.authTimeoutMs, maxPending: budget.workers.maxPending, maxPendingPerAddress: budget.workers.maxPendingPerAddress, maxConnections: budget.workers.maxConnections },

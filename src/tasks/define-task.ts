@@ -237,6 +237,51 @@ export interface OutputFormat {
   extension: string;
 }
 
+/** What a job is sized against at submit (issue 17, item 7): the head's limits and the workers it has. */
+export interface AdmitLimits {
+  /** The largest frame on the worker link (the head's `--max-frame-bytes`; workers use the same default). */
+  frameBytes: number;
+  /**
+   * The most output one chunk's result may carry: half a frame, so an estimate off by a good margin
+   * still fits its frame.
+   */
+  chunkOutputBytes: number;
+  /** The connected workers (slots, free memory in bytes or null when not reported); empty when none or unknown. */
+  workers: readonly { slots: number; memFree: number | null }[];
+}
+
+/** The frame limit bramble uses by default on both ends of the worker link (16 MiB). */
+export const DEFAULT_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Limits for a submit made where the head's are unknown (the CLI's check before any network). */
+export function admitLimits(o: { frameBytes?: number; workers?: AdmitLimits['workers'] } = {}): AdmitLimits {
+  const frameBytes = o.frameBytes ?? DEFAULT_FRAME_BYTES;
+  return { frameBytes, chunkOutputBytes: Math.floor(frameBytes / 2), workers: o.workers ?? [] };
+}
+
+/** Bytes as a person reads them: 812 KiB, 7.9 MiB, 4.2 TiB. */
+export function bytesText(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(n)} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[u] as string}`;
+}
+
+/** What `admit` decided: the chunk to use (cut to fit) and what the job will store at the head. */
+export interface Admission {
+  /** A chunk size smaller than the asked one, so each chunk fits (the job is cut, not refused). */
+  chunk?: bigint;
+  /** Why the chunk was cut, in a few words for the submit event (e.g. "each chunk's primes must fit 8 MiB"). */
+  note?: string;
+  /** Bytes the job's outputs (or checkpoints) will take at the head, estimated: checked against free disk. */
+  storedBytes?: number;
+  /** The flag that makes the stored bytes grow, named by the disk error (default `--end`). */
+  storedBy?: string;
+}
+
 /**
  * A task as its author writes it: pass it to {@link defineTask}. `V` is the params object the job
  * stores and every chunk's `run` gets: the validated parameter values, or what `prepare` makes of them.
@@ -269,11 +314,12 @@ export interface TaskDefinition<P extends Params, V extends Record<string, unkno
    */
   defaultChunkSize?(start: bigint, end: bigint, slots: number): bigint;
   /**
-   * Admission control (issue 17, item 7): throw an `InputError` naming the flag when a chunk of this
-   * job would need more than a chunk may have (its output must fit a result frame), with the estimate
-   * and the limit. Called at submit, before the job exists.
+   * Admission control (issue 17, item 7), at submit, before the job exists: estimate what the job
+   * needs (output per chunk, memory per chunk, frames, bytes stored at the head) against `limits`.
+   * Return a smaller `chunk` to cut chunks so each fits, and `storedBytes` for the head's disk check;
+   * throw an `InputError` naming the flag, with the estimate and the limit, when no cut makes it fit.
    */
-  admit?(params: V, start: bigint, end: bigint, chunk: bigint): void;
+  admit?(params: V, start: bigint, end: bigint, chunk: bigint, limits: AdmitLimits): Admission | void;
   /** Computes one chunk `[start, end]` (in a worker's slot thread). */
   run(params: V, start: bigint, end: bigint): ChunkOutput<S>;
   /**
@@ -364,8 +410,8 @@ export interface Task {
   /** The boolean parameter that `run --out` turns on, if any. */
   outputParam: string | null;
   hasOutput(params: Record<string, unknown>): boolean;
-  /** Admission control at submit; throws an InputError with the estimate and the limit. */
-  admit(params: Record<string, unknown>, start: bigint, end: bigint, chunk: bigint): void;
+  /** Admission control at submit: the chunk cut to fit and the bytes stored; throws an InputError with the estimate and the limit. */
+  admit(params: Record<string, unknown>, start: bigint, end: bigint, chunk: bigint, limits: AdmitLimits): Admission;
   /** Writes a chunk's full output as text, in pieces. */
   outputText?(params: Record<string, unknown>, start: bigint, output: Uint8Array): Iterable<string | Uint8Array>;
   /** Checks a chunk's output from the network against its checked summary; throws when it does not fit. */
@@ -452,7 +498,7 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
     output: out ? { mediaType: out.mediaType, extension: out.extension } : null,
     outputParam: out?.enabledBy ?? null,
     hasOutput: (params) => (out ? (out.kept ? out.kept(v(params)) : true) : false),
-    admit: (params, start, end, chunk) => def.admit?.(v(params), start, end, chunk),
+    admit: (params, start, end, chunk, limits) => def.admit?.(v(params), start, end, chunk, limits) ?? {},
     checkOutput(params, start, end, summary, output) {
       try {
         if (out?.check) out.check(v(params), start, end, summary as S, output);

@@ -36,7 +36,7 @@ function base(name: string, run: Task['run']): Task {
     outputParam: null,
     hasOutput: () => false,
     checkOutput: () => undefined,
-    admit: () => undefined,
+    admit: () => ({}),
   };
 }
 

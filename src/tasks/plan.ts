@@ -2,6 +2,8 @@ import type { JobRequestEntries } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import { InputError, canonicalJson, chunkCount, jobRequest, makeRange, parseInteger } from '../core/index.js';
 import { getTask } from './registry.js';
+import type { AdmitLimits } from './define-task.js';
+import { admitLimits } from './define-task.js';
 
 /** A job as a user asks for it: flags from the CLI or fields of an HTTP body. */
 export interface JobInput {
@@ -34,13 +36,18 @@ export interface JobPlan {
   request: string;
   replicas?: number;
   verify?: number;
+  /** Bytes the job's outputs (or checkpoints) will take at the head, estimated at admission, and the flag that sizes them. */
+  storedBytes?: number;
+  storedBy?: string;
+  /** Why admission cut the chunks (issue 17, item 7), for the submit event and answer. */
+  note?: string;
 }
 
 /**
  * Validates a job request and fills in defaults (the chunk size, about 1-2 s of work per chunk on a
  * typical slot). Every error is an InputError naming the flag.
  */
-export function planJob(input: JobInput, slots = 4): JobPlan {
+export function planJob(input: JobInput, slots = 4, limits: AdmitLimits = admitLimits()): JobPlan {
   const task = getTask(input.task);
   const params = task.params(input.params ?? {});
   let start: bigint;
@@ -72,8 +79,11 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
       if (!task.hasOutput(params)) chunkMs = Math.round(Number(input.chunkTime ?? 2) * 1000);
     } else chunk = parseInteger('--chunk', input.chunk, { min: 1n });
   }
+  // admission (issue 17, item 7): the task sizes the job against the limits, and cuts chunks to fit
+  const asked = chunk;
+  const admission = task.admit(params, start, end, chunk, limits);
+  if (admission.chunk !== undefined && admission.chunk >= 1n && admission.chunk < chunk) chunk = admission.chunk;
   const range = makeRange(start, end, chunk);
-  task.admit(params, start, end, chunk);
   const priority = Number(parseInteger('--priority', input.priority ?? 0, { max: 1000n }));
   const maxAttempts = Number(parseInteger('--max-attempts', input.maxAttempts ?? 3, { min: 1n, max: 100n }));
   const replicas = Number(parseInteger('--replicas', input.replicas ?? 1, { min: 1n, max: 5n }));
@@ -85,14 +95,18 @@ export function planJob(input: JobInput, slots = 4): JobPlan {
   // the request in the user's words, normalised: what a repeated submit with the job's id must match
   const entries: JobRequestEntries = [['task', task.name]];
   if (!task.range) entries.push(['--start', start.toString()], ['--end', end.toString()]);
-  entries.push(['--chunk', input.chunk === undefined ? null : chunk.toString()], ['--chunk-time', chunkMs === null ? null : chunkMs / 1000], ['--priority', priority], ['--max-attempts', maxAttempts], ['--replicas', replicas], ['--verify', verify]);
+  entries.push(['--chunk', input.chunk === undefined ? null : asked.toString()], ['--chunk-time', chunkMs === null ? null : chunkMs / 1000], ['--priority', priority], ['--max-attempts', maxAttempts], ['--replicas', replicas], ['--verify', verify]);
   const named = new Set<string>();
   for (const p of task.paramInfo) {
     named.add(p.name);
     entries.push([p.flag, requestValue(params[p.name])]);
   }
   for (const k of Object.keys(params).sort()) if (!named.has(k)) entries.push([`params.${k}`, requestValue(params[k])]);
-  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, ...(replicas > 1 ? { replicas } : {}), ...(verify > 0 ? { verify } : {}), request: jobRequest(entries) };
+  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, ...(replicas > 1 ? { replicas } : {}), ...(verify > 0 ? { verify } : {}),
+    ...(admission.storedBytes !== undefined ? { storedBytes: admission.storedBytes, storedBy: admission.storedBy ?? (task.range ? '--chunk' : '--end') } : {}),
+    ...(admission.note !== undefined ? { note: admission.note } : {}),
+    request: jobRequest(entries),
+  };
 }
 
 /**

@@ -60,6 +60,7 @@ export function register(program: Command): void {
       }
       const sent = await submitWithRetry({ urls: t.urls, token: t.token, ca: t.ca, body: { ...input, id }, timeoutMs: timeout * 1000, log });
       const st = sent.status;
+      if (st.note) log(st.note); // admission cut the chunks (issue 17, item 7)
       if (!o['wait']) {
         // an existing job after a lost answer is this submit's own job; otherwise say it was there before
         const before = st.existing && !sent.uncertain;

@@ -2,6 +2,12 @@ import { InputError } from '../../core/index.js';
 import { LifeGrid, parseRle, parseRule, rleToGrid, toRle } from '../../kernels/index.js';
 import { badOutput, badSummary, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
+import { LIFE_PIECE_BYTES, lifeCheckpointBytes, lifeMaxHalo, lifeMemoryBytes, lifeRelayBytes, lifeRowBytes } from '../life-limits.js';
+
+/** The most the head holds of one round's halos while it relays them (every part's top and bottom rows). */
+export const MAX_LIFE_RELAY_BYTES = 128 * 1024 * 1024;
+
+const mib = (b: number): string => `${Math.ceil(b / 2 ** 20)} MiB`;
 
 /** 32768 x 32768: a gigacell, 128 MiB of bits, spread over the workers in strips. */
 const MAX_LIFE_CELLS = 1 << 30;
@@ -83,6 +89,42 @@ export default defineTask({
       halo: v.halo ?? null,
       checkpointEvery: v.checkpointEvery ?? null,
     };
+  },
+  // admission (issue 17, item 7): frames of a halo exchange and of a checkpoint piece, the head's relay,
+  // the workers' memory and the checkpoints on disk, each refused here with the estimate and the limit
+  admit(p, _start, _end, _chunk, limits) {
+    const { width, height } = p;
+    const row = lifeRowBytes(width);
+    const frame = limits.frameBytes;
+    const maxHalo = lifeMaxHalo(width, frame);
+    if (maxHalo < 1) {
+      throw new InputError('--size', `--size ${width}x${height}: a halo exchange sends a row above and a row below, ${mib(2 * row)} for rows of ${width} cells, more than a ${mib(frame)} frame (--max-frame-bytes): at most ${Math.floor(((frame - 65536) / 2 / 4) * 32)} cells wide`);
+    }
+    if (p.halo !== null && p.halo > maxHalo) {
+      throw new InputError('--halo', `--halo ${p.halo} sends ${mib(2 * p.halo * row)} of halo rows a step for rows of ${width} cells, more than a ${mib(frame)} frame (--max-frame-bytes): use --halo ${maxHalo} or less`);
+    }
+    if (frame < LIFE_PIECE_BYTES + 65536) {
+      throw new InputError('--size', `Life checkpoints travel in pieces of ${mib(LIFE_PIECE_BYTES)}, more than a ${mib(frame)} frame (--max-frame-bytes)`);
+    }
+    if (p.pattern !== null && p.pattern.length + 65536 > frame) {
+      throw new InputError('--pattern', `--pattern is ${mib(p.pattern.length)} of RLE, more than a ${mib(frame)} frame can carry to a worker (--max-frame-bytes)`);
+    }
+    const slots = limits.workers.reduce((a, w) => a + Math.max(1, w.slots), 0);
+    const parts = Math.min(height, p.parts ?? Math.max(1, slots));
+    const k = Math.min(p.halo ?? 8, maxHalo, Math.max(1, Math.floor(height / parts)));
+    const relay = lifeRelayBytes(width, parts, k);
+    if (relay > MAX_LIFE_RELAY_BYTES) {
+      throw new InputError(p.parts !== null ? '--workers' : '--size', `--size ${width}x${height} in ${parts} strips with halos of ${k} rows makes the head relay ${mib(relay)} a round, more than its limit of ${mib(MAX_LIFE_RELAY_BYTES)}: use fewer strips (--workers) or a shallower --halo`);
+    }
+    // the workers must hold the strips (checked when every connected worker reports its free memory)
+    if (limits.workers.length > 0 && limits.workers.every((w) => w.memFree !== null)) {
+      const need = lifeMemoryBytes(width, height, parts, k);
+      const free = limits.workers.reduce((a, w) => a + (w.memFree ?? 0), 0);
+      if (need > free) {
+        throw new InputError('--size', `--size ${width}x${height} needs about ${mib(need)} of worker memory in ${parts} strip(s); the ${limits.workers.length} connected worker(s) have ${mib(free)} free`);
+      }
+    }
+    return { storedBytes: lifeCheckpointBytes(width, height), storedBy: '--size' };
   },
   range: () => ({ start: 0n, end: 0n, chunk: 1n }),
   defaultChunkSize: () => 1n,

@@ -1,16 +1,42 @@
-import { InputError, defaultChunk } from '../../core/index.js';
-
-/** The largest output a --list chunk may carry: well under the 16 MiB result frame. */
-export const MAX_LIST_BYTES = 8 * 1024 * 1024;
-
-/** About how many bytes the --list output of [a, a + w - 1] takes: pi(x) ~ w / ln(a), about 1.1 bytes a prime. */
-function listBytes(a: bigint, w: bigint): number {
-  const ln = Math.max(1, Math.log(Math.max(Number(a), Number(w), 3)));
-  return (Number(w) / ln) * 1.1;
-}
-import { countPrimes, implausiblePrimes, isqrt, listPrimes, primeListFacts, primeListText } from '../../kernels/index.js';
-import { badOutput, badSummary, defineTask, param } from '../define-task.js';
+import { InputError, MAX_CHUNKS, defaultChunk } from '../../core/index.js';
+import { countPrimes, implausiblePrimes, isqrt, listPrimes, maxPrimesIn, primeListFacts, primeListText } from '../../kernels/index.js';
+import { badOutput, badSummary, bytesText, defineTask, param } from '../define-task.js';
 import { check } from '../summary.js';
+
+/**
+ * About how many primes [a, a + w - 1] holds, on the high side: the density near a with 20% to spare,
+ * 1.2 w / ln(max(a, w)), never more than w consecutive numbers can hold (Brun-Titchmarsh, the bound
+ * results are checked against: kernels/plausible.ts) nor than pi(a + w) < 1.25506 (a + w) / ln(a + w)
+ * (Rosser and Schoenfeld).
+ */
+export function primesInAbout(a: bigint, w: bigint): number {
+  const A = Number(a);
+  const W = Number(w);
+  const x = Math.max(A + W, 3);
+  return Math.min((1.2 * W) / Math.log(Math.max(A, W, 3)), (1.25506 * x) / Math.log(x), Number(maxPrimesIn(w)));
+}
+
+/**
+ * Bytes of the --list output of [a, a + w - 1]: a varint gap per prime, one byte each, two for a gap
+ * of 128 or more (a share of about e^(-128 / ln x) of the gaps near x: 5% near 2^64).
+ */
+export function listBytes(a: bigint, w: bigint): number {
+  const ln = Math.log(Math.max(Number(a) + Number(w), 3));
+  return primesInAbout(a, w) * (1 + Math.exp(-128 / ln)) + 16;
+}
+
+/** Bytes of the --list outputs of the whole of [start, end], estimated piece by piece (64 pieces). */
+function listBytesTotal(start: bigint, end: bigint): number {
+  const width = end - start + 1n;
+  const pieces = width < 64n ? width : 64n;
+  let total = 0;
+  for (let k = 0n; k < pieces; k++) {
+    const a = start + (width * k) / pieces;
+    const b = start + (width * (k + 1n)) / pieces;
+    total += listBytes(a, b - a);
+  }
+  return total;
+}
 
 function primeSummary(r: { count: number; first: bigint | null; last: bigint | null; largestGap: { gap: bigint; after: bigint } | null }): Record<string, unknown> {
   return {
@@ -36,16 +62,36 @@ export default defineTask({
     const width = end - start + 1n;
     return chunk >= floor ? chunk : floor < width ? floor : width;
   },
-  admit(params, start, end, chunk) {
+  admit(params, start, end, chunk, limits) {
     if (!params.list) return;
-    // the first chunk is the densest: it carries the most primes
-    const est = listBytes(start, chunk < end - start + 1n ? chunk : end - start + 1n);
-    if (est > MAX_LIST_BYTES) {
-      const mib = (x: number): string => (x / (1024 * 1024)).toFixed(x < 10 * 1024 * 1024 ? 1 : 0);
-      let fit = 1n;
-      for (let c = chunk; c >= 1n; c /= 2n) if (listBytes(start, c) <= MAX_LIST_BYTES) { fit = c; break; }
-      throw new InputError('--chunk', `--list with chunks of ${chunk} numbers would send about ${mib(est)} MiB of primes per chunk (the limit is ${mib(MAX_LIST_BYTES)} MiB); use --chunk ${fit} or less${(end - start) / fit + 1n > 100_000_000n ? ', over a narrower range (at most 1e8 chunks)' : ''}`);
+    // each chunk's list must fit its share of a frame: the first chunk is the densest, so the largest
+    // chunk whose first copy fits is cut for the whole job (chunk indices are one size)
+    const width = end - start + 1n;
+    const budget = limits.chunkOutputBytes;
+    let fit = chunk < width ? chunk : width;
+    const asked = fit;
+    if (listBytes(start, fit) > budget) {
+      let lo = 1n;
+      let hi = fit;
+      while (lo < hi) {
+        const mid = (lo + hi + 1n) / 2n;
+        if (listBytes(start, mid) <= budget) lo = mid;
+        else hi = mid - 1n;
+      }
+      fit = lo;
     }
+    const total = listBytesTotal(start, end);
+    const chunks = (width + fit - 1n) / fit;
+    if (chunks > BigInt(MAX_CHUNKS)) {
+      throw new InputError(
+        '--end',
+        `--list over [${start}, ${end}] keeps about ${bytesText(total)} of primes; each chunk's list must fit ${bytesText(budget)} (half a ${bytesText(limits.frameBytes)} frame), so chunks of at most ${fit} numbers, which makes ${chunks} chunks, more than the ${MAX_CHUNKS} a job may have: narrow --start/--end`,
+      );
+    }
+    return {
+      storedBytes: total,
+      ...(fit < asked ? { chunk: fit, note: `--chunk cut from ${asked} to ${fit}: each chunk's primes (about ${bytesText(listBytes(start, asked))} for ${asked} numbers) must fit ${bytesText(budget)}` } : {}),
+    };
   },
   run(params, start, end) {
     if (params.list) {

@@ -49,7 +49,7 @@ export function moduleTask(hash: string, user: Task | null): Task {
     run: () => notHere('run'),
     needs: null,
     checkSummary: () => notHere('checkSummary'),
-    admit: () => undefined,
+    admit: () => ({}),
     checkOutput: () => notHere('checkOutput'),
     folder: () => notHere('fold'),
     live: () => notHere('live'),
