@@ -1,9 +1,10 @@
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeadHandle, Proc } from './helpers/procs.js';
-import { api, cleanup, run, startHead, startWorker, tmpDir, waitJob } from './helpers/procs.js';
+import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 
 // Issue 17, items 5, 6 and 10-14: what a holder of the admin token (or of a browser session) can do by
 // mistake or by a cross-site page, each bound checked against a real head on loopback.
@@ -255,4 +256,78 @@ describe('admission control (item 7)', () => {
     expect((await api<{ population: string }>(head, 'GET', `/api/jobs/${big.json.id}/result`)).json.population).toMatch(/^\d{6,}$/);
     await w.kill();
   });
+});
+
+describe('event stream (item 8)', () => {
+  const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${head.child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  const metric = async (name: string): Promise<number> => {
+    const text = (await api<string>(head, 'GET', '/metrics')).json;
+    return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+
+  it('drops clients that do not read (told to resync), keeps the head small, and a reading client still gets every delta', async () => {
+    const token = readFileSync(path.join(head.dir, 'admin-token'), 'utf8').trim();
+    const ca = readFileSync(path.join(head.dir, 'ca.crt'));
+    const before = rss();
+    const droppedBefore = await metric('bramble_dashboard_streams_dropped_total');
+    // four clients that send their request and never read: the socket is paused, the kernel's window closes
+    const stuck = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        new Promise<tls.TLSSocket>((resolve, reject) => {
+          const s = tls.connect({ host: '127.0.0.1', port: head.httpPort, ca, servername: 'localhost' }, () => {
+            s.write(`GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+            s.pause();
+            resolve(s);
+          });
+          s.on('error', reject);
+        }),
+      ),
+    );
+    // and one that reads
+    let deltas = 0;
+    let reading = '';
+    const reader = https.get(new URL(head.url + '/api/stream'), { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.on('data', (d: Buffer) => {
+        reading += d.toString();
+        const n = reading.split('event: delta').length - 1;
+        if (n > 0) {
+          deltas += n;
+          reading = reading.slice(reading.lastIndexOf('event: delta') + 12);
+        }
+      });
+    });
+    reader.on('error', () => undefined);
+    const w = startWorker(head, 'sse', ['--slots', '1']);
+    procs.push(w);
+    // many large deltas: a running Life job changes every round, and its view carries its pattern
+    // (about 1 MiB of RLE), as the 41 Life jobs of the red-team pass did
+    let seed = 7;
+    const cell = (): boolean => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 1024) !== 0;
+    const rows = Array.from({ length: 1200 }, () => Array.from({ length: 1200 }, () => (cell() ? 'o' : 'b')).join(''));
+    const pattern = `x = 1200, y = 1200, rule = B3/S23\n${rows.join('$\n')}!\n`;
+    const life = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'life', params: { size: '1200x1200', generations: 10_000_000, pattern } });
+    expect(life.status).toBe(201);
+    let peak = before;
+    await waitFor('the four clients that do not read to be dropped', async () => {
+      peak = Math.max(peak, rss());
+      return (await metric('bramble_dashboard_streams_dropped_total')) - droppedBefore >= 4;
+    }, 60_000, 250);
+    await api(head, 'POST', `/api/jobs/${life.json.id}/cancel`);
+    expect((await metric('bramble_dashboard_streams_dropped_total')) - droppedBefore).toBe(4);
+    expect(await metric('bramble_dashboard_clients')).toBe(1);
+    // the head never held much for them: well under what one snapshot per client per second would be
+    expect(peak - before, `RSS ${before} -> peak ${peak}`).toBeLessThan(150 * 2 ** 20);
+    // a dropped client that reads again finds its stream ended
+    for (const s of stuck) {
+      const ended = new Promise<void>((resolve) => s.on('close', () => resolve()));
+      s.on('data', () => undefined);
+      s.resume();
+      await ended;
+    }
+    const seen = deltas;
+    await api(head, 'POST', '/api/jobs', { task: 'noop', params: { chunks: 1 } });
+    await waitFor('the reading client to get another delta', () => deltas > seen, 10_000);
+    reader.destroy();
+    await w.kill();
+  }, 120_000);
 });

@@ -9,6 +9,8 @@ export interface DashboardStats {
   deltasSent: number;
   deltasDropped: number;
   snapshotsSent: number;
+  /** Streams closed because they did not keep up (issue 17, item 8). */
+  dropped?: number;
 }
 
 /** A label value in the text format: backslash, double quote and newline escaped. */
@@ -102,5 +104,6 @@ export function prometheusMetrics(head: ClusterReadModel, dash: DashboardStats):
   x.metric('bramble_dashboard_deltas_sent_total', 'counter', 'Live updates written to dashboard streams.', [[{}, dash.deltasSent]]);
   x.metric('bramble_dashboard_deltas_dropped_total', 'counter', 'Live updates skipped for slow dashboard streams (a snapshot follows).', [[{}, dash.deltasDropped]]);
   x.metric('bramble_dashboard_snapshots_sent_total', 'counter', 'Whole snapshots written to dashboard streams.', [[{}, dash.snapshotsSent]]);
+  x.metric('bramble_dashboard_streams_dropped_total', 'counter', 'Dashboard streams closed because they did not read (told to resync).', [[{}, dash.dropped ?? 0]]);
   return x.text();
 }

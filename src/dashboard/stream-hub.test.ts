@@ -49,12 +49,19 @@ class FakeSink extends EventEmitter implements StreamSink {
   chunks: string[] = [];
   full = false;
   ended = false;
+  destroyed = false;
+  /** Bytes written while full (what a response would hold for a peer that does not read). */
+  writableLength = 0;
   write(chunk: string): boolean {
     this.chunks.push(chunk);
+    if (this.full) this.writableLength += chunk.length;
     return !this.full;
   }
   end(): void {
     this.ended = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
   }
   messages(): { event: string; data: Record<string, unknown> }[] {
     return this.chunks
@@ -77,6 +84,40 @@ afterEach(() => {
 });
 
 describe('StreamHub', () => {
+  it('drops a client that stays full for slowMs, telling it to resync; the others keep their stream', () => {
+    const src = new FakeSource();
+    const h = hub(src, { slowMs: 0 });
+    const slow = new FakeSink();
+    const fast = new FakeSink();
+    h.add(slow);
+    h.add(fast);
+    slow.full = true;
+    src.node('a');
+    h.flush(); // does not fit: congested from now
+    src.node('a');
+    h.flush(); // still full after slowMs: dropped
+    expect(slow.chunks.at(-1)).toBe('event: resync\ndata: {"reason":"slow"}\n\n');
+    expect(slow.ended).toBe(true);
+    expect(h.clientCount).toBe(1);
+    expect(h.stats.dropped).toBe(1);
+    expect(fast.messages().filter((m) => m.event === 'delta')).toHaveLength(2);
+  });
+
+  it('destroys at once a client with more than maxBufferedBytes waiting', () => {
+    const src = new FakeSource();
+    const h = hub(src, { maxBufferedBytes: 100 });
+    const sink = new FakeSink();
+    sink.full = true;
+    h.add(sink); // the snapshot alone fits
+    expect(sink.destroyed).toBe(false);
+    src.event('x'.repeat(200));
+    sink.emit('drain'); // a drain event that did not empty the buffer: the next write is over the bound
+    src.node('a');
+    h.flush();
+    expect(sink.destroyed).toBe(true);
+    expect(h.clientCount).toBe(0);
+  });
+
   it('starts every stream with a snapshot, then sends one coalesced delta per flush', () => {
     const src = new FakeSource();
     const h = hub(src);

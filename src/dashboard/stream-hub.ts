@@ -14,6 +14,10 @@ export interface StreamSource {
 export interface StreamSink {
   write(chunk: string): boolean;
   end(): void;
+  /** Closes at once, dropping what is buffered. */
+  destroy(): void;
+  /** Bytes written and not yet taken by the peer (the response's buffer and its socket's). */
+  readonly writableLength: number;
   on(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
 }
 
@@ -26,6 +30,14 @@ export interface StreamHubOptions {
   maxClients?: number;
   /** New log events carried by one delta; the rest are counted as skipped (default 200). */
   maxEventsPerDelta?: number;
+  /**
+   * Bytes a client may have waiting in the head (response and socket buffers) after a write; past it
+   * the client is closed at once (default 8 MiB). Issue 17, item 8: three clients that did not read
+   * took a head to 1.87 GB.
+   */
+  maxBufferedBytes?: number;
+  /** A client whose buffer has not drained for this long is dropped, told to resync (default 10 s). */
+  slowMs?: number;
 }
 
 interface Client {
@@ -34,16 +46,21 @@ interface Client {
   congested: boolean;
   /** Deltas were dropped while congested: send a whole snapshot at the next drain. */
   missed: boolean;
+  /** When the client became congested (ms, Date.now), 0 when not. */
+  since: number;
 }
 
 /**
  * Server-sent events for the dashboard. Head events only mark what changed (a set insert); a timer
  * turns the marks into one delta every `intervalMs`, serialised once for all clients. A client
  * whose socket buffer is full gets nothing until it drains, then one fresh snapshot: a slow browser
- * costs the head one dropped string per interval, never memory or time.
+ * costs the head one dropped string per interval, never memory or time. A client still full after
+ * `slowMs` is sent `event: resync` and closed (destroyed 2 s later if it cannot take even that); one
+ * with more than `maxBufferedBytes` waiting is destroyed at once. The page reconnects and starts
+ * again from a snapshot.
  */
 export class StreamHub {
-  readonly stats = { deltasSent: 0, deltasDropped: 0, snapshotsSent: 0, refused: 0 };
+  readonly stats = { deltasSent: 0, deltasDropped: 0, snapshotsSent: 0, refused: 0, dropped: 0 };
   private readonly clients = new Set<Client>();
   private readonly dirtyNodes = new Set<string>();
   private readonly dirtyJobs = new Set<string>();
@@ -56,6 +73,8 @@ export class StreamHub {
   private readonly pingMs: number;
   private readonly maxClients: number;
   private readonly maxEvents: number;
+  private readonly maxBuffered: number;
+  private readonly slowMs: number;
   private closed = false;
 
   constructor(
@@ -66,6 +85,8 @@ export class StreamHub {
     this.pingMs = o.pingMs ?? 15_000;
     this.maxClients = o.maxClients ?? 64;
     this.maxEvents = o.maxEventsPerDelta ?? 200;
+    this.maxBuffered = o.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.slowMs = o.slowMs ?? 10_000;
     this.unsubscribe = [
       source.onChange((what, id) => {
         if (this.clients.size === 0) return;
@@ -95,13 +116,14 @@ export class StreamHub {
       this.stats.refused++;
       return false;
     }
-    const c: Client = { sink, congested: false, missed: false };
+    const c: Client = { sink, congested: false, missed: false, since: 0 };
     this.clients.add(c);
     sink.on('close', () => this.remove(c));
     sink.on('error', () => this.remove(c)); // a write after the peer went away: forget it, never crash the head
     sink.on('drain', () => {
       if (!this.clients.has(c)) return;
       c.congested = false;
+      c.since = 0;
       if (c.missed) {
         c.missed = false;
         this.sendSnapshot(c);
@@ -139,10 +161,38 @@ export class StreamHub {
 
   private write(c: Client, text: string): void {
     try {
-      if (!c.sink.write(text)) c.congested = true;
+      if (!c.sink.write(text) && !c.congested) {
+        c.congested = true;
+        c.since = Date.now();
+      }
+      if (c.sink.writableLength > this.maxBuffered) this.drop(c, false);
     } catch {
       this.remove(c);
     }
+  }
+
+  /**
+   * Drops a client that does not keep up: told to resync when it may still read (`event: resync`,
+   * then the stream ends; destroyed 2 s later if it has not taken that), else destroyed at once.
+   */
+  private drop(c: Client, tell: boolean): void {
+    if (!this.clients.has(c)) return;
+    this.remove(c);
+    this.stats.dropped++;
+    try {
+      if (!tell) return c.sink.destroy();
+      c.sink.write('event: resync\ndata: {"reason":"slow"}\n\n');
+      c.sink.end();
+      setTimeout(() => c.sink.destroy(), 2000).unref();
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** Drops every client whose buffer has not drained for `slowMs` (the flush timer calls this). */
+  private dropSlow(): void {
+    const now = Date.now();
+    for (const c of [...this.clients]) if (c.congested && now - c.since >= this.slowMs) this.drop(c, true);
   }
 
   private sendSnapshot(c: Client): void {
@@ -167,6 +217,7 @@ export class StreamHub {
 
   /** Sends what changed since the last flush as one delta (the timer calls this; tests may too). */
   flush(): void {
+    this.dropSlow();
     if (this.clients.size === 0) return;
     const extra = this.source.changedWithoutEvent();
     for (const id of extra.nodes) this.dirtyNodes.add(id);

@@ -1,6 +1,8 @@
 /**
- * The live connection: one server-sent-events stream (`/api/stream`: a snapshot, then deltas). If the
- * stream is refused or fails three times in a row, the page polls `/api/dashboard/snapshot` every 5 s
+ * The live connection: one server-sent-events stream (`/api/stream`: a snapshot, then deltas). A
+ * `resync` event (the head dropped a stream that did not keep up) reconnects at once; a reconnect
+ * starts with a fresh snapshot, so the state is whole again. If the stream is refused or fails three
+ * times in a row, the page polls `/api/dashboard/snapshot` every 5 s
  * and tries the stream again every 15 s.
  */
 import { api } from './api.js';
@@ -34,6 +36,11 @@ export function connect(): void {
     applySnapshot(JSON.parse((e as MessageEvent<string>).data) as Snapshot);
   });
   stream.addEventListener('delta', (e) => applyDelta(JSON.parse((e as MessageEvent<string>).data) as Delta));
+  // the head dropped this stream for not keeping up (issue 17, item 8): start again from a snapshot
+  stream.addEventListener('resync', () => {
+    setConn('reconnecting');
+    connect();
+  });
   stream.onerror = () => {
     errorsInRow++;
     if (stream.readyState === EventSource.CLOSED || errorsInRow >= 3) {
