@@ -31,6 +31,13 @@ export interface QuarantineRecord {
   error: string;
 }
 
+/** A worker's standing (issue 17, item 17): outvoted results and suspicion, kept across head restarts. */
+export interface WorkerStandingRecord {
+  worker: string;
+  strikes: number;
+  suspect: boolean;
+}
+
 /**
  * Durable state of the ledger. The scheduler never talks to a datastore but through this.
  * `SqliteJournal` is the embedded default; every implementation passes `journal.contract.ts`.
@@ -62,6 +69,15 @@ export interface Journal {
   failures(jobId: string): ChunkFailureRecord[];
   quarantine(record: QuarantineRecord): void;
   quarantined(jobId: string): QuarantineRecord[];
+  /**
+   * Removes result rows of a job (with their outputs) so their chunks run again: the rows a worker
+   * committed before it was caught lying (issue 17, item 17). Indices without a row are ignored.
+   */
+  uncommitChunks(jobId: string, indices: readonly number[]): void;
+  /** Writes a worker's standing; one with no strikes and no suspicion is deleted (an admin cleared it). */
+  setWorkerStanding(record: WorkerStandingRecord): void;
+  /** Every worker with strikes or under suspicion. */
+  workerStandings(): WorkerStandingRecord[];
   /** Accepted results of a job in chunk-index order, streamed (never all in memory). */
   results(jobId: string, options?: { withOutput?: boolean; from?: number }): IterableIterator<ChunkResultRecord>;
   close(): void;

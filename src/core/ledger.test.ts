@@ -356,6 +356,50 @@ describe('Ledger', () => {
     expect(ledger.stats.disagreements).toBe(MAX_STRIKES);
   });
 
+  it('a liar caught late: the results it committed in the job run again on other workers; strikes survive a restart (issue 17, item 17)', () => {
+    const clock = new ManualClock(1000);
+    const journal = new MemoryJournal();
+    let draw = 0.99; // not drawn for --verify 10
+    const ledger = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 60_000, speculate: false, random: () => draw });
+    const events: LedgerEvent[] = [];
+    ledger.on((e) => events.push(e));
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 9n, chunk: 1n, chunks: 10, chunkMs: null, priority: 0, maxAttempts: 3, verify: 10 });
+    for (const w of ['h1', 'h2', 'liar']) ledger.registerWorker(w);
+    const val = (token: string, index: number, worker: string, n: number) => ({ token, jobId: 'j', index, span: 1, worker, summary: { n }, output: null });
+    // the liar commits three wrong results, none drawn
+    for (let k = 0; k < 3; k++) {
+      const [l] = ledger.lease('liar', 1);
+      expect(ledger.complete([val(l!.token, l!.index, 'liar', -1)])).toEqual(['accepted']);
+    }
+    expect(ledger.counts('j').done).toBe(3);
+    // its fourth is drawn, and the honest copies outvote it
+    draw = 0;
+    const [l3] = ledger.lease('liar', 1);
+    expect(ledger.complete([val(l3!.token, 3, 'liar', -1)])).toEqual(['voted']);
+    for (const h of ['h1', 'h2']) {
+      const [c] = ledger.lease(h, 1);
+      ledger.complete([val(c!.token, c!.index, h, c!.index)]);
+    }
+    expect(events.filter((e) => e.type === 'recheck')).toEqual([{ type: 'recheck', jobId: 'j', worker: 'liar', chunks: 3 }]);
+    // its three rows are gone and their chunks are pending again
+    expect([...journal.results('j')].map((r) => [r.index, r.worker])).toEqual([[3, 'h2']]);
+    expect(ledger.counts('j').done).toBe(1);
+    // the honest workers run them again (the first copy of an honest worker commits: not drawn)
+    draw = 0.99;
+    for (let k = 0; k < 9; k++) {
+      const [c] = ledger.lease('h1', 1);
+      if (!c) break;
+      expect(ledger.complete([val(c.token, c.index, 'h1', c.index)])).toEqual(['accepted']);
+    }
+    expect([...journal.results('j')].map((r) => r.summary)).toEqual(Array.from({ length: 10 }, (_, i) => ({ n: i })));
+    expect(ledger.getJob('j').state).toBe('done');
+    // a head restart: the liar is still suspect, with its strike
+    const again = new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 60_000, speculate: false });
+    expect(again.standing('liar')).toEqual({ suspect: true, strikes: 1, barred: false });
+    expect(again.clearWorker('liar')).toBe(true);
+    expect(new Ledger({ clock, journal, signer: new TestSigner(), leaseMs: 60_000, speculate: false }).standing('liar')).toEqual({ suspect: false, strikes: 0, barred: false });
+  });
+
   it('summarises the chunk map without a byte per chunk, as the per-chunk states would (issue 17, item 9)', () => {
     const naive = (states: Uint8Array, cells: number): number[][] => {
       let k = Math.max(1, Math.ceil(states.length / cells));

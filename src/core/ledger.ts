@@ -98,7 +98,9 @@ export type LedgerEvent =
   | { type: 'revoke'; worker: string; tokens: string[] }
   | { type: 'chunk-done'; jobId: string; index: number; worker: string; summary: unknown }
   /** Copies of a replicated chunk disagreed: `worker` is outvoted by `majority` (a strike). */
-  | { type: 'disagreement'; jobId: string; index: number; worker: string; majority: string[]; strikes: number };
+  | { type: 'disagreement'; jobId: string; index: number; worker: string; majority: string[]; strikes: number }
+  /** Results a caught worker had committed in a job were taken back, to run again on other workers. */
+  | { type: 'recheck'; jobId: string; worker: string; chunks: number };
 
 /** Set bits per byte value. */
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
@@ -126,7 +128,8 @@ function voteKey(r: ResultInput): string {
 interface Prepared {
   outcomes: ResultOutcome[];
   rows: ChunkResultRecord[];
-  pending: { k: number; book: JobBook; r: ResultInput }[];
+  /** `agreed`: committed because copies from two workers agreed (else one copy was taken on trust). */
+  pending: { k: number; book: JobBook; r: ResultInput; agreed: boolean }[];
 }
 
 interface Failures {
@@ -214,6 +217,14 @@ class JobBook {
   settled(i: number): boolean {
     return this.isDone(i) || this.inflight.has(i);
   }
+  /** A done span taken back (its row was removed to run again). */
+  unmarkDone(i: number, span = 1): void {
+    for (let j = i; j < i + span; j++) {
+      if (!this.isDone(j)) continue;
+      this.done[j >> 3] = (this.done[j >> 3] ?? 0) & ~(1 << (j & 7));
+      this.doneCount--;
+    }
+  }
   markDone(i: number, span = 1): void {
     for (let j = i; j < i + span; j++) {
       if (this.isDone(j)) continue;
@@ -278,7 +289,7 @@ export class Ledger {
   private readonly listeners: ((e: LedgerEvent) => void)[] = [];
   private seq = 0;
   /** Counters for metrics. */
-  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0, overdueBackups: 0, votes: 0, verified: 0, disagreements: 0 };
+  readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0, overdueBackups: 0, votes: 0, verified: 0, disagreements: 0, rechecked: 0 };
   /** Results outvoted per worker (issue 17, item 17); at MAX_STRIKES it gets no work until cleared. */
   private readonly strikes = new Map<string, number>();
   /** Workers caught disagreeing: every later result of theirs is compared with another worker's. */
@@ -295,6 +306,11 @@ export class Ledger {
     this.speculateFactor = options.speculateFactor ?? 2;
     this.maxSpan = options.maxSpan ?? 1 << 16;
     this.random = options.random ?? Math.random;
+    // strikes and suspicion survive a restart: a liar stays benched until an admin clears it
+    for (const w of this.journal.workerStandings()) {
+      if (w.strikes > 0) this.strikes.set(w.worker, w.strikes);
+      if (w.suspect) this.suspects.add(w.worker);
+    }
     this.recover();
   }
 
@@ -875,6 +891,7 @@ export class Ledger {
         this.stats.duplicates++;
         continue;
       }
+      const need = book.need.get(r.index);
       const winner = this.vote(book, r, lease);
       if (winner === null) {
         outcomes[k] = book.voted(r.index, r.worker) ? 'voted' : 'duplicate';
@@ -882,7 +899,7 @@ export class Ledger {
       }
       seen.add(key);
       rows.push({ jobId: r.jobId, index: r.index, span: r.span, attempt: lease?.attempt ?? 0, worker: winner.worker, summary: winner.summary, output: winner.output, finishedAt: this.clock.now() });
-      pending.push({ k, book, r });
+      pending.push({ k, book, r, agreed: need !== undefined });
     }
     return { outcomes, rows, pending };
   }
@@ -934,11 +951,44 @@ export class Ledger {
     this.strikes.set(worker, n);
     this.suspects.add(worker);
     this.stats.disagreements++;
+    this.journal.setWorkerStanding({ worker, strikes: n, suspect: true });
     this.emit({ type: 'disagreement', jobId, index, worker, majority, strikes: n });
+    const book = this.books.get(jobId);
+    if (book) this.recheck(book, worker);
     if (n >= MAX_STRIKES) {
       // no more work: what it holds goes back (uncounted, as with any liar)
       for (const l of this.releaseHeld(worker)) this.emit({ type: 'revoke', worker, tokens: [l.token] });
     }
+  }
+
+  /**
+   * A worker caught lying in a job: every result it committed there is taken back (its row removed,
+   * the chunk not done) and runs again; a copy from a suspect is always compared, so the fold sees
+   * only values another worker gave. Under `--replicas` every row already had an agreeing copy from
+   * another worker: nothing to take back. (Under `--verify`, its drawn chunks had one too and run
+   * again anyway: which rows were compared is not kept.) A job that finished before the lie was
+   * caught is not reopened.
+   */
+  private recheck(book: JobBook, worker: string): void {
+    if ((book.job.replicas ?? 1) > 1) return;
+    const redo: [number, number, number][] = [];
+    for (const r of this.journal.results(book.job.id)) {
+      if (r.worker === worker && !book.inflight.has(r.index)) redo.push([r.index, r.span, r.attempt]);
+    }
+    if (redo.length === 0) return;
+    this.journal.uncommitChunks(book.job.id, redo.map(([i]) => i));
+    for (const [i, span, attempt] of redo) this.retake(book, i, span, attempt);
+    this.stats.rechecked += redo.length;
+    this.emit({ type: 'recheck', jobId: book.job.id, worker, chunks: redo.length });
+  }
+
+  /** A done span goes back to the queue, to be run again; its new leases get new tokens (a later attempt). */
+  private retake(book: JobBook, i: number, span: number, attempt: number): void {
+    book.nextAttempt.set(i, Math.max(book.nextAttempt.get(i) ?? 1, attempt + 1));
+    book.unmarkDone(i, span);
+    book.need.delete(i);
+    book.votes.delete(i);
+    book.retry.push({ i, span });
   }
 
   /** Returns a worker's leases to the queue without counting failures, keeping it registered. */
@@ -964,17 +1014,19 @@ export class Ledger {
     return { suspect: this.suspects.has(worker), strikes: this.strikes.get(worker) ?? 0, barred: this.barred(worker) };
   }
 
-  /** `bramble node clear`: forgets a worker's strikes; it gets work again. */
+  /** `bramble node clear`: forgets a worker's strikes, in the journal too; it gets work again. */
   clearWorker(worker: string): boolean {
     const had = this.suspects.delete(worker);
-    return this.strikes.delete(worker) || had;
+    const struck = this.strikes.delete(worker);
+    if (had || struck) this.journal.setWorkerStanding({ worker, strikes: 0, suspect: false });
+    return had || struck;
   }
 
   private apply(p: Prepared, fresh: boolean[]): void {
     const now = this.clock.now();
     const touched = new Set<JobBook>();
     for (let j = 0; j < p.pending.length; j++) {
-      const { k, book, r } = p.pending[j] as Prepared['pending'][number];
+      const { k, book, r, agreed } = p.pending[j] as Prepared['pending'][number];
       if (!fresh[j]) {
         p.outcomes[k] = 'duplicate';
         this.stats.duplicates++;
@@ -1004,6 +1056,13 @@ export class Ledger {
       }
       this.emit({ type: 'chunk-done', jobId: r.jobId, index: r.index, worker: r.worker, summary: r.summary });
       touched.add(book);
+      // committed on trust while its worker was being caught (the commit was in flight): run it again
+      if (!agreed && this.suspects.has(p.rows[j]?.worker ?? r.worker)) {
+        this.journal.uncommitChunks(book.job.id, [r.index]);
+        this.retake(book, r.index, r.span, p.rows[j]?.attempt ?? 0);
+        this.stats.rechecked++;
+        this.emit({ type: 'recheck', jobId: book.job.id, worker: r.worker, chunks: 1 });
+      }
     }
     for (const book of touched) if (book.finished() && this.books.has(book.job.id)) this.finish(book);
   }

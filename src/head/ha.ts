@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
-import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
+import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord, WorkerStandingRecord } from '../core/index.js';
 import { InputError } from '../core/index.js';
 import { EtcdElection, EtcdError, EtcdJournal, FencedError, prefixEnd } from '../storage/index.js';
 import type { JobInput } from '../tasks/index.js';
@@ -127,6 +127,15 @@ class SteppingDownJournal implements Journal {
   }
   quarantine(record: QuarantineRecord): void {
     this.guard(() => this.inner.quarantine(record));
+  }
+  uncommitChunks(jobId: string, indices: readonly number[]): void {
+    this.guard(() => this.inner.uncommitChunks(jobId, indices));
+  }
+  setWorkerStanding(record: WorkerStandingRecord): void {
+    this.guard(() => this.inner.setWorkerStanding(record));
+  }
+  workerStandings(): WorkerStandingRecord[] {
+    return this.inner.workerStandings();
   }
   quarantined(jobId: string): QuarantineRecord[] {
     return this.inner.quarantined(jobId);

@@ -249,13 +249,26 @@ export class Head implements ClusterReadModel, CompatHost {
         this.event('error', 'verify', `${this.nodeName(e.worker)} was outvoted on job ${e.jobId} chunk ${e.index} by ${e.majority.map((w) => this.nodeName(w)).join(', ')}: marked suspect (strike ${e.strikes}${e.strikes >= MAX_STRIKES ? `; no more work until \`bramble node clear ${this.nodeName(e.worker)}\`` : ''})`, { node: e.worker, job: e.jobId });
         this.bus.changed('nodes', e.worker);
         break;
+      case 'recheck':
+        this.event('warn', 'verify', `job ${e.jobId}: ${e.chunks} result(s) ${this.nodeName(e.worker)} committed before it was caught run again on other workers`, { node: e.worker, job: e.jobId });
+        this.reports.onLedger(e);
+        this.bus.changed('jobs', e.jobId);
+        this.scheduleDispatch();
+        break;
     }
   }
 
   /** `bramble node clear`: forgets a node's strikes (by id or name); false when it had none. */
   clearNode(idOrName: string): boolean {
     const n = this.nodes.get(idOrName) ?? this.nodes.list().find((x) => x.name === idOrName);
-    if (!n) throw new NotFoundError(`no node ${idOrName}`);
+    if (!n) {
+      // a node not connected since a head restart keeps its strikes: clear it by id
+      if (this.ledger.clearWorker(idOrName)) {
+        this.event('info', 'verify', `${idOrName} cleared: it gets work again`);
+        return true;
+      }
+      throw new NotFoundError(`no node ${idOrName}`);
+    }
     const had = this.ledger.clearWorker(n.id);
     if (had) this.event('info', 'verify', `${n.name} cleared: it gets work again`);
     this.bus.changed('nodes', n.id);

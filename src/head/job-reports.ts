@@ -84,6 +84,13 @@ export class JobReports {
       if (TERMINAL_STATES.has(j.state)) setTimeout(() => this.jobLive.delete(j.id), this.o.keepFinishedMs ?? 60_000).unref();
     } else if (e.type === 'chunk-done') {
       this.liveOf(e.jobId)?.live.add(e.summary as Record<string, unknown>);
+    } else if (e.type === 'recheck') {
+      // rows were taken back: the running totals start again from what the journal holds
+      try {
+        this.rebuildLive(this.o.ledger.getJob(e.jobId));
+      } catch {
+        /* gone */
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
+import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord, WorkerStandingRecord } from '../core/index.js';
 import type { Compare, EtcdKv, Op, TxnResult } from './etcd-client.js';
 import { EtcdClient, prefixEnd } from './etcd-client.js';
 import type { Fence } from './etcd-election.js';
@@ -367,6 +367,28 @@ export class EtcdJournal implements Journal {
       if (this.sync.range(this.k('c', jobId, pad(q.index)), { countOnly: true }).count === 0) out.push(q);
     }
     return out;
+  }
+
+  uncommitChunks(jobId: string, indices: readonly number[]): void {
+    for (const i of indices) {
+      const o = this.k('o', jobId, pad(i), '');
+      const req = this.fenced([], [{ del: { key: this.k('c', jobId, pad(i)) } }, { del: { key: o, rangeEnd: prefixEnd(o) } }]);
+      const r = this.runSync(req);
+      if (!r.succeeded) this.checkFence(r, req);
+    }
+  }
+
+  setWorkerStanding(w: WorkerStandingRecord): void {
+    const key = `${this.prefix}w/${encodeURIComponent(w.worker)}`;
+    const op: Op = w.strikes === 0 && !w.suspect ? { del: { key } } : { put: { key, value: JSON.stringify(w) } };
+    const req = this.fenced([], [op]);
+    const r = this.runSync(req);
+    if (!r.succeeded) this.checkFence(r, req);
+  }
+
+  workerStandings(): WorkerStandingRecord[] {
+    const p = `${this.prefix}w/`;
+    return [...this.scan(p, prefixEnd(p), 1000)].map((kv) => JSON.parse(kv.value.toString('utf8')) as WorkerStandingRecord);
   }
 
   /** Drops etcd's history of this cluster's keys older than `keep` revisions (call it now and then). */

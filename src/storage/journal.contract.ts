@@ -127,6 +127,30 @@ export function journalContract(name: string, make: () => { journal: Journal; re
       expect(journal.quarantined('a')).toEqual([]);
     });
 
+    it("takes result rows back (a caught liar's), and keeps workers' standings until cleared", () => {
+      const made = make();
+      const journal = made.journal;
+      journal.createJob(job('a'));
+      const row = { jobId: 'a', index: 0, span: 1, attempt: 1, worker: 'liar', summary: { c: 1 }, output: new Uint8Array([1, 2]), finishedAt: 1 };
+      journal.commitChunks([row, { ...row, index: 1, worker: 'h' }, { ...row, index: 2 }]);
+      journal.uncommitChunks('a', [0, 2, 5]);
+      expect([...journal.doneSpans('a')]).toEqual([[1, 1]]);
+      expect([...journal.results('a', { withOutput: true })].map((r) => r.index)).toEqual([1]);
+      // a chunk taken back commits again
+      expect(journal.commitChunks([{ ...row, worker: 'h2', summary: { c: 2 } }])).toEqual([true]);
+      expect([...journal.results('a')].map((r) => [r.index, r.worker])).toEqual([[0, 'h2'], [1, 'h']]);
+      journal.setWorkerStanding({ worker: 'liar', strikes: 2, suspect: true });
+      journal.setWorkerStanding({ worker: 'other', strikes: 1, suspect: true });
+      journal.setWorkerStanding({ worker: 'other', strikes: 0, suspect: false });
+      expect(journal.workerStandings()).toEqual([{ worker: 'liar', strikes: 2, suspect: true }]);
+      if (made.reopen) {
+        journal.close();
+        const again = made.reopen();
+        expect(again.workerStandings()).toEqual([{ worker: 'liar', strikes: 2, suspect: true }]);
+        again.close();
+      }
+    });
+
     it('survives a reopen', () => {
       const made = make();
       if (!made.reopen) return;

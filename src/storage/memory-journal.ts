@@ -1,4 +1,4 @@
-import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
+import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord, WorkerStandingRecord } from '../core/index.js';
 
 /** A journal in memory: for tests of the ledger and for throwaway runs. Same contract as SqliteJournal. */
 export class MemoryJournal implements Journal {
@@ -6,6 +6,7 @@ export class MemoryJournal implements Journal {
   private readonly chunks = new Map<string, Map<number, ChunkResultRecord>>();
   private readonly fails: ChunkFailureRecord[] = [];
   private readonly quar = new Map<string, Map<number, QuarantineRecord>>();
+  private readonly standing = new Map<string, WorkerStandingRecord>();
 
   createJob(job: JobRecord): JobRecord | undefined {
     if (this.jobs.has(job.id)) return this.getJob(job.id);
@@ -67,6 +68,17 @@ export class MemoryJournal implements Journal {
   }
   quarantined(jobId: string): QuarantineRecord[] {
     return [...(this.quar.get(jobId)?.values() ?? [])].sort((a, b) => a.index - b.index);
+  }
+  uncommitChunks(jobId: string, indices: readonly number[]): void {
+    const m = this.chunks.get(jobId);
+    for (const i of indices) m?.delete(i);
+  }
+  setWorkerStanding(r: WorkerStandingRecord): void {
+    if (r.strikes === 0 && !r.suspect) this.standing.delete(r.worker);
+    else this.standing.set(r.worker, { ...r });
+  }
+  workerStandings(): WorkerStandingRecord[] {
+    return [...this.standing.values()].map((r) => ({ ...r }));
   }
   *results(jobId: string, options: { withOutput?: boolean; from?: number } = {}): IterableIterator<ChunkResultRecord> {
     const m = this.chunks.get(jobId);

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
-import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord } from '../core/index.js';
+import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord, WorkerStandingRecord } from '../core/index.js';
 import { StorageError } from './errors.js';
 import type { PackedChunkRow } from './journal-db.js';
 import { chunkCommitter, openJournalDb } from './journal-db.js';
@@ -86,6 +86,7 @@ CREATE INDEX IF NOT EXISTS failures_job ON failures (job_id, idx);
 CREATE TABLE IF NOT EXISTS quarantine (
   job_id TEXT NOT NULL, idx INTEGER NOT NULL, span INTEGER NOT NULL DEFAULT 1, error TEXT NOT NULL, PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS standing (worker TEXT PRIMARY KEY, strikes INTEGER NOT NULL, suspect INTEGER NOT NULL);
 `;
 
 /**
@@ -130,6 +131,10 @@ export class SqliteJournal implements Journal {
       quarantine: db.prepare('INSERT OR REPLACE INTO quarantine (job_id, idx, span, error) VALUES (?, ?, ?, ?)'),
       quarantined: db.prepare('SELECT * FROM quarantine WHERE job_id = ? ORDER BY idx'),
       results: db.prepare('SELECT idx, span, attempt, worker, summary, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
+      uncommit: db.prepare('DELETE FROM chunks WHERE job_id = ? AND idx = ?'),
+      setStanding: db.prepare('INSERT OR REPLACE INTO standing (worker, strikes, suspect) VALUES (?, ?, ?)'),
+      clearStanding: db.prepare('DELETE FROM standing WHERE worker = ?'),
+      standings: db.prepare('SELECT worker, strikes, suspect FROM standing ORDER BY worker'),
       resultsOut: db.prepare('SELECT idx, span, attempt, worker, summary, output, finished_at FROM chunks WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
     };
     this.commitTx = chunkCommitter(db);
@@ -256,6 +261,21 @@ export class SqliteJournal implements Journal {
       span: r.span,
       error: r.error,
     }));
+  }
+
+  uncommitChunks(jobId: string, indices: readonly number[]): void {
+    this.db.transaction(() => {
+      for (const i of indices) this.st.uncommit.run(jobId, i);
+    })();
+  }
+
+  setWorkerStanding(r: WorkerStandingRecord): void {
+    if (r.strikes === 0 && !r.suspect) this.st.clearStanding.run(r.worker);
+    else this.st.setStanding.run(r.worker, r.strikes, r.suspect ? 1 : 0);
+  }
+
+  workerStandings(): WorkerStandingRecord[] {
+    return (this.st.standings.all() as { worker: string; strikes: number; suspect: number }[]).map((r) => ({ worker: r.worker, strikes: r.strikes, suspect: r.suspect === 1 }));
   }
 
   /**
