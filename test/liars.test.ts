@@ -146,11 +146,13 @@ describe('a hoarder (issue 17, item 18)', () => {
 
 describe('verification by replication (issue 17, item 17)', () => {
   /** A worker that answers every chunk with a plausible lie: the honest summary with one prime more. */
-  async function plausibleLiar(name: string): Promise<{ answered: () => number; stop: () => void }> {
+  async function plausibleLiar(name: string): Promise<{ answered: () => number; assigned: () => number; stop: () => void }> {
     const c = loadCluster(head.dir);
     const link = await connectFramed({ host: '127.0.0.1', port: head.port, caHash: c.caHash });
     let answered = 0;
+    let assigned = 0;
     link.conn.on('message', (m: Message) => {
+      if (m.type === 'assign') assigned += m.chunks.length;
       if (m.type === 'challenge') link.conn.send(hello(name, { kernels: ['primes'], proof: authProof(c.secret, m.nonce, name, link.binding) }));
       else if (m.type === 'welcome') link.conn.send({ type: 'want', n: 2 });
       else if (m.type === 'assign') {
@@ -162,7 +164,7 @@ describe('verification by replication (issue 17, item 17)', () => {
         }
       }
     });
-    return { answered: () => answered, stop: () => link.conn.destroy() };
+    return { answered: () => answered, assigned: () => assigned, stop: () => link.conn.destroy() };
   }
 
   it('with --replicas 2 and with --verify 100 a plausible liar is outvoted, marked suspect, then barred; both answers are exact', async () => {
@@ -194,5 +196,58 @@ describe('verification by replication (issue 17, item 17)', () => {
       liar.stop();
       for (const w of honest) await w.kill();
     }
+  });
+
+  it('a liar caught late: what it had committed runs again, the answer is exact; after a head restart it is still barred until cleared', async () => {
+    type Node = { name: string; suspect: boolean; strikes: number; barred: boolean; connected: boolean };
+    const nodes = async (): Promise<Node[]> => (await api<{ nodes: Node[] }>(head, 'GET', '/api/nodes')).json.nodes;
+    // the liar is alone at first: it answers all 40 chunks at once; about half are drawn for --verify 50
+    // and wait for a second copy, the other half it commits unchecked
+    const liar = await plausibleLiar('late-liar');
+    const sub = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '4e6', chunk: '1e5', verify: 50 });
+    expect(sub.status).toBe(201);
+    await waitFor('the liar to answer every chunk', () => liar.answered() >= 40, 30_000);
+    // its results are committed a batch at a time: wait until the count of done chunks settles
+    let before = -1;
+    await waitFor('the liar\'s results to be committed', async () => {
+      const d = (await api<{ chunks: { done: number } }>(head, 'GET', `/api/jobs/${sub.json.id}`)).json.chunks.done;
+      const settled = d === before;
+      before = d;
+      return settled;
+    }, 10_000, 300);
+    expect(before).toBeGreaterThanOrEqual(2); // committed before anyone could check them
+    // honest workers join: the drawn chunks are compared, the liar is caught, its commits run again
+    const honest = [startWorker(head, 'late-a', ['--slots', '1']), startWorker(head, 'late-b', ['--slots', '1'])];
+    procs.push(...honest);
+    const done = await waitJob(head, sub.json.id, 120_000);
+    expect(done.state).toBe('done');
+    expect((await api<{ count: string }>(head, 'GET', `/api/jobs/${sub.json.id}/result`)).json.count).toBe('283146');
+    const events = (await api<{ events: { msg: string }[] }>(head, 'GET', '/api/events')).json.events.map((e) => e.msg).join('\n');
+    const m = new RegExp(`job ${sub.json.id}: (\\d+) result\\(s\\) late-liar committed before it was caught run again on other workers`).exec(events);
+    expect(m, events.slice(-2000)).not.toBeNull();
+    expect(Number(m?.[1])).toBe(before);
+    const caught = (await nodes()).find((n) => n.name === 'late-liar');
+    expect(caught).toMatchObject({ suspect: true, barred: true });
+    liar.stop();
+    for (const w of honest) await w.kill();
+
+    // the head restarts (killed): the liar's strikes are in the journal
+    await head.kill();
+    head = await startHead(head.dir, [], { port: head.port, httpPort: head.httpPort });
+    procs.push(head);
+    const back = await plausibleLiar('late-liar');
+    const w = startWorker(head, 'late-c', ['--slots', '1']);
+    procs.push(w);
+    await waitFor('the liar and an honest worker', async () => (await nodes()).filter((n) => n.connected).length >= 2, 30_000);
+    expect((await nodes()).find((n) => n.name === 'late-liar')).toMatchObject({ suspect: true, barred: true, strikes: caught?.strikes });
+    const again = await api<{ id: string }>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '1e6', chunk: '1e5' });
+    expect((await waitJob(head, again.json.id, 60_000)).state).toBe('done');
+    expect((await api<{ count: string }>(head, 'GET', `/api/jobs/${again.json.id}/result`)).json.count).toBe('78498');
+    expect(back.assigned()).toBe(0); // benched: no work at all
+    const cleared = await run(['node', 'clear', 'late-liar', '--data', head.dir]);
+    expect(cleared.out).toMatch(/late-liar cleared/);
+    expect((await nodes()).find((n) => n.name === 'late-liar')).toMatchObject({ suspect: false, strikes: 0, barred: false });
+    back.stop();
+    await w.kill();
   });
 });
