@@ -43,6 +43,7 @@ export function openApiDocument(): Record<string, unknown> {
             etaSeconds: { type: 'number', nullable: true },
             error: { type: 'string', nullable: true },
             existing: { type: 'boolean', description: 'in a submit\'s answer only: true when the id was already this job' },
+            note: { type: 'string', description: 'in a submit\'s answer only: why admission cut the chunks (e.g. each chunk\'s primes must fit half a frame)' },
           },
           additionalProperties: true,
         },
