@@ -168,6 +168,8 @@ class JobBook {
   readonly durations: number[] = [];
   /** Copies of replicated chunks waiting for agreement (memory only: after a restart they run again). */
   readonly votes = new Map<number, Vote[]>();
+  /** Workers whose committed results in this job were taken back already (their later ones are all compared). */
+  readonly rechecked = new Set<string>();
   /** How many agreeing copies chunk i needs, decided when its first copy arrives. */
   readonly need = new Map<number, number>();
   /** Whether a worker already gave a copy of chunk i (it may not give another). */
@@ -970,7 +972,8 @@ export class Ledger {
    * caught is not reopened.
    */
   private recheck(book: JobBook, worker: string): void {
-    if ((book.job.replicas ?? 1) > 1) return;
+    if ((book.job.replicas ?? 1) > 1 || book.rechecked.has(worker)) return;
+    book.rechecked.add(worker);
     const redo: [number, number, number][] = [];
     for (const r of this.journal.results(book.job.id)) {
       if (r.worker === worker && !book.inflight.has(r.index)) redo.push([r.index, r.span, r.attempt]);
@@ -1019,6 +1022,8 @@ export class Ledger {
     const had = this.suspects.delete(worker);
     const struck = this.strikes.delete(worker);
     if (had || struck) this.journal.setWorkerStanding({ worker, strikes: 0, suspect: false });
+    // trusted again: what it commits from now on is taken back too if it is caught again
+    for (const b of this.books.values()) b.rechecked.delete(worker);
     return had || struck;
   }
 
