@@ -1,3 +1,4 @@
+import { unlinkSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { getTask } from '../tasks/index.js';
 
@@ -19,6 +20,24 @@ export type SlotReply =
   | { ok: true; summary: Record<string, unknown>; output: Uint8Array | null; ms: number }
   | { ok: false; error: string };
 
+/**
+ * TEST-ONLY fault hooks (as BRAMBLE_TEST_KILL_AFTER_SUBMIT), never set otherwise:
+ * BRAMBLE_TEST_SLOT_FAULT=exit-once:FILE ends the thread in the middle of a chunk while FILE exists
+ * (the thread that deletes it: once per FILE); =throw:N makes every chunk that starts at N throw.
+ */
+const fault = /^(exit-once|throw):(.+)$/.exec(process.env['BRAMBLE_TEST_SLOT_FAULT'] ?? '');
+function injectFault(start: string): void {
+  if (fault?.[1] === 'throw' && fault[2] === start) throw new Error(`test fault: the chunk starting at ${start} throws`);
+  if (fault?.[1] === 'exit-once') {
+    try {
+      unlinkSync(fault[2] as string);
+    } catch {
+      return;
+    }
+    process.exit(3); // in a worker thread: ends this thread only
+  }
+}
+
 const port = parentPort;
 if (!port) throw new Error('slot-thread must run in a worker thread');
 port.on('message', (msg: SlotBatch) => {
@@ -27,6 +46,7 @@ port.on('message', (msg: SlotBatch) => {
   for (const req of msg.batch) {
     const t0 = performance.now();
     try {
+      if (fault) injectFault(req.start);
       const r = getTask(req.task).run(req.params, BigInt(req.start), BigInt(req.end));
       replies.push({ ok: true, summary: r.summary, output: r.output, ms: performance.now() - t0 });
       if (r.output) transfer.push(r.output.buffer as ArrayBuffer);
