@@ -219,7 +219,10 @@ export class WorkerAgent {
         this.unanswered = 0;
         if (!welcomed) {
           if (msg.type === 'challenge') {
-            void this.sampler.sample().then((t) => {
+            // in process (`bramble run`), the head shares this machine: its telemetry follows the
+            // welcome instead of holding up the hello (a first sample spawns vcgencmd, tens of ms)
+            const sample = this.o.connect ? Promise.resolve({}) : this.sampler.sample();
+            void sample.then((t) => {
               const proof = this.o.secret ? authProof(this.o.secret, msg.nonce, this.node, link.binding) : undefined;
               conn.send({
                 ...t,
@@ -257,6 +260,7 @@ export class WorkerAgent {
             this.heartbeatTimer = setInterval(() => this.heartbeat(), msg.heartbeatMs);
             this.unanswered = 0;
             this.telemetryTimer = setInterval(() => void this.telemetry(), msg.telemetryMs);
+            if (this.o.connect) setTimeout(() => void this.telemetry(), 200).unref();
             this.lastWant = -1;
             this.want();
             return;

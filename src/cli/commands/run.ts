@@ -7,7 +7,7 @@ import { findTask, planJob, publicTasks, taskFlags } from '../../tasks/index.js'
 import { anyJobInput, follow, printJson, rawArgs, taskArgumentHelp, taskOptions, writeFileFrom } from '../shared.js';
 import type { Message } from '../../protocol/index.js';
 import type { JobInput } from '../../tasks/index.js';
-import type { SlotPool } from '../../worker/slot-pool.js';
+import type { SlotPool } from '../../worker/slots-main.js';
 import { VERSION } from '../version.js';
 
 /** `bramble run`: a head and local slots in one command. */
@@ -32,8 +32,8 @@ export function register(program: Command): void {
     const plan = planJob(input, workers); // validate before starting anything
     // the slot threads first: their start (a Node bootstrap each, the task registry, the kernels'
     // WebAssembly) runs while this thread loads the head's and the worker's modules
-    const { SlotPool } = await import('../../worker/slot-pool.js');
-    const pool = new SlotPool(workers);
+    const { startSlots } = await import('../../worker/slots-main.js');
+    const pool = startSlots(workers);
     const local = await startLocal({ pool, input, params: plan.params, module, files, logLevel: String(o['logLevel']) }).catch(async (err: unknown) => {
       await pool.close(); // its threads would keep this process alive
       throw err;
@@ -72,7 +72,7 @@ async function startLocal(o: { pool: SlotPool; input: JobInput; params: Record<s
   const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal, SqliteJournal }, { formatResult }, { ProgressBar }, wire] = await Promise.all([
     import('../logger.js'),
     import('../run-credentials.js'),
-    import('../../head/index.js'),
+    import('../../head/main.js'), // not head/index.js: HA's modules (etcd, the HTTP API) stay unloaded
     import('../../worker/main.js'),
     import('../../storage/index.js'),
     import('../format.js'),
