@@ -363,7 +363,7 @@ export class WorkerAgent {
       const chunks = this.queue.splice(0, k);
       const entries: Running[] = chunks.map((chunk) => ({ chunk, runId: null, batched: chunks.length > 1 }));
       for (const e of entries) this.running.set(e.chunk.token, e);
-      const { id, done } = this.pool.run(chunks.map((c) => ({ task: c.task, params: c.params, start: c.start, end: c.end })));
+      const { id, done } = this.pool.run(chunks.map((c) => ({ job: c.job, task: c.task, params: c.params, start: c.start, end: c.end })));
       for (const e of entries) e.runId = id;
       void done.then((replies) => {
         entries.forEach((entry, k) => this.finished(entry, replies[k] ?? { ok: false, error: 'no reply from the slot' }));

@@ -7,15 +7,18 @@ import { getTask } from '../tasks/index.js';
  * message (a batch of very short chunks costs one round trip instead of one each).
  */
 export interface SlotRequest {
+  /** The job's id, when known: chunks of one job share task and params (see SlotBatch). */
+  job?: string;
   task: string;
   params: Record<string, unknown>;
   start: string;
   end: string;
 }
-export interface SlotBatch {
-  id: number;
-  batch: SlotRequest[];
-}
+/**
+ * A batch as posted: chunks of one job share their task and params, which are then sent (and cloned)
+ * once, with the ranges as one array of decimal strings (start, end, start, end, ...).
+ */
+export type SlotBatch = { id: number; batch: SlotRequest[] } | { id: number; task: string; params: Record<string, unknown>; ranges: string[] };
 export type SlotReply =
   | { ok: true; summary: Record<string, unknown>; output: Uint8Array | null; ms: number }
   | { ok: false; error: string };
@@ -40,10 +43,17 @@ function injectFault(start: string): void {
 
 const port = parentPort;
 if (!port) throw new Error('slot-thread must run in a worker thread');
+function requests(msg: SlotBatch): SlotRequest[] {
+  if ('batch' in msg) return msg.batch;
+  const out: SlotRequest[] = [];
+  for (let k = 0; k + 1 < msg.ranges.length; k += 2) out.push({ task: msg.task, params: msg.params, start: msg.ranges[k] as string, end: msg.ranges[k + 1] as string });
+  return out;
+}
+
 port.on('message', (msg: SlotBatch) => {
   const replies: SlotReply[] = [];
   const transfer: ArrayBuffer[] = [];
-  for (const req of msg.batch) {
+  for (const req of requests(msg)) {
     const t0 = performance.now();
     try {
       if (fault) injectFault(req.start);
