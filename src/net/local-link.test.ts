@@ -21,9 +21,11 @@ describe('LocalLink (the in-process link of bramble run)', () => {
     head.conn.send({ type: 'ack', tokens: ['a'] });
     head.conn.send({ type: 'ack', tokens: ['b'] });
     expect(w.got).toHaveLength(0);
-    expect(head.conn.bufferedBytes).toBe(2);
+    head.conn.send({ type: 'code', hash: 'a'.repeat(64), offset: 0, total: 3, bytes: new Uint8Array(3), signature: '' });
+    expect(head.conn.bufferedBytes).toBe(3);
     await tick();
-    expect(w.got.map((m) => (m.type === 'ack' ? m.tokens[0] : '?'))).toEqual(['a', 'b']);
+    expect(w.got.map((m) => (m.type === 'ack' ? m.tokens[0] : m.type))).toEqual(['a', 'b', 'code']);
+    expect(head.conn.bufferedBytes).toBe(0);
     expect(head.binding).toBe(worker.binding);
   });
 

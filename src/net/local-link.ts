@@ -38,6 +38,7 @@ export interface LinkEnd {
 export class LocalLink extends EventEmitter<FramedConnectionEvents> implements MessageLink {
   peer!: LocalLink;
   private outbox: Message[] = [];
+  private queuedBytes = 0;
   private flushing = false;
   private closed = false;
   private closeError: Error | undefined;
@@ -55,8 +56,9 @@ export class LocalLink extends EventEmitter<FramedConnectionEvents> implements M
     return !this.closed;
   }
 
+  /** The byte payloads (rows, outputs, code) of messages not yet delivered, for a sender that streams much. */
   get bufferedBytes(): number {
-    return this.outbox.length;
+    return this.queuedBytes;
   }
 
   send(msg: Message): boolean {
@@ -71,6 +73,7 @@ export class LocalLink extends EventEmitter<FramedConnectionEvents> implements M
       }
     }
     this.outbox.push(m);
+    this.queuedBytes += payloadBytes(m);
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());
@@ -82,6 +85,7 @@ export class LocalLink extends EventEmitter<FramedConnectionEvents> implements M
     this.flushing = false;
     const batch = this.outbox;
     this.outbox = [];
+    this.queuedBytes = 0;
     this.peer.receive(batch);
     if (this.closed) this.peer.end(undefined);
   }
@@ -117,6 +121,7 @@ export class LocalLink extends EventEmitter<FramedConnectionEvents> implements M
   destroy(): void {
     this.closed = true;
     this.outbox = [];
+    this.queuedBytes = 0;
     setImmediate(() => {
       this.end(undefined);
       this.peer.end(undefined);
@@ -130,6 +135,13 @@ export class LocalLink extends EventEmitter<FramedConnectionEvents> implements M
     this.closeEmitted = true;
     this.emit('close', this.closeError ?? err);
   }
+}
+
+/** Bytes of a message's binary fields (its other fields are small). */
+function payloadBytes(m: Message): number {
+  let n = 0;
+  for (const v of Object.values(m)) if (v instanceof Uint8Array) n += v.byteLength;
+  return n;
 }
 
 /** Two ends of an in-process link, the head's and the worker's, with a shared random binding. */
