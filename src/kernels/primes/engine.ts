@@ -20,7 +20,7 @@ import {
   BUF,
   GLOB,
   HEADS,
-  MAX_MED,
+  MED_CAP,
   MAX_SMALL,
   MED,
   NB_MAX,
@@ -216,7 +216,8 @@ export class Engine {
   private viewsOf: ArrayBuffer | null = null;
 
   private nSmall = 0;
-  private nMed = 0;
+  /** Medium primes per residue class (mod 30). */
+  private readonly nMed = new Int32Array(8);
   private pend = new Float64Array(0);
   private nPend = 0;
   /** Bucket blocks in the pool, and an upper bound of the live bucket entries. */
@@ -311,8 +312,9 @@ export class Engine {
   }
 
   private addMedium(p: number, q: number, idx: number, ws: number): void {
-    if (this.nMed >= MAX_MED) throw new Error('primes: medium-prime table overflow');
-    const at = (MED >> 2) + 4 * this.nMed++;
+    const rc = BIT_OF_RESIDUE[p - 30 * q]!;
+    if (this.nMed[rc]! >= MED_CAP) throw new Error('primes: medium-prime table overflow');
+    const at = ((MED + 16 * MED_CAP * rc) >> 2) + 4 * this.nMed[rc]!++;
     const i32 = this.i32;
     i32[at] = p;
     i32[at + 1] = q;
@@ -394,7 +396,7 @@ export class Engine {
     const numSegs = Math.ceil(nBytes / SEG);
 
     this.nSmall = 0;
-    this.nMed = 0;
+    this.nMed.fill(0);
     this.nPend = 0;
     // Buckets are sized by the largest hop of the largest prime (10q + 10 on the mod-210 wheel).
     const qMax = Math.floor(sqrtEnd / 30);
@@ -478,8 +480,12 @@ export class Engine {
       }
       for (let b0 = 0; b0 < segLen; b0 += BLOCK) x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
       x.shift(SMALL + 8, this.nSmall, segLen);
-      x.medium(MED, segLen, this.nMed);
-      x.shift(MED + 8, this.nMed, segLen);
+      for (let rc = 0; rc < 8; rc++) {
+        const n = this.nMed[rc]!;
+        if (n === 0) continue;
+        x.medium(MED + 16 * MED_CAP * rc, segLen, n);
+        x.shift(MED + 16 * MED_CAP * rc + 8, n, segLen);
+      }
       x.bucket(s, numSegs);
 
       this.views();

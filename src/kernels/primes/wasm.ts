@@ -10,7 +10,8 @@
  *   BUF     the segment (SEG bytes + padding)
  *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + SEG + 64
  *   SMALL   small sieving primes, 16 bytes each: p, q, next byte index (in the segment), wheel state
- *   MED     medium sieving primes, the same
+ *   MED     medium sieving primes, the same, in 8 tables of MED_CAP by residue class (mod 30) of the
+ *           prime, so that medium()'s dispatch on the class is predicted
  *   HEADS   bucket list heads (block addresses, 0 = empty): NB_MAX for primes that may hit a segment
  *           more than once, then NB_MAX for those with q >= SEG / 2 (at most one hit per segment)
  *   SCRATCH a slice of the sieving-prime bitmap being set up
@@ -64,6 +65,8 @@ export const PERIODS: readonly number[] = PRESIEVE_GROUPS.map((g) => g.reduce((a
 // Largest number of small / medium primes (primes below SMALL_LIMIT / BIG_LIMIT), with room to spare.
 const MAX_SMALL = Math.ceil((1.3 * SMALL_LIMIT) / Math.log(SMALL_LIMIT)) + 64;
 const MAX_MED = Math.ceil((1.3 * BIG_LIMIT) / Math.log(BIG_LIMIT)) + 64;
+/** Room for the medium primes of one residue class (the classes hold within a few % of an eighth each). */
+export const MED_CAP = Math.ceil((MAX_MED / 8) * 1.15) + 256;
 /** Largest bucket count: hops of primes up to 2^32. */
 export const NB_MAX = (() => {
   let nb = 4;
@@ -95,7 +98,7 @@ export const PAT: readonly number[] = (() => {
 })();
 export const SMALL = PAT[PAT.length - 1]!;
 export const MED = align(SMALL + 16 * MAX_SMALL, 64);
-export const HEADS = align(MED + 16 * MAX_MED, 64);
+export const HEADS = align(MED + 8 * 16 * MED_CAP, 64);
 export const SCRATCH = align(HEADS + 8 * NB_MAX, 64);
 /** Big primes with q >= ONE_HIT_Q step at least 2q >= SEG bytes: one hit per segment at most. */
 export const ONE_HIT_Q = SEG / 2;
