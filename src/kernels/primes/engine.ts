@@ -468,8 +468,6 @@ export class Engine {
     for (let s = 0; s < numSegs; s++) {
       const S = s * SEG;
       const segLen = Math.min(SEG, nBytes - S);
-      for (let g = 0; g < PERIODS.length; g++) offs[g] = (gm[g]! + S) % PERIODS[g]!;
-      x.presieve((segLen + 15) & ~15, ...offs);
       while (nextPend < S + segLen) {
         const p = this.pend[pendPos++]!;
         const q = Math.floor(p / 30);
@@ -478,7 +476,13 @@ export class Engine {
         this.place(p, q, nextPend - S, p < SMALL_LIMIT ? rc * 8 + rc : rc * 48 + INDEX210[p % 210]!, numSegs, s);
         nextPend = pendPos < this.nPend ? pendByte(this.pend[pendPos]!) : Infinity;
       }
-      for (let b0 = 0; b0 < segLen; b0 += BLOCK) x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
+      // block by block: pre-sieve (copies of the patterns of the primes to 163), then the small primes
+      const padLen = (segLen + 15) & ~15;
+      for (let b0 = 0; b0 < segLen; b0 += BLOCK) {
+        for (let g = 0; g < PERIODS.length; g++) offs[g] = (gm[g]! + S + b0) % PERIODS[g]!;
+        x.presieve(b0, Math.min(BLOCK, padLen - b0), ...offs);
+        x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
+      }
       x.shift(SMALL + 8, this.nSmall, segLen);
       for (let rc = 0; rc < 8; rc++) {
         const n = this.nMed[rc]!;

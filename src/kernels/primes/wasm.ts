@@ -8,7 +8,8 @@
  *           the small and medium primes have theirs as constants in the code)
  *   GLOB    free-list head of bucket blocks, bucket-count mask
  *   BUF     the segment (SEG bytes + padding)
- *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + SEG + 64
+ *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + BLOCK + 64
+ *           (the segment is pre-sieved block by block, just before the small primes cross off that block)
  *   SMALL   small sieving primes, 16 bytes each: p, q, next byte index (in the segment), wheel state
  *   MED     medium sieving primes, the same, in 8 tables of MED_CAP by residue class (mod 30) of the
  *           prime, so that medium()'s dispatch on the class is predicted
@@ -91,7 +92,7 @@ export const PAT: readonly number[] = (() => {
   let at = align(BUF + SEG + 64, 64);
   for (const P of PERIODS) {
     out.push(at);
-    at = align(at + P + SEG + 64, 64);
+    at = align(at + P + BLOCK + 64, 64);
   }
   out.push(at);
   return out;
@@ -154,21 +155,21 @@ function push(L: Record<string, number>): Code {
   ];
 }
 
-/** Fills BUF[0, n) with the AND of the patterns, pattern g read from its byte offset o_g. */
+/** Fills BUF[dst, dst + n) (n <= BLOCK + 16) with the AND of the patterns, pattern g read from its byte offset o_g. */
 function fPresieve() {
   const G = PRESIEVE_GROUPS.length;
   const offs = Array.from({ length: G }, (_, g) => `o${g}`);
-  const L = names(['n', ...offs], ['i']);
+  const L = names(['dst', 'n', ...offs], ['i']);
   const i = L.i!;
   const src = (g: number): Code => w.v128Load(add(get(L[`o${g}`]!), get(i)), PAT[g]!);
   let expr = src(0);
   for (let g = 1; g < G; g++) expr = w.v128And(expr, src(g));
   return {
     name: 'presieve',
-    params: [T.i32, ...offs.map(() => T.i32)],
+    params: [T.i32, T.i32, ...offs.map(() => T.i32)],
     results: [],
     locals: [T.i32],
-    body: [block(loop(brIf(1, w.geU(get(i), get(L.n!))), w.v128Store(get(i), expr, BUF), set(i, add(get(i), i32(16))), br(0)))],
+    body: [block(loop(brIf(1, w.geU(get(i), get(L.n!))), w.v128Store(add(get(L.dst!), get(i)), expr, BUF), set(i, add(get(i), i32(16))), br(0)))],
   };
 }
 
@@ -495,7 +496,7 @@ function fCount() {
 }
 
 export interface SieveExports {
-  presieve(n: number, ...offsets: number[]): void;
+  presieve(dst: number, n: number, ...offsets: number[]): void;
   small(base: number, end: number, n: number): void;
   medium(base: number, end: number, n: number): void;
   shift(at: number, n: number, by: number): void;
@@ -545,7 +546,7 @@ function initMemory(mem: WasmMemory): void {
       }
     }
     const at = PAT[gi]!;
-    const len = P + SEG + 64;
+    const len = P + BLOCK + 64;
     for (let x = 0; x < len; x += P) u8.set(period.subarray(0, Math.min(P, len - x)), at + x);
   });
   new Int32Array(mem.buffer, GLOB, 2).fill(0);
