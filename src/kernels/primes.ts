@@ -24,6 +24,7 @@ import {
 } from './primes/collect.js';
 import { U64_MAX } from '../core/index.js';
 import { Engine, isqrt, passBytes, sieveLimit } from './primes/engine.js';
+import { sieveModule, useSieveModule, type WasmModule } from './primes/wasm.js';
 import { isPrimeMR } from './primes/mr.js';
 import { decodeList, listFacts, listText } from './primes/text.js';
 export type { ListFacts } from './primes/text.js';
@@ -179,6 +180,22 @@ function finish(first: bigint | null, last: bigint | null, gapAfter: bigint | nu
     largestGap: gapAfter === null || gap === 0 ? null : { gap: BigInt(gap), after: gapAfter },
     encoded,
   };
+}
+
+/**
+ * The sieve's compiled WebAssembly module (a WebAssembly.Module), assembled and compiled in this thread on
+ * first use. It can be posted to worker threads (postMessage clones a WebAssembly.Module without
+ * recompiling it); there, usePrimesModule(module) before the first call spares each thread assembling and
+ * compiling its own (50-100 ms of a new thread's first countPrimes on this machine).
+ */
+export function primesModule(): WasmModule {
+  return sieveModule();
+}
+
+/** Makes this thread's kernel use a module from primesModule() (of any thread); throws a TypeError for anything else. */
+export function usePrimesModule(module: WasmModule): void {
+  if (typeof module !== 'object' || module === null) throw new TypeError('usePrimesModule takes the WebAssembly.Module from primesModule()');
+  useSieveModule(module);
 }
 
 /** Counts the primes in [start, end] (0 <= start <= end <= 2^64 - 1) with first, last and largest gap. */

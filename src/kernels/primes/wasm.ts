@@ -22,7 +22,7 @@
 import { assemble, T, w, type Code } from './asm.js';
 import { wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
 
-export type { WasmMemory } from '../wasm/module.js';
+export type { WasmMemory, WasmModule } from '../wasm/module.js';
 import { DC, DQ, MASK, NEXT210, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
 
 export const SEG_BITS = 18;
@@ -510,21 +510,52 @@ const api = wasmApi();
 
 let compiled: WasmModule | null = null;
 
-function sieveModule(): WasmModule {
+/** The module's bytes, assembled from the functions above. */
+export function sieveBytes(): Uint8Array {
+  return assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount(), fZeroWord()], 1, 65536);
+}
+
+/** The compiled sieve module of this thread: assembled and compiled on first use, or the one given to useSieveModule. */
+export function sieveModule(): WasmModule {
   if (compiled) return compiled;
   if (!api) throw new Error('the primes kernel needs WebAssembly');
-  const bytes = assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount(), fZeroWord()], 1, 65536);
-  compiled = new api.Module(bytes);
+  compiled = new api.Module(sieveBytes());
   return compiled;
+}
+
+const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', 'small', 'medium', 'shift', 'bucket', 'setupBig', 'count', 'zeroWord'];
+
+/** Instantiates `module` over `mem`, checking that it is the sieve's module (it may come from another thread). */
+function instanceOf(module: WasmModule, mem: WasmMemory): SieveExports {
+  let exports: Record<string, unknown>;
+  try {
+    exports = new api!.Instance(module, { env: { mem } }).exports;
+  } catch (e) {
+    throw new TypeError(`primes: not the sieve's WebAssembly module (${(e as Error).message})`, { cause: e });
+  }
+  for (const name of EXPORTS) if (typeof exports[name] !== 'function') throw new TypeError(`primes: not the sieve's WebAssembly module (no ${name})`);
+  return exports as unknown as SieveExports;
+}
+
+/**
+ * Makes this thread use a module compiled elsewhere (sieveModule() of another thread, posted here:
+ * WebAssembly.Module objects can be sent to worker threads), instead of assembling and compiling its own.
+ * Checked by instantiating it once. Engines made before keep theirs.
+ */
+export function useSieveModule(module: WasmModule): void {
+  if (!api) throw new Error('the primes kernel needs WebAssembly');
+  if (module === compiled) return;
+  instanceOf(module, new api.Memory({ initial: 1, maximum: 65536 }));
+  compiled = module;
 }
 
 /** A fresh instance with its own memory of at least `bytes`, tables and patterns filled in. */
 export function instantiate(bytes: number): { mem: WasmMemory; x: SieveExports } {
   const module = sieveModule();
   const mem = new api!.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536 });
-  const inst = new api!.Instance(module, { env: { mem } });
+  const x = instanceOf(module, mem);
   initMemory(mem);
-  return { mem, x: inst.exports as unknown as SieveExports };
+  return { mem, x };
 }
 
 /** Fills the constant part of a fresh memory: tables and pre-sieve patterns. */
