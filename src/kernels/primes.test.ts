@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { countPrimes, decodePrimeList, listPrimes, primeListText, primesModule, usePrimesModule, type PrimeStats } from './primes.js';
 import { SEG, tuning } from './primes/engine.js';
-import { BLOCK } from './primes/wasm.js';
+import { BLOCK, MED_WINDOW } from './primes/wasm.js';
 import { wasmApi } from './wasm/module.js';
 
 const MAX = (1n << 64n) - 1n;
@@ -125,8 +125,8 @@ describe('countPrimes', () => {
       for (let n = s; n <= e; n++) if (comp[n] === 0) ps.push(BigInt(n));
       return statsOf(ps);
     };
-    // byte, word, 256 bytes, a pre-sieve block (BLOCK bytes), segments
-    const cuts = [30, 240, 7680, BLOCK * 30, 5 * BLOCK * 30, SEG * 30, 2 * SEG * 30];
+    // byte, word, 256 bytes, a pre-sieve block (BLOCK bytes), a medium primes' window, segments
+    const cuts = [30, 240, 7680, BLOCK * 30, 5 * BLOCK * 30, MED_WINDOW * 30, SEG * 30, SEG * 30 + MED_WINDOW * 30, 2 * SEG * 30];
     const ranges: [number, number][] = [[0, limit]];
     for (const c of cuts) {
       for (const ds of [-31, -30, -29, -1, 0, 1, 7, 29]) {

@@ -21,6 +21,8 @@ import {
   GLOB,
   HEADS,
   MED_CAP,
+  MED_SPLIT,
+  MED_WINDOW,
   MAX_SMALL,
   MED,
   NB_MAX,
@@ -217,7 +219,7 @@ export class Engine {
 
   private nSmall = 0;
   /** Medium primes per residue class (mod 30). */
-  private readonly nMed = new Int32Array(8);
+  private readonly nMed = new Int32Array(16);
   private pend = new Float64Array(0);
   private nPend = 0;
   /** Bucket blocks in the pool, and an upper bound of the live bucket entries. */
@@ -313,8 +315,9 @@ export class Engine {
 
   private addMedium(p: number, q: number, idx: number, ws: number): void {
     const rc = BIT_OF_RESIDUE[p - 30 * q]!;
-    if (this.nMed[rc]! >= MED_CAP) throw new Error('primes: medium-prime table overflow');
-    const at = ((MED + 16 * MED_CAP * rc) >> 2) + 4 * this.nMed[rc]!++;
+    const t = rc + (p < MED_SPLIT ? 8 : 0);
+    if (this.nMed[t]! >= MED_CAP) throw new Error('primes: medium-prime table overflow');
+    const at = ((MED + 16 * MED_CAP * t) >> 2) + 4 * this.nMed[t]!++;
     const i32 = this.i32;
     i32[at] = p;
     i32[at + 1] = q;
@@ -484,10 +487,16 @@ export class Engine {
         x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
       }
       x.shift(SMALL + 8, this.nSmall, segLen);
-      for (let rc = 0; rc < 8; rc++) {
+      for (let rc = 0; rc < 16; rc++) {
         const n = this.nMed[rc]!;
         if (n === 0) continue;
-        x.medium(MED + 16 * MED_CAP * rc, segLen, n);
+        if (rc < 8) x.medium(MED + 16 * MED_CAP * rc, segLen, n);
+        else {
+          for (let w0 = MED_WINDOW; ; w0 += MED_WINDOW) {
+            x.medium(MED + 16 * MED_CAP * rc, Math.min(segLen, w0), n);
+            if (w0 >= segLen) break;
+          }
+        }
         x.shift(MED + 16 * MED_CAP * rc + 8, n, segLen);
       }
       x.bucket(s, numSegs);

@@ -25,9 +25,15 @@ import { wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
 export type { WasmMemory, WasmModule } from '../wasm/module.js';
 import { DC, DQ, MASK, NEXT210, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
 
-export const SEG_BITS = 18;
+export const SEG_BITS = 19;
 export const SEG = 1 << SEG_BITS;
 export const SEG_MASK = SEG - 1;
+/**
+ * Medium primes below MED_SPLIT (many crossings per visit) cross off a segment in windows of MED_WINDOW
+ * bytes (scattered writes over a smaller range: fewer TLB misses); the larger ones in one pass (fewer visits).
+ */
+export const MED_SPLIT = 1 << 16;
+export const MED_WINDOW = 1 << 18;
 /** Block size for the small sieving primes (fits the L1 data cache). */
 export const BLOCK = 1 << 15;
 /**
@@ -99,7 +105,7 @@ export const PAT: readonly number[] = (() => {
 })();
 export const SMALL = PAT[PAT.length - 1]!;
 export const MED = align(SMALL + 16 * MAX_SMALL, 64);
-export const HEADS = align(MED + 8 * 16 * MED_CAP, 64);
+export const HEADS = align(MED + 16 * 16 * MED_CAP, 64);
 export const SCRATCH = align(HEADS + 8 * NB_MAX, 64);
 /** Big primes with q >= ONE_HIT_Q step at least 2q >= SEG bytes: one hit per segment at most. */
 export const ONE_HIT_Q = SEG / 2;
