@@ -4,9 +4,10 @@
  * - A pass sieves the bytes [0, nBytes) above a base L (a multiple of 30), byte k holding the 8 wheel-30
  *   candidates of [L + 30k, L + 30k + 29] (see tables.ts). L is a bigint only here, at set-up; everything
  *   in the loops is a small number relative to L.
- * - Segments of SEG bytes (sized for the L2 cache) are pre-sieved by copying patterns of the primes up to
- *   53, then crossed off by three kinds of sieving primes: small (unrolled loop over one turn of the wheel,
- *   run per L1-sized block), medium (one multiple at a time over the whole segment), big (Oliveira e
+ * - Segments of SEG bytes (sized for the L2 cache), block by block (L1-sized): pre-sieved by copying
+ *   patterns of the primes up to 163, then crossed off by the small primes (unrolled loop over one turn
+ *   of the wheel per residue class); then the medium primes (one multiple at a time: those below MED_SPLIT
+ *   in windows of MED_WINDOW bytes, the others over the whole segment) and the big ones (Oliveira e
  *   Silva's bucket sieve: a prime is only touched in the segments where it has a multiple).
  * - The loops run in WebAssembly (wasm.ts); set-up and bookkeeping stay here.
  * - The sieving primes come from a module-level cache: a wheel-30 bitmap of [0, sqrt(end)] that grows on
