@@ -1,7 +1,9 @@
 import { parentPort } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { LifeStrip, parseRle, parseRule, patternRow, randomRow } from '../kernels/index.js';
-import type { LifeRule } from '../kernels/index.js';
+// the Life kernels only (the kernels' index would also load the primes and collatz ones)
+import { parseRule, type LifeRule } from '../kernels/life.js';
+import { LifeStrip, patternRow, randomRow } from '../kernels/life-strip.js';
+import { parseRle } from '../kernels/rle.js';
 import type { LifeMessage, MessageOf } from '../protocol/index.js';
 
 /**
@@ -66,6 +68,7 @@ function handle(m: LifeMessage): void {
         const seed = m.seed ?? 1;
         strip.fill((y, out) => randomRow(m.width, y, density, seed, out));
       } else if (m.init === 'pattern') {
+        // heads before issue 16 sent the pattern itself; they now send its rows, cut once ('rows')
         const p = parseRle(m.pattern ?? '');
         strip.fill((y, out) => patternRow(m.width, m.height, p, y, out));
       }

@@ -26,6 +26,8 @@ export function register(program: Command): void {
     const outFlag = taskFlags().find((f) => f.param === outParam && f.tasks.includes(task));
     if (o['out'] !== undefined && outFlag) o[outFlag.attribute] = true;
     const { input, module, files } = await anyJobInput(task, words, o, rawArgs(program));
+    // Life: its strips are this run's slots, so the job starts when they connect (no wait for more workers)
+    if (findTask(input.task)?.coordinator === 'life-strips' && input.params?.['parts'] === undefined) input.params = { ...input.params, parts: workers };
     const plan = planJob(input, workers); // validate before starting anything
     const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal, SqliteJournal }, { formatResult }, { ProgressBar }] = await Promise.all([
       import('../logger.js'),
