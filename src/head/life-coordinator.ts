@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Clock, JobRecord, Ledger, LedgerEvent } from '../core/index.js';
 import { ConflictError, InputError, TERMINAL_STATES } from '../core/index.js';
-import { patternRow } from '../kernels/life-strip.js';
+import { patternRow, pieceDeflateLevel } from '../kernels/life-strip.js';
 import { RleRowWriter } from '../kernels/rle.js';
 import type { LifeMessage, MessageOf } from '../protocol/index.js';
 import type { JobInput } from '../tasks/index.js';
@@ -167,6 +167,8 @@ export class LifeCoordinator implements LifeListener {
 
   /** Patterns by hash (DATA/life/patterns/HEX.rle): each stored once, until its jobs have their first checkpoint. */
   private readonly patternDir: string;
+  /** The pattern admitted last, until its job's first checkpoint is cut (one at most: the file is the store). */
+  private admitted: { ref: string; text: string } | null = null;
 
   constructor(private readonly o: LifeCoordinatorOptions) {
     o.ledger.registerWorker(this.workerId, 1);
@@ -213,6 +215,7 @@ export class LifeCoordinator implements LifeListener {
     this.check(params);
     if (typeof text !== 'string') return input;
     const ref = patternRef(text);
+    this.admitted = { ref, text };
     const file = this.patternFile(ref);
     if (!existsSync(file)) {
       const tmp = `${file}.tmp-${process.pid}`;
@@ -332,7 +335,11 @@ export class LifeCoordinator implements LifeListener {
     this.dropParts(run);
     run.state = 'done';
     this.runs.delete(run.job.id);
-    if (run.p.pattern !== null && isPatternRef(run.p.pattern) && !this.patternWanted(run.p.pattern)) rmSync(this.patternFile(run.p.pattern), { force: true });
+    const ref = run.p.pattern;
+    if (ref !== null && isPatternRef(ref) && !this.patternWanted(ref)) {
+      rmSync(this.patternFile(ref), { force: true });
+      if (this.admitted?.ref === ref) this.admitted = null;
+    }
     this.o.events.event('info', 'life', `job ${run.job.id}: stopped (${why})`, { job: run.job.id });
   }
 
@@ -463,7 +470,8 @@ export class LifeCoordinator implements LifeListener {
     const ref = p.pattern as string;
     let text: string;
     try {
-      text = readFileSync(this.patternFile(ref), 'utf8');
+      // the text just admitted (`bramble run`: the string the CLI read and parsed), else the stored file
+      text = this.admitted?.ref === ref ? this.admitted.text : readFileSync(this.patternFile(ref), 'utf8');
     } catch (err) {
       throw new Error(`the job's pattern ${ref} is missing from this head's data directory (${(err as Error).message})`, { cause: err });
     }
@@ -487,7 +495,7 @@ export class LifeCoordinator implements LifeListener {
           empty.set(n, data);
         } else {
           for (let r = 0; r < n; r++) patternRow(p.width, p.height, pattern, y + r, piece.subarray(r * rowWords, (r + 1) * rowWords));
-          data = deflateRawSync(bytes, { level: 1 });
+          data = deflateRawSync(bytes, { level: pieceDeflateLevel(piece.subarray(0, n * rowWords)) });
         }
         writeSync(fd, data, 0, data.length, off);
         records.push({ y, n, off, len: data.length });
@@ -502,7 +510,10 @@ export class LifeCoordinator implements LifeListener {
     const tmp = path.join(run.dir, 'manifest.json.tmp');
     writeFileSync(tmp, JSON.stringify(run.ckpt));
     renameSync(tmp, path.join(run.dir, 'manifest.json'));
-    if (!this.patternWanted(ref)) rmSync(this.patternFile(ref), { force: true });
+    if (!this.patternWanted(ref)) {
+      rmSync(this.patternFile(ref), { force: true });
+      if (this.admitted?.ref === ref) this.admitted = null;
+    }
   }
 
   private loadMessage(run: LifeRun, i: number, init: 'random' | 'rows'): MessageOf<'life-load'> {

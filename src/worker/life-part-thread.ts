@@ -2,7 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 // the Life kernels only (the kernels' index would also load the primes and collatz ones)
 import { parseRule, type LifeRule } from '../kernels/life.js';
-import { LifeStrip, patternRow, randomRow } from '../kernels/life-strip.js';
+import { LifeStrip, patternRow, pieceDeflateLevel, randomRow } from '../kernels/life-strip.js';
 import { parseRle } from '../kernels/rle.js';
 import type { LifeMessage, MessageOf } from '../protocol/index.js';
 
@@ -104,7 +104,8 @@ function handle(m: LifeMessage): void {
       const per = Math.max(1, Math.floor(PIECE_BYTES / (strip.rowWords * 4)));
       for (let r = 0; r < load.rows; r += per) {
         const n = Math.min(per, load.rows - r);
-        const data = deflateRawSync(bytes(strip.innerRows(r, n)), { level: 1 });
+        const rows = strip.innerRows(r, n);
+        const data = deflateRawSync(bytes(rows), { level: pieceDeflateLevel(rows) });
         send({ type: 'life-rows', job: load.job, part: load.part, epoch: load.epoch, gen: m.gen, y: load.y0 + r, n, data, last: r + n >= load.rows });
       }
       break;
