@@ -112,6 +112,7 @@ interface LifeRun {
   state: RunState;
   epoch: number;
   n: number;
+  /** Halo depth of the current cut (0: no cut yet; the first is firstHalo unless --halo). */
   k: number;
   every: number;
   checkpointEvery: number;
@@ -153,6 +154,15 @@ const FLASH_MS = 5000;
 
 function mod(a: number, m: number): number {
   return ((a % m) + m) % m;
+}
+
+/**
+ * The halo depth of a job's first cut, before any round is timed: a sixteenth of a strip's rows (the
+ * ghost rows add at most 1/8 to the compute), 8 to 64. Stepping a row is ~0.1 us and a round through
+ * the head milliseconds, so deep halos pay; the measured rounds then choose k (rebalanceWanted).
+ */
+export function firstHalo(height: number, parts: number): number {
+  return Math.max(8, Math.min(64, Math.floor(height / parts / 16)));
 }
 
 /** Bytes of worker memory a strip layout of this grid needs (two buffers of bits, ghost rows, thread). */
@@ -245,7 +255,7 @@ export class LifeCoordinator implements LifeListener {
     const free = peers.reduce((a, x) => a + (x.memFree ?? 0), 0);
     if (peers.length === 0 || peers.some((x) => x.memFree === null)) return;
     const n = p.parts ?? Math.max(1, peers.reduce((a, x) => a + x.slots, 0));
-    const need = lifeMemoryBytes(p.width, p.height, n, p.halo ?? 8);
+    const need = lifeMemoryBytes(p.width, p.height, n, p.halo ?? firstHalo(p.height, n));
     if (need > free) {
       const mib = (b: number): string => `${Math.ceil(b / 2 ** 20)} MiB`;
       throw new InputError('--size', `--size ${p.width}x${p.height} needs about ${mib(need)} of worker memory in ${n} strip(s); the ${peers.length} connected worker(s) have ${mib(free)} free`);
@@ -272,7 +282,7 @@ export class LifeCoordinator implements LifeListener {
       state: 'waiting',
       epoch: 0,
       n: 0,
-      k: p.halo ?? 8,
+      k: p.halo ?? 0,
       every: Math.max(1, Math.ceil(p.generations / 500)),
       checkpointEvery: p.checkpointEvery ?? 0,
       parts: [],
@@ -409,7 +419,7 @@ export class LifeCoordinator implements LifeListener {
     const fallback = known.length ? (known[known.length >> 1] as number) : 1;
     const weights = nodes.map((id) => run.speed.get(id) ?? fallback);
     const sum = weights.reduce((a, b) => a + b, 0);
-    const k0 = p.halo ?? run.k;
+    const k0 = p.halo ?? (run.k > 0 ? run.k : firstHalo(p.height, n));
     const minRows = Math.max(1, Math.min(k0, Math.floor(p.height / n)));
     // each part also computes its ghost rows: (rows + 2k) in proportion to speed
     const ghosts = 2 * k0;
