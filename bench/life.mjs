@@ -14,12 +14,13 @@
 //    --generations 1, and with --out) against `bgolly -a QuickLife -m 100 soup.rle` (and with -o),
 //    with `bramble run noop --chunks 1 --workers 1` (the run command's own fixed cost) and `node -e 0`
 //    beside them; the load average is printed with the rows. The --out grid must equal bgolly's.
+//    COMPARE=DIR adds the two run life rows of another build (e.g. a built checkout of an earlier commit).
 // Exports run() for bench/run.mjs; prints a table when executed directly.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const yardsticks = process.env.BRAMBLE_YARDSTICKS ?? resolve(here, '..', '..', 'shared', 'yardsticks');
@@ -72,6 +73,14 @@ async function processRows(dir, soupFile, runs, log) {
     { name: 'run noop --chunks 1 --workers 1', cmd: process.execPath, args: [bramble, 'run', 'noop', '--chunks', '1', '--workers', '1'] },
     { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
   ];
+  // COMPARE=DIR: the same run life rows with another build (a checkout of an earlier commit, built), interleaved
+  const before = process.env.COMPARE ? resolve(process.env.COMPARE, 'bin', 'bramble.js') : null;
+  if (before) {
+    cases.push(
+      { name: `COMPARE build: run life ${SIZE}x${SIZE} --generations ${GENERATIONS} --workers 1`, cmd: process.execPath, args: [before, ...life(GENERATIONS)] },
+      { name: `COMPARE build: run life ${SIZE}x${SIZE} --generations 1 --workers 1`, cmd: process.execPath, args: [before, ...life(1)] },
+    );
+  }
   // once untimed: `run` makes its credentials on a user's first run
   for (const c of cases) timed(c.cmd, c.args, dir);
   const ours = rleToGrid(readFileSync(join(dir, 'ours.rle'), 'utf8'));
@@ -84,7 +93,7 @@ async function processRows(dir, soupFile, runs, log) {
     log(`life process run ${i + 1}/${runs}: ${cases.map((c, j) => `${c.name} ${times[j][i].toFixed(3)} s`).join(', ')}`);
   }
   const med = times.map(median);
-  const [life100, life1, lifeOut, golly, gollyOut, noop, node] = med;
+  const [life100, life1, lifeOut, golly, gollyOut, noop, node, before100, before1] = med;
   const load = `${loadBefore} -> ${fmtLoad()}`;
   const row = (name, o, y, yname) => ({ name, ours: Number(o.toFixed(3)), yardstick: Number(y.toFixed(3)), unit: `seconds, process start to exit; yardstick: ${yname}; median of ${runs}; load average ${load}`, ratio: Number((o / y).toFixed(2)), correct });
   return [
@@ -92,9 +101,43 @@ async function processRows(dir, soupFile, runs, log) {
     row(`process: bramble ${cases[1].name}`, life1, golly, cases[3].name),
     row(`process: bramble ${cases[2].name}`, lifeOut, gollyOut, cases[4].name),
     row('process: bramble run noop --chunks 1 --workers 1 (the run command alone)', noop, golly, cases[3].name),
-    row('process: bramble run life 100 generations minus run noop (what Life adds)', life100 - noop, golly, cases[3].name),
+    row('process: bramble run life 100 generations minus run noop, median of the runs\' differences (what Life adds)', median(times[0].map((t, i) => t - times[5][i])), golly, cases[3].name),
     row('process: node -e 0', node, golly, cases[3].name),
+    ...(before ? [row(`process: ${cases[7].name}`, before100, golly, cases[3].name), row(`process: ${cases[8].name}`, before1, golly, cases[3].name)] : []),
   ];
+}
+
+/**
+ * A distributed Life round's compute (issue 14's bench: most of it was the population count): a strip of
+ * 2048 rows of a 4096-wide torus with 64 ghost rows each side, 32 generations counting the population
+ * after each (as a part does when G <= 500) against the same 32 generations without counting,
+ * interleaved on one evolving strip, median of `runs`.
+ */
+async function stripRows(runs, log, dist = resolve(here, '..', 'dist'), label = '') {
+  const { LifeStrip, randomRow } = await import(pathToFileURL(join(dist, 'kernels', 'life-strip.js')).href);
+  const { parseRule } = await import(pathToFileURL(join(dist, 'kernels', 'life.js')).href);
+  const rule = parseRule('B3/S23');
+  const W = 4096;
+  const strip = new LifeStrip({ width: W, height: 8192, torus: true, y0: 0, rows: 2048, kt: 64, kb: 64 });
+  strip.fill((y, out) => randomRow(W, y, 0.5, 1, out));
+  const bare = [];
+  const counted = [];
+  for (let i = 0; i < runs; i++) {
+    let t = process.hrtime.bigint();
+    for (let g = 0; g < 32; g++) strip.step(rule);
+    bare.push(Number(process.hrtime.bigint() - t) / 1e9);
+    t = process.hrtime.bigint();
+    let pop = 0;
+    for (let g = 0; g < 32; g++) {
+      strip.step(rule);
+      pop += strip.population();
+    }
+    counted.push(Number(process.hrtime.bigint() - t) / 1e9);
+    log(`${label}life strip round ${i + 1}/${runs}: 32 generations ${bare[i].toFixed(4)} s, counting each ${counted[i].toFixed(4)} s (population sum ${pop})`);
+  }
+  const o = median(counted);
+  const y = median(bare);
+  return { name: `${label}life strip ${W}x2048 (+2x64 ghost rows), 32 generations with the population counted after each`, ours: Number(o.toFixed(4)), yardstick: Number(y.toFixed(4)), unit: `seconds; yardstick: the same 32 generations without counting, interleaved; median of ${runs}`, ratio: Number((o / y).toFixed(3)) };
 }
 
 export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
@@ -144,8 +187,12 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
     const t = theirs.length ? median(theirs) : null;
     const l = loads.length ? median(loads) : null;
     const processes = haveBgolly ? await processRows(dir, soupFile, Number(process.env.PROCESS_RUNS ?? 5), log) : [];
+    const strip = await stripRows(runs, log);
+    const stripBefore = process.env.COMPARE ? [await stripRows(runs, log, resolve(process.env.COMPARE, 'dist'), 'COMPARE build: ')] : [];
     return [
       ...processes,
+      strip,
+      ...stripBefore,
       {
         kernel: 'life',
         case: `life ${SIZE}x${SIZE} torus, ${GENERATIONS} generations`,
@@ -169,7 +216,7 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await run({ log: (s) => console.error(s) });
   for (const r of rows.filter((x) => x.name !== undefined)) {
-    console.log(`${r.name.padEnd(86)} ${r.ours.toFixed(3)} s   ${r.ratio}x of ${r.unit}${r.correct ? '' : '   WRONG'}`);
+    console.log(`${r.name.padEnd(86)} ${r.ours.toFixed(3)} s   ${r.ratio}x of ${r.unit}${r.correct === false ? '   WRONG' : ''}`);
   }
   for (const r of rows.filter((x) => x.name === undefined)) {
     const y = r.yardstick_s === null ? '   n/a' : r.yardstick_s.toFixed(3);
