@@ -47,7 +47,9 @@ export function register(program: Command): void {
     const keepsOutput = findTask(input.task)?.hasOutput(plan.params) === true;
     const userCode = module !== null || (findTask(input.task)?.needs ?? null) !== null;
     const dir = keepsOutput || userCode ? mkdtempSync(path.join(os.tmpdir(), 'bramble-run-')) : null;
-    const journal = dir && keepsOutput ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
+    // (a Life job's output is its last checkpoint in the data dir, never in the journal: memory will do)
+    const lifeJob = findTask(input.task)?.coordinator === 'life-strips';
+    const journal = dir && keepsOutput && !lifeJob ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
     const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, bind: '127.0.0.1', port: 0, httpPort: null, insecure: false, logger, version: VERSION });
     // the user's own code on their own machine: no switch needed (issue 12)
     for (const code of [...(module ? [module.bytes] : []), ...files.map((f) => f.bytes)]) hp.head.code?.put(code);
