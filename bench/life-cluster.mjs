@@ -14,31 +14,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { BIN, freePort, median } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const BIN = resolve(here, '..', 'bin', 'bramble.js');
 const SIZE = Number(process.env.LIFE_SIZE ?? 8192);
 const GENS = Number(process.env.LIFE_GENS ?? 100);
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function freePort() {
-  return new Promise((res) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 function call(dir, url, method, route, body) {
   const ca = readFileSync(join(dir, 'ca.crt'), 'utf8');

@@ -21,18 +21,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BIN, median } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const yardsticks = process.env.BRAMBLE_YARDSTICKS ?? resolve(here, '..', '..', 'shared', 'yardsticks');
 const SIZE = 2048;
 const GENERATIONS = 100;
-const bramble = resolve(here, '..', 'bin', 'bramble.js');
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+const bramble = BIN;
 
 function bgolly(args) {
   const t0 = process.hrtime.bigint();
