@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseRle, type RlePattern } from '../kernels/rle.js';
+import { parseRle, type RlePattern } from '../kernels/index.js';
 
 /**
  * A Life job's `pattern` is RLE text as the user gives it, or a reference `sha256:HEX` to RLE text the

@@ -1,9 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 // the Life kernels only (the kernels' index would also load the primes and collatz ones)
-import { parseRule, type LifeRule } from '../kernels/life.js';
-import { LifeStrip, patternRow, pieceDeflateLevel, randomRow } from '../kernels/life-strip.js';
-import { parseRle } from '../kernels/rle.js';
+import { LifeStrip, parseRle, parseRule, patternRow, pieceDeflateLevel, randomRow, type LifeRule } from '../kernels/life/index.js';
 import type { LifeMessage, MessageOf } from '../protocol/index.js';
 
 /**
