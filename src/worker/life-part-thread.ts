@@ -90,9 +90,12 @@ function handle(m: LifeMessage): void {
       }
       let ms = performance.now() - t0;
       if (SLOW > 1) {
-        // busy, as a slower CPU would be (a sleep of a fraction of a millisecond is not that precise)
+        // busy, as a slower CPU would be (a sleep of a fraction of a millisecond is not that precise),
+        // and it reports SLOW times its compute: on loaded cores the spin itself is preempted and
+        // overshoots, which made this "4x slower" machine report 6-10x
         const until = t0 + ms * SLOW;
-        while (performance.now() < until) ms = performance.now() - t0;
+        while (performance.now() < until);
+        ms *= SLOW;
       }
       edge(m.gen + m.n, samples, ms, m.count === true || m.preview !== undefined || (m.gen + m.n) % load.every === 0, m.preview ? strip.preview(m.preview.cols, m.preview.rows) : undefined);
       break;
