@@ -79,4 +79,28 @@ describe('LifeCoordinator', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keeps no pattern for a submit that made no job: a refused one, or one answered with the existing job', () => {
+    const { head } = testHead();
+    const patterns = path.join(os.tmpdir(), `bramble-life-${head.headId}`, 'patterns');
+    try {
+      const glider = 'x = 3, y = 3, rule = B3/S23\nbo$2bo$3o!\n';
+      const blinker = 'x = 3, y = 1, rule = B3/S23\n3o!\n';
+      const first = head.submitOnce({ task: 'life', params: { size: '64x32', generations: 10, pattern: glider } }, 'g1');
+      expect(first.existing).toBe(false);
+      expect(readdirSync(patterns)).toEqual([`${patternRef(glider).slice(7)}.rle`]);
+      // the same again: the job is answered and its pattern (not yet cut) kept
+      expect(head.submitOnce({ task: 'life', params: { size: '64x32', generations: 10, pattern: glider } }, 'g1').existing).toBe(true);
+      expect(readdirSync(patterns)).toEqual([`${patternRef(glider).slice(7)}.rle`]);
+      // another pattern under the same id is refused and not kept
+      expect(() => head.submitOnce({ task: 'life', params: { size: '64x32', generations: 10, pattern: blinker } }, 'g1')).toThrow(/--pattern differs/);
+      // so is one that does not fit the grid
+      expect(() => head.submitOnce({ task: 'life', params: { size: '4x4', generations: 10, pattern: 'x = 5, y = 1\n5o!\n' } })).toThrow(/--pattern is 5x1, larger than the --size 4x4 grid/);
+      expect(readdirSync(patterns)).toEqual([`${patternRef(glider).slice(7)}.rle`]);
+      head.cancel('g1');
+      expect(readdirSync(patterns)).toEqual([]);
+    } finally {
+      rmSync(path.dirname(patterns), { recursive: true, force: true });
+    }
+  });
 });

@@ -193,6 +193,15 @@ export class LifeCoordinator implements LifeListener {
     }
   }
 
+  /** Deletes the pattern `admit` stored for this input unless a job still starts from it (or is about to: call after adopt). */
+  releasePattern(input: JobInput): void {
+    const ref = input.params?.['pattern'];
+    if (typeof ref !== 'string' || !isPatternRef(ref) || this.patternWanted(ref)) return;
+    if (this.o.ledger.activeJobs().some((j) => this.owns(j) && (j.params as unknown as LifeParams).pattern === ref && !this.runs.has(j.id))) return;
+    rmSync(this.patternFile(ref), { force: true });
+    if (this.admitted?.ref === ref) this.admitted = null;
+  }
+
   private patternFile(ref: string): string {
     return path.join(this.patternDir, `${ref.slice('sha256:'.length)}.rle`);
   }
