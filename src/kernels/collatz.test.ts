@@ -173,6 +173,19 @@ describe('collatzVerify', () => {
     expect(r.highest).toEqual(collatzSteps(1n, 100_000n).highest);
   });
 
+  it('follows a path from n < 2^48 through the limbs to its end after a check of n >= 2^48 (no stale n)', () => {
+    // the walker keeps n's limbs for its "below n" test in limbs; they were set only for n >= 2^48, so
+    // a path from a smaller n that passed 2^52 was compared with the n of an earlier call and stopped
+    // early, missing its largest value (found by the WebAssembly walk's property test)
+    const start = (1n << 40n) + 49422778n;
+    const end = start + 163397n;
+    const expected = referenceVerify(start, end);
+    expect(expected.highest).toEqual({ n: 1099561213951n, value: 80144475402064480n });
+    expect(collatzVerify(start, end)).toEqual(expected);
+    collatzVerify((1n << 60n) + 1000n, (1n << 60n) + 1100n);
+    expect(collatzVerify(start, end)).toEqual(expected);
+  });
+
   it('is consistent with steps mode on random small ranges anywhere below 2^64', () => {
     const anchors = [2n, 1000n, 1n << 24n, 1n << 48n, 1n << 60n, (1n << 64n) - 5000n];
     fc.assert(

@@ -476,6 +476,14 @@ function verifyDouble(x: number): void {
 
 /** Checks the current n (curHi, curLo): follows it until it drops below n. */
 function checkCurrent(): void {
+  // n's limbs, for limbsBelowN: needed for every n, since a path from n < 2^48 can pass 2^52 and be
+  // followed in limbs (with a stale n there, a walk stopped early and missed its largest value)
+  NL[0] = curLo & 0xffff;
+  NL[1] = curLo >>> 16;
+  NL[2] = curHi & 0xffff;
+  NL[3] = curHi >>> 16;
+  nnl = 4;
+  while (nnl > 1 && NL[nnl - 1] === 0) nnl--;
   if (curHi < TWO16) {
     const n = curHi * TWO32 + curLo;
     vnD = n;
@@ -487,11 +495,6 @@ function checkCurrent(): void {
   vnD = curHi * TWO32 + curLo;
   vnB = currentN();
   if (vnD >= bestGate) offerB(vnB);
-  NL[0] = curLo & 0xffff;
-  NL[1] = curLo >>> 16;
-  NL[2] = curHi & 0xffff;
-  NL[3] = curHi >>> 16;
-  nnl = 4;
   L.set(NL);
   nl = 4;
   verifyLimbs();
