@@ -46,8 +46,64 @@ function yardstick(exe, start, end) {
   return { seconds, n, steps: Number(steps), total };
 }
 
+const VERIFY_CASES = [
+  { name: 'collatz verify [1, 1e9]', start: 1n, end: 10n ** 9n },
+  { name: 'collatz verify [2^40, 2^40 + 1e9]', start: 1n << 40n, end: (1n << 40n) + 10n ** 9n },
+];
+
+/**
+ * Verify mode, numbers per second of CPU time on one thread: the WebAssembly walk against the
+ * JavaScript walkers it replaced (the yardstick here; Barina's own figure, 4.2e9 numbers/s per Xeon
+ * thread, is from his paper), interleaved, median of RUNS. Both must give the same result.
+ */
+function verifyRows(collatzVerify, setWasm, runs, log) {
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  collatzVerify(1n, 1n << 25n); // tables, sieve, WebAssembly instance
+  const rows = [];
+  for (const c of VERIFY_CASES) {
+    const ours = [];
+    const theirs = [];
+    let a = null;
+    let b = null;
+    for (let i = 0; i < runs; i++) {
+      let t = cpu();
+      setWasm(true);
+      a = collatzVerify(c.start, c.end);
+      ours.push(cpu() - t);
+      t = cpu();
+      setWasm(false);
+      b = collatzVerify(c.start, c.end);
+      theirs.push(cpu() - t);
+      setWasm(true);
+      log(`${c.name}: run ${i + 1}/${runs}: WebAssembly ${ours[i].toFixed(3)} s, JavaScript walkers ${theirs[i].toFixed(3)} s (cpu)`);
+    }
+    const o = median(ours);
+    const t = median(theirs);
+    const n = Number(c.end - c.start + 1n);
+    rows.push({
+      kernel: 'collatz',
+      case: c.name,
+      runs,
+      ours_s: Number(o.toFixed(3)),
+      numbers_per_s: Number((n / o).toPrecision(3)),
+      yardstick: 'the JavaScript walkers (cpu seconds)',
+      yardstick_s: Number(t.toFixed(3)),
+      ratio: Number((o / t).toFixed(2)),
+      checked: a.checked,
+      sieve: `2^${a.sieve.bits}, ${a.sieve.survivors} residues`,
+      longest: `checked ${a.checked}`,
+      correct: a.checked === b.checked && a.highest.value === b.highest.value && a.highest.n === b.highest.n,
+    });
+  }
+  return rows;
+}
+
 export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
-  const { collatzSteps } = await import('../dist/kernels/collatz.js');
+  const { collatzSteps, collatzVerify } = await import('../dist/kernels/collatz.js');
+  const { setVerifyWasmForTests } = await import('../dist/kernels/collatz/engine.js');
   const t0 = process.hrtime.bigint();
   collatzSteps(1n, 2n); // builds the tables
   const init = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -86,6 +142,7 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
         correct: their === null || (their.n === result.longest.n && their.steps === result.longest.steps && their.total === result.totalSteps),
       });
     }
+    rows.push(...verifyRows(collatzVerify, setVerifyWasmForTests, runs, log));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -96,7 +153,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await run({ log: (s) => console.error(s) });
   for (const r of rows) {
     console.log(
-      `${r.case.padEnd(34)} ours ${r.ours_s.toFixed(3).padStart(7)} s   C ${r.yardstick_s === null ? '    n/a' : r.yardstick_s.toFixed(3).padStart(7)} s   ratio ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)}   longest ${r.longest} ${r.correct ? 'ok' : 'WRONG'}   (median of ${r.runs}; tables built once in ${r.init_s.toFixed(3)} s)`,
+      `${r.case.padEnd(34)} ours ${r.ours_s.toFixed(3).padStart(7)} s   C ${r.yardstick_s === null ? '    n/a' : r.yardstick_s.toFixed(3).padStart(7)} s   ratio ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)}   longest ${r.longest} ${r.correct ? 'ok' : 'WRONG'}   (median of ${r.runs}${r.init_s === undefined ? `; ${r.numbers_per_s.toExponential(2)} numbers/s, sieve ${r.sieve}` : `; tables built once in ${r.init_s.toFixed(3)} s`})`,
     );
   }
   if (rows.some((r) => !r.correct)) process.exitCode = 1;
