@@ -6,7 +6,7 @@
 //  - steps and path maxima of every n < 2^20 tabulated (steps(n) = steps to get below 2^20 + table).
 
 import { getJumpTable, getSmallTable, getSieve, SMALL, SIEVE_BITS, JUMP_BITS, JT_STRIDE } from './tables.js';
-import { getVerifier, G_BEST_HI, G_BEST_LO, G_BEST_N, G_CHECKED, G_LIMIT_HI, HAND_BACK_HI, type Verifier } from './wasm.js';
+import { getVerifier, G_BEST_HI, G_BEST_LO, G_BEST_N, G_CHECKED, G_HEAD_START, G_LIMIT_HI, HAND_BACK_HI, type Verifier } from './wasm.js';
 
 // Tables, built on first use (importing this module costs nothing).
 /** Interleaved jump table: entry lo at lo * 8 = [mul, add, maxA, maxB, minA, minB, cnt, -]. */
@@ -541,6 +541,11 @@ let handBackHi = HAND_BACK_HI;
 export function setHandBackForTests(hi: bigint | null): void {
   handBackHi = hi ?? HAND_BACK_HI;
 }
+/** Tests and the benchmark turn off the walk's start at T^SIEVE_BITS(n) (Barina's 2^k-step start). */
+let headStart = true;
+export function setHeadStartForTests(on: boolean): void {
+  headStart = on;
+}
 
 /** Hands the largest value so far to the WebAssembly loop (capped at 2^128 - 1: its values stay below). */
 function bestToWasm(vf: Verifier): void {
@@ -608,7 +613,10 @@ export function runVerify(start: bigint, end: bigint): VerifyResult {
     const lastBase = end - (end % size);
     const lastLo = Number(end - lastBase);
     const vf = useWasm ? getVerifier() : null;
-    if (vf) vf.g64[G_LIMIT_HI / 8] = handBackHi;
+    if (vf) {
+      vf.g64[G_LIMIT_HI / 8] = handBackHi;
+      vf.g32[G_HEAD_START / 4] = headStart ? 1 : 0;
+    }
     for (;;) {
       const hi = Number(base >> 32n);
       const baseLo = Number(base & 0xffffffffn);

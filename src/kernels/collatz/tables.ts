@@ -160,6 +160,12 @@ export const SIEVE_BITS = 24;
  */
 export interface Sieve {
   residues: Uint32Array;
+  /**
+   * Per residue r: c, the odd steps among its first SIEVE_BITS T-steps, and T^SIEVE_BITS(r), so that
+   * T^SIEVE_BITS(m * 2^SIEVE_BITS + r) = 3^c * m + T^SIEVE_BITS(r) (the first SIEVE_BITS parities are r's).
+   */
+  odd: Uint8Array;
+  value: Float64Array;
   /** The sieve may only be applied to n >= minN. */
   minN: number;
 }
@@ -216,6 +222,6 @@ export function getSieve(): Sieve {
     val = nval;
     count = m;
   }
-  sieve = { residues: Uint32Array.from(res.subarray(0, count)), minN };
+  sieve = { residues: Uint32Array.from(res.subarray(0, count)), odd: odd.slice(0, count), value: val.slice(0, count), minN };
   return sieve;
 }

@@ -24,7 +24,7 @@
  */
 import { assemble, T, w, type Code } from '../primes/asm.js';
 import { uleb, wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
-import { getJumpTable, getSieve, JT_STRIDE, JT_MUL, JT_ADD, JT_MINA, JT_MINB, JUMP } from './tables.js';
+import { getJumpTable, getSieve, JT_STRIDE, JT_MUL, JT_ADD, JT_MINA, JT_MINB, JUMP, SIEVE_BITS } from './tables.js';
 
 /** Byte offsets of the globals: u64 words 0..2 and 4, u32 word 6. */
 export const G_BEST_LO = 0;
@@ -32,7 +32,11 @@ export const G_BEST_HI = 8;
 export const G_BEST_N = 16;
 export const G_CHECKED = 24;
 export const G_LIMIT_HI = 32;
+/** u32: 1 to start each walk at T^SIEVE_BITS(n) where it may (the default), 0 to start at n. */
+export const G_HEAD_START = 40;
 const SKIP = 64;
+/** 3^c, c = 0..SIEVE_BITS, u64 */
+const POW3 = 128;
 const TAB = 1024;
 const RES = TAB + JUMP * 16;
 /** Values below this are walked in one 64-bit integer. */
@@ -48,7 +52,7 @@ export interface Verifier {
   x: VerifyExports;
   /** largest value (lo, hi), its n, -, hand-back limit (high 64 bits) */
   g64: BigUint64Array;
-  /** word 6: numbers checked since last read */
+  /** word 6: numbers checked since last read; word 10: head start on */
   g32: Uint32Array;
 }
 
@@ -87,11 +91,11 @@ const when = (cond: Code, then: () => Code[], els?: () => Code[]): Code =>
 const br = (name: string): Code => [0x0c, uleb(depth(name))];
 const brIf = (name: string, cond: Code): Code => [cond, 0x0d, uleb(depth(name))];
 
-function fVerify(growth: number, lift: number, res9: number) {
+function fVerify(growth: number, lift: number, res9: number, resC: number, resD: number) {
   const params = ['base', 'i0', 'i1', 'b9'];
-  const l32 = ['i', 'e', 'j', 'chk'];
+  const l32 = ['i', 'e', 'j', 'chk', 'hs', 'hsOn'];
   const l64 = ['n', 'x', 'xh', 'hi', 'y', 'yh', 'v', 'vh', 'best', 'bestH', 'bestCap', 'ms', 't', 'p0', 'p1', 'ql', 'qh', 'limH'];
-  const lf = ['msF'];
+  const lf = ['msF', 'bf', 'hsB'];
   const idx: Record<string, number> = {};
   [...params, ...l32, ...l64, ...lf].forEach((name, k) => (idx[name] = k));
   const g = (name: string): Code => w.get(idx[name]!);
@@ -104,10 +108,14 @@ function fVerify(growth: number, lift: number, res9: number) {
   // x <= ms (x * 2^-16 * growth + lift <= best, with margins) means no value inside a jump from x
   // passes the largest value so far. ms clamped to [0, 2^60] for the 64-bit comparison; msF unclamped.
   const k = (65536 / growth) * (1 - 2 ** -30);
+  // hs: whether every value of the first SIEVE_BITS steps of any n of the block stays below the
+  // largest value so far (their bound hsB is set per call), so that the walk may start at T^SIEVE_BITS(n)
   const recompute: Code[] = [
     s('bestCap', w.select(i64(-1), g('best'), w.i64Ne(g('bestH'), i64(0)))),
-    s('msF', w.fMul(w.fSub(w.fMul(w.fAdd(w.fMul(u64f(g('bestH')), TWO64), u64f(g('best'))), w.f64(1 - 2 ** -30)), w.f64(lift)), w.f64(k))),
+    s('bf', w.fMul(w.fAdd(w.fMul(u64f(g('bestH')), TWO64), u64f(g('best'))), w.f64(1 - 2 ** -30))),
+    s('msF', w.fMul(w.fSub(g('bf'), w.f64(lift)), w.f64(k))),
     s('ms', w.i64TruncU(x64.fMax(x64.fMin(g('msF'), w.f64(2 ** 60)), w.f64(0)))),
+    s('hs', w.and(g('hsOn'), w.fLt(g('hsB'), g('bf')))),
   ];
   /** Offers v (< 2^64). */
   const offer64 = (v: Code): Code =>
@@ -209,7 +217,12 @@ function fVerify(growth: number, lift: number, res9: number) {
     br('WALK'),
   ];
 
+  // Any value of the first SIEVE_BITS T-steps of n = m * 2^bits + r, 3x + 1 included, is at most
+  // 3 * (3/2)^(bits - 1) * (n + 1) < 3 * 1.5^bits * (base + 2^bits) (T(x) <= 1.5 x + 0.5), with a margin
+  const B = 2 ** SIEVE_BITS;
   const body: Code = [
+    s('hsOn', w.load(i32(0), G_HEAD_START)),
+    s('hsB', w.fMul(w.fAdd(w.fMul(w.fAdd(u64f(g('base')), w.f64(B)), w.f64(3 * 1.5 ** SIEVE_BITS)), w.f64(1)), w.f64(1 + 2 ** -30))),
     s('best', load64(i32(0), G_BEST_LO)),
     s('bestH', load64(i32(0), G_BEST_HI)),
     s('limH', load64(i32(0), G_LIMIT_HI)),
@@ -223,8 +236,21 @@ function fVerify(growth: number, lift: number, res9: number) {
           s('n', i64Add(g('base'), i64ExtendU(w.load(w.shl(g('i'), i32(2)), RES)))),
           s('chk', w.add(g('chk'), i32(1))),
           offer64(g('n')),
-          s('x', g('n')),
-          s('xh', i64(0)),
+          when(
+            g('hs'),
+            () => [
+              // (xh, x) = T^bits(n) = 3^c * m + T^bits(r), m = base / 2^bits < 2^40 split at 20 bits
+              s('t', load64(w.shl(w.load8(g('i'), resC), i32(3)), POW3)),
+              s('p0', i64Mul(g('t'), i64And(i64ShrU(g('base'), i64(SIEVE_BITS)), i64(0xfffff)))),
+              s('p1', i64Mul(g('t'), i64ShrU(g('base'), i64(SIEVE_BITS + 20)))),
+              s('x', i64Add(i64Shl(g('p1'), i64(20)), g('p0'))),
+              s('xh', i64Add(i64ShrU(g('p1'), i64(44)), i64ExtendU(x64.ltU(g('x'), g('p0'))))),
+              s('t', load64(w.shl(g('i'), i32(3)), resD)),
+              s('x', i64Add(g('x'), g('t'))),
+              s('xh', i64Add(g('xh'), i64ExtendU(x64.ltU(g('x'), g('t'))))),
+            ],
+            () => [s('x', g('n')), s('xh', i64(0))],
+          ),
           loop('WALK', () => [
             when(w.and(i64Eqz(g('xh')), x64.ltU(g('x'), i64(FAST_LIMIT))), () => [fast()], big),
           ]),
@@ -260,9 +286,11 @@ export function getVerifier(): Verifier | null {
   const sieve = getSieve();
   const nRes = sieve.residues.length;
   const res9 = RES + 4 * nRes;
-  const bytes = res9 + nRes + 64;
+  const resC = res9 + nRes;
+  const resD = Math.ceil((resC + nRes) / 8) * 8;
+  const bytes = resD + 8 * nRes;
   if (!compiled || resOffset !== res9) {
-    compiled = new api.Module(assemble([fVerify(jt.growth * 65536, jt.lift, res9)], 1, 65536));
+    compiled = new api.Module(assemble([fVerify(jt.growth * 65536, jt.lift, res9, resC, resD)], 1, 65536));
     resOffset = res9;
   }
   const mem: WasmMemory = new api.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536 });
@@ -283,8 +311,14 @@ export function getVerifier(): Verifier | null {
   }
   new Uint32Array(mem.buffer, RES, nRes).set(sieve.residues);
   for (let i = 0; i < nRes; i++) u8[res9 + i] = sieve.residues[i]! % 9;
+  u8.set(sieve.odd, resC);
+  const d = new BigUint64Array(mem.buffer, resD, nRes);
+  for (let i = 0; i < nRes; i++) d[i] = BigInt(sieve.value[i]!);
+  const p3 = new BigUint64Array(mem.buffer, POW3, SIEVE_BITS + 1);
+  for (let c = 0; c <= SIEVE_BITS; c++) p3[c] = 3n ** BigInt(c);
   const g64 = new BigUint64Array(mem.buffer, 0, 5);
   g64[G_LIMIT_HI / 8] = HAND_BACK_HI;
-  verifier = { x: inst.exports as unknown as VerifyExports, g64, g32: new Uint32Array(mem.buffer, 0, 8) };
+  new Uint32Array(mem.buffer, 0, 16)[G_HEAD_START / 4] = 1;
+  verifier = { x: inst.exports as unknown as VerifyExports, g64, g32: new Uint32Array(mem.buffer, 0, 16) };
   return verifier;
 }
