@@ -4,7 +4,11 @@
  * `verify(base, i0, i1, b9)` checks the sieve's surviving residues i0 .. i1 - 1 of the block of
  * 2^SIEVE_BITS numbers at `base` (any block below 2^64; b9 = base mod 9), the way engine.ts does in
  * JavaScript, with the same results:
- *  - residues whose number is = 2 (mod 3) or = 4 (mod 9) are skipped (a table: n mod 9 is b9 + r mod 9);
+ *  - residues whose number is = 2 (mod 3) or = 4 (mod 9) are skipped (a table: n mod 9 is b9 + r mod 9;
+ *    the kept indices are gathered first without a branch each, then walked);
+ *  - the walk starts at T^24(n) = 3^c * (n >> 24) + T^24(r) (c and T^24(r) kept per residue by the
+ *    sieve: Barina's 2^k-step start; a survivor of the sieve does not drop below n in those steps) when
+ *    a bound per block shows none of those 24 steps' values can pass the largest value so far, else at n;
  *  - n is followed by 16-T-step jumps x = hi * 2^16 + lo -> 3^c * hi + d from a table of the low 16 bits
  *    until it drops below n. Values below 2^53 are one 64-bit integer; above, two (hi:lo, 128 bits,
  *    the products split in 32-bit halves), so that a number below 2^64 and its path stay here;
@@ -20,7 +24,9 @@
  *    calling again from the next residue.
  *
  * Memory (bytes): G globals (largest value lo, hi, its n; checked; hand-back limit), SKIP (18 bytes),
- * TAB (2^16 x 16 bytes: mul, add, minA, minB as u32), RES (residues, u32), RES9 (residue mod 9, u8).
+ * TAB (2^16 x 16 bytes: mul, add, minA, minB as u32), RES (residues, u32), RES9 (residue mod 9, u8),
+ * C (odd steps among the first SIEVE_BITS, u8), D (T^SIEVE_BITS(r), u64), IDX (scratch: the indices of one
+ * call's residues that the mod-3/9 rule keeps, u32).
  */
 import { assemble, T, w, type Code } from '../primes/asm.js';
 import { uleb, wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
@@ -91,9 +97,9 @@ const when = (cond: Code, then: () => Code[], els?: () => Code[]): Code =>
 const br = (name: string): Code => [0x0c, uleb(depth(name))];
 const brIf = (name: string, cond: Code): Code => [cond, 0x0d, uleb(depth(name))];
 
-function fVerify(growth: number, lift: number, res9: number, resC: number, resD: number) {
+function fVerify(growth: number, lift: number, res9: number, resC: number, resD: number, idxAt: number) {
   const params = ['base', 'i0', 'i1', 'b9'];
-  const l32 = ['i', 'e', 'j', 'chk', 'hs', 'hsOn'];
+  const l32 = ['i', 'e', 'j', 'chk', 'hs', 'hsOn', 'p', 'k'];
   const l64 = ['n', 'x', 'xh', 'hi', 'y', 'yh', 'v', 'vh', 'best', 'bestH', 'bestCap', 'ms', 't', 'p0', 'p1', 'ql', 'qh', 'limH'];
   const lf = ['msF', 'bf', 'hsB'];
   const idx: Record<string, number> = {};
@@ -227,12 +233,24 @@ function fVerify(growth: number, lift: number, res9: number, resC: number, resD:
     s('bestH', load64(i32(0), G_BEST_HI)),
     s('limH', load64(i32(0), G_LIMIT_HI)),
     ...recompute,
+    // the indices of the residues not skipped by the mod-3/9 rule, without a branch on each
     s('i', g('i0')),
+    s('k', i32(0)),
+    block('CB', () => [
+      loop('CL', () => [
+        brIf('CB', w.geU(g('i'), g('i1'))),
+        w.store(w.shl(g('k'), i32(2)), g('i'), idxAt),
+        s('k', w.add(g('k'), w.sub(i32(1), w.load8(w.add(g('b9'), w.load8(g('i'), res9)), SKIP)))),
+        s('i', w.add(g('i'), i32(1))),
+        br('CL'),
+      ]),
+    ]),
+    s('p', i32(0)),
     block('EXIT', () => [
       loop('RES', () => [
-        brIf('EXIT', w.geU(g('i'), g('i1'))),
+        when(w.geU(g('p'), g('k')), () => [s('i', g('i1')), br('EXIT')]),
+        s('i', w.load(w.shl(g('p'), i32(2)), idxAt)),
         block('NEXT', () => [
-          brIf('NEXT', w.load8(w.add(g('b9'), w.load8(g('i'), res9)), SKIP)),
           s('n', i64Add(g('base'), i64ExtendU(w.load(w.shl(g('i'), i32(2)), RES)))),
           s('chk', w.add(g('chk'), i32(1))),
           offer64(g('n')),
@@ -255,7 +273,7 @@ function fVerify(growth: number, lift: number, res9: number, resC: number, resD:
             when(w.and(i64Eqz(g('xh')), x64.ltU(g('x'), i64(FAST_LIMIT))), () => [fast()], big),
           ]),
         ]),
-        s('i', w.add(g('i'), i32(1))),
+        s('p', w.add(g('p'), i32(1))),
         br('RES'),
       ]),
     ]),
@@ -288,9 +306,10 @@ export function getVerifier(): Verifier | null {
   const res9 = RES + 4 * nRes;
   const resC = res9 + nRes;
   const resD = Math.ceil((resC + nRes) / 8) * 8;
-  const bytes = resD + 8 * nRes;
+  const idx = resD + 8 * nRes;
+  const bytes = idx + 4 * nRes;
   if (!compiled || resOffset !== res9) {
-    compiled = new api.Module(assemble([fVerify(jt.growth * 65536, jt.lift, res9, resC, resD)], 1, 65536));
+    compiled = new api.Module(assemble([fVerify(jt.growth * 65536, jt.lift, res9, resC, resD, idx)], 1, 65536));
     resOffset = res9;
   }
   const mem: WasmMemory = new api.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536 });
