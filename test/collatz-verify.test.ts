@@ -20,6 +20,12 @@ describe('bramble run collatz --mode verify', () => {
     });
   });
 
+  it('finishes with chunks of 4 numbers (the head had refused their honest highest values and the run never ended)', async () => {
+    const r = await run(['run', 'collatz', '--start', '1', '--end', '100', '--chunk', '4', '--mode', 'verify', '--workers', '1', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ verified: '100', checked: '10', highest: { n: '27', value: '9232' }, failedChunks: [], state: 'done' });
+  });
+
   it('prints checked and the sieve in its human summary, also above 2^53 (the 128-bit walk)', async () => {
     const r = await run(['run', 'collatz', '--start', '2^60', '--end', '2^60+1e7', '--mode', 'verify', '--workers', '1']);
     expect(r.code).toBe(0);
