@@ -2,7 +2,7 @@ import { describe, expect, it, afterEach } from 'vitest';
 import fc from 'fast-check';
 import { collatzSteps, collatzVerify, CollatzRangeError, type CollatzSteps, type CollatzVerify } from './collatz.js';
 import { setHandBackForTests, setHeadStartForTests, setLimbCapForTests, setVerifyWasmForTests } from './collatz/engine.js';
-import { getSieve, SIEVE_BITS } from './collatz/tables.js';
+import { getSieve, SIEVE_BITS, SIEVE_SURVIVORS } from './collatz/tables.js';
 
 // ---- plain BigInt references: no tables, no jumps, one step of the standard map at a time ----
 
@@ -204,8 +204,9 @@ describe('collatzVerify', () => {
     );
   });
 
-  it('reports its sieve: 2^24, 286581 surviving residues (OEIS A076227)', () => {
+  it('reports its sieve: 2^24, 286581 surviving residues (OEIS A076227), the count of the sieve it builds', () => {
     expect(collatzVerify(1n, 10n).sieve).toEqual({ bits: 24, survivors: 286581 });
+    expect(getSieve().residues.length).toBe(SIEVE_SURVIVORS);
   });
 
   describe('the WebAssembly walk (64-bit below 2^53, 128-bit above, paths past 2^112 handed back)', () => {

@@ -150,6 +150,11 @@ export function getSmallTable(): SmallTable {
 
 /** Bits of the convergence-verification sieve. */
 export const SIEVE_BITS = 24;
+/**
+ * Its surviving residues (OEIS A076227 at 24), for reporting without building it (the head reports the
+ * sieve in a job's result); a test checks it against getSieve().
+ */
+export const SIEVE_SURVIVORS = 286581;
 
 /**
  * Residues r mod 2^SIEVE_BITS whose numbers may need checking: for every other residue there is a
