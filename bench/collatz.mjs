@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BIN, median } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // ../shared/yardsticks beside the checkout, or two levels up from a worktree (/work/wt/NAME)
@@ -25,11 +26,6 @@ const CASES = [
   { name: 'collatz steps [2^60, 2^60 + 1e6]', start: 1n << 60n, end: (1n << 60n) + 10n ** 6n },
 ];
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Compiles the yardstick; null when gcc or the source is missing. */
 function compileYardstick(dir) {
@@ -113,8 +109,7 @@ function verifyRows(collatzVerify, setWasm, runs, log) {
  * run, interleaved, median of RUNS.
  */
 function verifyEndToEnd(runs, log) {
-  const bin = resolve(here, '..', 'bin', 'bramble.js');
-  const args = [bin, 'run', 'collatz', '--start', '1', '--end', '1e9', '--mode', 'verify', '--workers', '1', '--json'];
+  const args = [BIN, 'run', 'collatz', '--start', '1', '--end', '1e9', '--mode', 'verify', '--workers', '1', '--json'];
   const wall = (argv) => {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(process.execPath, argv, { encoding: 'utf8' });
