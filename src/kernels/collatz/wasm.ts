@@ -312,7 +312,9 @@ export function getVerifier(): Verifier | null {
     compiled = new api.Module(assemble([fVerify(jt.growth * 65536, jt.lift, res9, resC, resD, idx)], 1, 65536));
     resOffset = res9;
   }
-  const mem: WasmMemory = new api.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536 });
+  // it never grows: no larger maximum to reserve (a 32-bit Pi has little address space)
+  const pages = Math.ceil(bytes / 65536);
+  const mem: WasmMemory = new api.Memory({ initial: pages, maximum: pages });
   const inst = new api.Instance(compiled, { env: { mem } });
   const u8 = new Uint8Array(mem.buffer);
   for (let r = 0; r < 18; r++) {
