@@ -99,7 +99,7 @@ const brIf = (name: string, cond: Code): Code => [cond, 0x0d, uleb(depth(name))]
 
 function fVerify(growth: number, lift: number, res9: number, resC: number, resD: number, idxAt: number) {
   const params = ['base', 'i0', 'i1', 'b9'];
-  const l32 = ['i', 'e', 'j', 'chk', 'hs', 'hsOn', 'p', 'k'];
+  const l32 = ['i', 'e', 'j', 'chk', 'hs', 'hsOn', 'p', 'k', 'dip'];
   const l64 = ['n', 'x', 'xh', 'hi', 'y', 'yh', 'v', 'vh', 'best', 'bestH', 'bestCap', 'ms', 't', 'p0', 'p1', 'ql', 'qh', 'limH'];
   const lf = ['msF', 'bf', 'hsB'];
   const idx: Record<string, number> = {};
@@ -186,7 +186,18 @@ function fVerify(growth: number, lift: number, res9: number, resC: number, resD:
       when(x64.gtU(g('x'), g('ms')), () => [...singlesFast(), br('FAST')]),
       s('y', i64Add(i64Mul(mul(), g('hi')), add())),
       brIf('NEXT', x64.ltU(g('y'), g('n'))),
-      when(x64.ltU(i64Add(i64Mul(minA(), g('hi')), minB()), g('n')), () => [...singlesFast(), br('FAST')]),
+      // the bound allows a value below n inside the jump: its 16 T-values, without a branch each (no
+      // value can pass the largest here, x <= ms; only whether one is below n matters, then n is done)
+      when(x64.ltU(i64Add(i64Mul(minA(), g('hi')), minB()), g('n')), () => [
+        s('v', g('x')),
+        s('dip', i32(0)),
+        ...Array.from({ length: 16 }, () => [
+          // (3v + 1) / 2 = v + (v + 1) / 2 for odd v, v / 2 for even v
+          s('v', w.select(i64Add(g('v'), i64ShrU(i64Add(g('v'), i64(1)), i64(1))), i64ShrU(g('v'), i64(1)), w.wrap(i64And(g('v'), i64(1))))),
+          s('dip', w.or(g('dip'), x64.ltU(g('v'), g('n')))),
+        ]),
+        brIf('NEXT', g('dip')),
+      ]),
       s('x', g('y')),
       br('FAST'),
     ]);
