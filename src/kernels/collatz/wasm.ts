@@ -15,9 +15,10 @@
  *  - a jump is taken whole when no value inside it can pass the largest value seen so far (x at most a
  *    threshold recomputed when that value grows) and either it ends below n (then n is done: the
  *    values after the first drop below n are not looked at, and none of them can matter to the
- *    largest value) or no value inside it is below n (a lower bound per table entry). Otherwise the
- *    16 steps are made singly, offering every 3x + 1 value and stopping at the first value below n,
- *    exactly as the definition says;
+ *    largest value) or no value inside it is below n (a lower bound per table entry; below 2^53, when
+ *    the bound cannot tell, the jump's 16 T-values are computed without branches to see whether one is
+ *    below n). Otherwise the 16 steps are made singly, offering every 3x + 1 value and stopping at the
+ *    first value below n, exactly as the definition says;
  *  - exact, never wrapped: a jump starts only below 2^112 (16 steps, 3x + 1 included, stay below 2^124);
  *    a path that reaches 2^112 (none known from n < 2^64) is handed back to the caller: the return
  *    value is that residue's index, which engine.ts follows with its exact walkers (limbs, BigInt),
