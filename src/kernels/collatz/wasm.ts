@@ -310,6 +310,8 @@ let verifier: Verifier | null = null;
 /** The thread's verifier (null without WebAssembly): tables and residues loaded on first use. */
 export function getVerifier(): Verifier | null {
   if (verifier) return verifier;
+  // the start at T^bits(n) multiplies 3^c (< 2^38.1 at 24 bits) by 20-bit halves of n >> bits in 64 bits
+  if (SIEVE_BITS > 24) throw new Error(`the WebAssembly verify walk assumes a sieve of at most 2^24 (got 2^${SIEVE_BITS})`);
   const api = wasmApi();
   if (!api) return null;
   const jt = getJumpTable();
