@@ -475,8 +475,28 @@ function verifyDouble(x: number): void {
   }
 }
 
+/** Below this, paths stay below 2^53 (the largest from n < 2^20 is about 2^46): plain steps are exact. */
+const SMALL_CHECK = 1n << 20n;
+
+/** Checks a small n (the current one, below SMALL_CHECK) one step at a time in doubles. */
+function checkSmall(n: number): void {
+  if (n > bestD) offerD(n);
+  let x = n;
+  while (x >= n) {
+    if (x % 2 === 1) {
+      const v = 3 * x + 1;
+      if (v > bestD) offerD(v);
+      x = v / 2;
+    } else {
+      x /= 2;
+    }
+  }
+}
+
 /** Checks the current n (curHi, curLo): follows it until it drops below n. */
 function checkCurrent(): void {
+  // the JavaScript walkers' table, built on their first use (a WebAssembly walk has its own)
+  loadJumpTable();
   // n's limbs, for limbsBelowN: needed for every n, since a path from n < 2^48 can pass 2^52 and be
   // followed in limbs (with a stale n there, a walk stopped early and missed its largest value)
   NL[0] = curLo & 0xffff;
@@ -585,7 +605,6 @@ export interface VerifyResult {
  * 2^112), and everything when tests turn it off.
  */
 export function runVerify(start: bigint, end: bigint): VerifyResult {
-  loadJumpTable();
   resetBest();
   const count = Number(end - start + 1n);
   let checked = 0;
@@ -602,7 +621,8 @@ export function runVerify(start: bigint, end: bigint): VerifyResult {
     if (n === 1n || skipByThree()) continue;
     if (n % 2n === 0n) continue; // even n: T(n) = n/2 < n
     checked++;
-    checkCurrent();
+    if (n < SMALL_CHECK) checkSmall(Number(n));
+    else checkCurrent();
   }
   if (n <= end) {
     // blocks of 2^SIEVE_BITS, only the surviving residues

@@ -31,7 +31,7 @@
  */
 import { assemble, T, w, type Code } from '../primes/asm.js';
 import { uleb, wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
-import { getJumpTable, getSieve, JT_STRIDE, JT_MUL, JT_ADD, JT_MINA, JT_MINB, JUMP, SIEVE_BITS } from './tables.js';
+import { getSieve, getWasmJumpTable, JUMP, SIEVE_BITS } from './tables.js';
 
 /** Byte offsets of the globals: u64 words 0..2 and 4, u32 word 6. */
 export const G_BEST_LO = 0;
@@ -314,7 +314,7 @@ export function getVerifier(): Verifier | null {
   if (SIEVE_BITS > 24) throw new Error(`the WebAssembly verify walk assumes a sieve of at most 2^24 (got 2^${SIEVE_BITS})`);
   const api = wasmApi();
   if (!api) return null;
-  const jt = getJumpTable();
+  const jt = getWasmJumpTable();
   const sieve = getSieve();
   const nRes = sieve.residues.length;
   const res9 = RES + 4 * nRes;
@@ -335,15 +335,7 @@ export function getVerifier(): Verifier | null {
     const m = r % 9;
     u8[SKIP + r] = m % 3 === 2 || m === 4 ? 1 : 0;
   }
-  const tab = new Uint32Array(mem.buffer, TAB, JUMP * 4);
-  const e = jt.entries;
-  for (let lo = 0; lo < JUMP; lo++) {
-    const o = lo * JT_STRIDE;
-    tab[4 * lo] = e[o + JT_MUL]!;
-    tab[4 * lo + 1] = e[o + JT_ADD]!;
-    tab[4 * lo + 2] = e[o + JT_MINA]!;
-    tab[4 * lo + 3] = e[o + JT_MINB]!;
-  }
+  new Uint32Array(mem.buffer, TAB, JUMP * 4).set(jt.tab);
   new Uint32Array(mem.buffer, RES, nRes).set(sieve.residues);
   for (let i = 0; i < nRes; i++) u8[res9 + i] = sieve.residues[i]! % 9;
   u8.set(sieve.odd, resC);
