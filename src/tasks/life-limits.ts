@@ -1,7 +1,7 @@
 /**
  * What a distributed Life job (head/life-coordinator.ts, worker/life-parts.ts) needs, for admission at
  * submit (issue 17, item 7) and for the coordinator's choice of halo depth: bytes of a grid row, of a
- * halo exchange, of a worker's strips and of a checkpoint.
+ * halo exchange, of the head's relay and of a checkpoint (the workers' memory: the coordinator's check).
  */
 
 /** Bytes of one grid row as the strips hold and send it (32-bit words of cells). */
@@ -22,12 +22,6 @@ export function lifeMaxHalo(width: number, frameBytes: number): number {
 
 /** Raw bytes of rows per checkpoint piece a worker sends (deflated, one frame each: worker/life-part-thread.ts). */
 export const LIFE_PIECE_BYTES = 2 << 20;
-
-/** Bytes of worker memory a strip layout of this grid needs (two buffers of bits, ghost rows, a thread per strip). */
-export function lifeMemoryBytes(width: number, height: number, parts: number, k: number): number {
-  const rowBytes = 16 * (Math.ceil(width / 128) + 2);
-  return 2 * rowBytes * (height + parts * (2 * k + 2)) + parts * 16 * 1024 * 1024;
-}
 
 /** Bytes the head keeps of one round's halos (every part's top and bottom k rows) while it relays them. */
 export function lifeRelayBytes(width: number, parts: number, k: number): number {

@@ -1,8 +1,9 @@
 import { InputError } from '../../core/index.js';
 import { LifeGrid, parseRle, parseRule, rleToGrid, toRle } from '../../kernels/index.js';
 import { badOutput, badSummary, defineTask, param } from '../define-task.js';
+import { isPatternRef, MAX_PATTERN_BYTES, parsePattern } from '../life-pattern.js';
 import { check } from '../summary.js';
-import { LIFE_PIECE_BYTES, lifeCheckpointBytes, lifeMaxHalo, lifeMemoryBytes, lifeRelayBytes, lifeRowBytes } from '../life-limits.js';
+import { LIFE_PIECE_BYTES, lifeCheckpointBytes, lifeMaxHalo, lifeRelayBytes, lifeRowBytes } from '../life-limits.js';
 
 /** The most the head holds of one round's halos while it relays them (every part's top and bottom rows). */
 export const MAX_LIFE_RELAY_BYTES = 128 * 1024 * 1024;
@@ -57,10 +58,13 @@ export default defineTask({
       description: 'start from an RLE pattern file',
       placeholder: 'file.rle',
       file: true,
+      fileMaxBytes: MAX_PATTERN_BYTES,
       check: (s, flag) => {
-        if (s.length > 4 * 1024 * 1024) throw new InputError(flag, `${flag} must be RLE text of at most 4 MiB`);
+        // a reference to a pattern the head stores: the head checks that it has it and that it fits
+        if (isPatternRef(s)) return;
+        if (s.length > MAX_PATTERN_BYTES) throw new InputError(flag, `${flag} must be RLE text of at most ${MAX_PATTERN_BYTES / 2 ** 20} MiB (got ${(s.length / 2 ** 20).toFixed(1)} MiB)`);
         try {
-          parseRle(s);
+          parsePattern(s);
         } catch (err) {
           throw new InputError(flag, `${flag}: ${(err as Error).message}`);
         }
@@ -71,7 +75,8 @@ export default defineTask({
     const { width, height } = size(v.size, '--size');
     let density: number | null = null;
     if (v.pattern !== undefined) {
-      const p = parseRle(v.pattern);
+      // the same parse as the check's (kept); a reference was checked against its text by the head
+      const p = isPatternRef(v.pattern) ? { width: 0, height: 0 } : parsePattern(v.pattern);
       if (p.width > width || p.height > height) throw new InputError('--pattern', `--pattern is ${p.width}x${p.height}, larger than the --size ${width}x${height} grid`);
       if (v.random !== undefined) throw new InputError('--random', 'give either --random or --pattern, not both');
     } else density = v.random ?? 0.5;
@@ -111,19 +116,13 @@ export default defineTask({
     }
     const slots = limits.workers.reduce((a, w) => a + Math.max(1, w.slots), 0);
     const parts = Math.min(height, p.parts ?? Math.max(1, slots));
-    const k = Math.min(p.halo ?? 8, maxHalo, Math.max(1, Math.floor(height / parts)));
+    // the coordinator's first halo: a sixteenth of a strip, 8 to 64 rows (head/life-coordinator.ts firstHalo)
+    const k = Math.min(p.halo ?? Math.max(8, Math.min(64, Math.floor(height / parts / 16))), maxHalo, Math.max(1, Math.floor(height / parts)));
     const relay = lifeRelayBytes(width, parts, k);
     if (relay > MAX_LIFE_RELAY_BYTES) {
       throw new InputError(p.parts !== null ? '--workers' : '--size', `--size ${width}x${height} in ${parts} strips with halos of ${k} rows makes the head relay ${mib(relay)} a round, more than its limit of ${mib(MAX_LIFE_RELAY_BYTES)}: use fewer strips (--workers) or a shallower --halo`);
     }
-    // the workers must hold the strips (checked when every connected worker reports its free memory)
-    if (limits.workers.length > 0 && limits.workers.every((w) => w.memFree !== null)) {
-      const need = lifeMemoryBytes(width, height, parts, k);
-      const free = limits.workers.reduce((a, w) => a + (w.memFree ?? 0), 0);
-      if (need > free) {
-        throw new InputError('--size', `--size ${width}x${height} needs about ${mib(need)} of worker memory in ${parts} strip(s); the ${limits.workers.length} connected worker(s) have ${mib(free)} free`);
-      }
-    }
+    // the workers' memory is checked by the Life coordinator at submit (head/life-coordinator.ts)
     return { storedBytes: lifeCheckpointBytes(width, height), storedBy: '--size' };
   },
   range: () => ({ start: 0n, end: 0n, chunk: 1n }),
@@ -132,9 +131,10 @@ export default defineTask({
     const { width, height } = params;
     const wrap = !params.bounded;
     const rule = parseRule(params.rule);
+    if (params.pattern !== null && isPatternRef(params.pattern)) throw new Error('a Life pattern by reference runs on the head (its Life coordinator), not in one slot');
     const grid =
       params.pattern !== null
-        ? rleToGrid(params.pattern, { width, height, wrap }) // centred; prepare() checked it fits
+        ? rleToGrid(parsePattern(params.pattern), { width, height, wrap }) // centred; prepare() checked it fits
         : LifeGrid.random(width, height, params.density ?? 0.5, params.seed, wrap);
     const generations = params.generations;
     const every = Math.max(1, Math.ceil(generations / 500));
