@@ -398,32 +398,64 @@ export class TextServer {
     }
   }
 
+  /**
+   * Hands out work to waiting clients, round-robin over their addresses, the address that holds the
+   * fewest chunks (then connections) first (issue 17, item 20): a flood of connections from a few addresses cannot take
+   * every chunk before a real client on another address gets one.
+   */
   private poll(): void {
-    for (const c of this.clients.values()) if (c.state === 'waiting') this.assign(c);
+    const held = new Map<string, number>();
+    const conns = new Map<string, number>();
+    const waiting = new Map<string, TextClient[]>();
+    for (const c of this.clients.values()) {
+      conns.set(c.remote, (conns.get(c.remote) ?? 0) + 1);
+      if (c.state === 'computing') held.set(c.remote, (held.get(c.remote) ?? 0) + 1);
+      else if (c.state === 'waiting') {
+        const list = waiting.get(c.remote);
+        if (list) list.push(c);
+        else waiting.set(c.remote, [c]);
+      }
+    }
+    if (waiting.size === 0) return;
+    const addresses = [...waiting.keys()].sort((a, b) => (held.get(a) ?? 0) - (held.get(b) ?? 0) || (conns.get(a) ?? 0) - (conns.get(b) ?? 0));
+    for (const list of waiting.values()) list.sort((a, b) => a.waitingSince - b.waitingSince);
+    for (let round = 0, more = true; more; round++) {
+      more = false;
+      for (const addr of addresses) {
+        const c = (waiting.get(addr) as TextClient[])[round];
+        if (!c) continue;
+        more = true;
+        this.assign(c);
+        if (c.state === 'waiting' && !this.stopped) return; // no work left for seed 000 clients
+      }
+    }
   }
 
   /**
-   * When the listener is full (issue 17, item 20): closes the oldest waiting client (no chunk) of the
-   * address that holds the most connections, so that a flood of idle connections cannot shut a real
-   * client out. A client computing a chunk is never evicted.
+   * When the listener is full (issue 17, item 20): closes one client of the address that holds the
+   * most connections, so that a flood of idle connections cannot shut a real client out: a waiting
+   * one (no chunk) before one that holds a chunk but has not begun its answer (its chunk returns to
+   * the queue), the oldest first. A client whose answer is being read or checked is never evicted.
    */
   private evictOne(): boolean {
     const per = new Map<string, number>();
     for (const c of this.clients.values()) per.set(c.remote, (per.get(c.remote) ?? 0) + 1);
     let victim: TextClient | null = null;
+    let best: [number, number, number] = [0, 0, 0];
     for (const c of this.clients.values()) {
-      if (c.state !== 'waiting') continue;
-      if (victim === null) {
+      let key: [number, number, number];
+      if (c.state === 'waiting') key = [per.get(c.remote) ?? 0, 1, -c.waitingSince];
+      else if (c.state === 'computing' && c.checker === null && c.check === null) key = [per.get(c.remote) ?? 0, 0, -c.leasedAt];
+      else continue;
+      if (victim === null || key[0] > best[0] || (key[0] === best[0] && (key[1] > best[1] || (key[1] === best[1] && key[2] > best[2])))) {
         victim = c;
-        continue;
+        best = key;
       }
-      const a = per.get(c.remote) ?? 0;
-      const b = per.get(victim.remote) ?? 0;
-      if (a > b || (a === b && c.waitingSince < victim.waitingSince)) victim = c;
     }
     if (!victim) return false;
     this.stats.evicted++;
-    this.drop(victim, `closed to make room for a new connection: ${this.o.maxConnections} are open (--compat-max-connections) and it had no chunk`, `evicted ${victim.remote}`);
+    const what = victim.state === 'waiting' ? 'it had no chunk' : `it had not begun its answer to chunk ${victim.lease?.index}`;
+    this.drop(victim, `closed to make room for a new connection: ${this.o.maxConnections} are open (--compat-max-connections), ${per.get(victim.remote)} of them from its address, and ${what}`, `evicted ${victim.remote}`);
     return true;
   }
 
@@ -440,7 +472,7 @@ export class TextServer {
       if (c.state === 'computing') {
         if (now - c.leasedAt > this.o.timeoutMs) {
           this.stats.timeouts++;
-          this.drop(c, `no answer to chunk ${c.lease?.index} within ${Math.round(this.o.timeoutMs / 1000)} s (--compat-timeout-ms)`);
+          this.drop(c, `no answer to chunk ${c.lease?.index} within ${Math.round(this.o.timeoutMs / 1000)} s (--compat-timeout-ms)`, `timeout ${c.remote}`);
           continue;
         }
         if (c.checker && c.check === null && now - c.lastByte > this.o.idleMs) {
