@@ -586,7 +586,7 @@ describe.runIf(cliHasCompat)('compat limits on a real head (issue 17, items 19 a
     await real.kill();
   }, 300_000);
 
-  it('closes seed 000 connections that wait with no chunk after --compat-idle-s', async () => {
+  it('closes seed 000 connections that wait with no chunk, or stop mid-answer, after --compat-idle-s', async () => {
     const tp = await freePort();
     const head = await cliHead(['--compat-text', String(tp), '--compat-idle-s', '2']);
     const socks = await Promise.all(Array.from({ length: 200 }, (_, i) => connectFrom(tp, `127.0.4.${(i % 4) + 1}`)));
@@ -599,6 +599,15 @@ describe.runIf(cliHasCompat)('compat limits on a real head (issue 17, items 19 a
     const v = await compatView(head);
     expect(v.text).toMatchObject({ clients: 0, idleClosed: 201 });
     expect(v.limits['idleS']).toBe(2);
+    // an answer begun and then stopped (its JobID sent, then nothing) is closed too; its chunk returns
+    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '1000', chunk: '1000', params: { list: true } });
+    const s = await connectFrom(tp, '127.0.4.9');
+    const [id] = (await readLine(s)).split(':');
+    const stalled = closedBy(s);
+    s.write(`${id}:2,3,5`);
+    expect(await stalled).toBeGreaterThan(1500);
+    expect((await compatView(head)).text).toMatchObject({ idleClosed: 202, refused: 0 });
+    expect(head.out() + head.err()).toContain(`its answer to chunk ${id} stopped for 2 s (--compat-idle-s); chunk ${id} of job ${sub.json.id} returned to the queue`);
     expect((await api(head, 'GET', '/api/health')).status).toBe(200);
   }, 120_000);
 
