@@ -9,9 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BIN, median, ROOT } from './lib.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = path.join(ROOT, 'bin/bramble.js');
 const SCRIPT = path.join(ROOT, 'bench/mpi_prime_sieve.py');
 const NS = 'bmpib0';
 const BR = 'bmpibbr';
@@ -51,12 +50,6 @@ function timed(cmd, args, env, cwd) {
   if (r.status !== 0 || r.stdout.trim() !== EXPECT) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}, out ${JSON.stringify(r.stdout)}, err ${r.stderr.slice(-600)}`);
   return s;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 export async function run({ log = console.log } = {}) {
   const missing = [['root', 'test "$(id -u)" = 0'], ['openmpi-bin', 'command -v mpirun.openmpi'], ['python3-mpi4py', '/usr/bin/python3 -c "import mpi4py"'], ['iproute2', 'command -v ip']].filter(([, c]) => !sh(c)).map(([w]) => w);

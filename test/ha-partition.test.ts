@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Packr } from 'msgpackr';
@@ -7,6 +7,7 @@ import { EtcdClient, prefixEnd } from '../src/storage/index.js';
 import { EtcdCluster, etcdMissing } from './helpers/etcd.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
 import { BIN, api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
+import { inNamespace, netnsMissing, setLink, vethDown, vethUp } from './helpers/netns.js';
 import { TERMINAL_STATES } from '../src/core/index.js';
 import type { JobState } from '../src/core/index.js';
 
@@ -22,27 +23,15 @@ const NS_IF = `bhan${tag}`;
 const SUBNET = `10.235.${tag % 250}`;
 const HOST_IP = `${SUBNET}.1`;
 const NS_IP = `${SUBNET}.2`;
+const host = { ns: NS, hostIf: HOST_IF, nsIf: NS_IF, nsIp: NS_IP, hostIp: HOST_IP };
 
-function can(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return 'needs iproute2 (ip)';
-  }
-  return etcdMissing();
-}
-const missing = can();
+const missing = netnsMissing() ?? etcdMissing();
 if (missing && process.env['CI'] === 'true') {
   describe('HA: a partitioned leader', () => {
     it('has what it needs', () => {
       throw new Error(`the HA partition test ${missing} (CI=true)`);
     });
   });
-}
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: 'pipe' });
 }
 
 interface Ha {
@@ -87,19 +76,7 @@ describe.skipIf(missing !== null)('HA: a partitioned leader', () => {
   };
 
   beforeAll(async () => {
-    try {
-      ip('netns', 'del', NS);
-    } catch {
-      /* not there */
-    }
-    ip('netns', 'add', NS);
-    ip('link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', NS_IF);
-    ip('link', 'set', NS_IF, 'netns', NS);
-    ip('addr', 'add', `${HOST_IP}/24`, 'dev', HOST_IF);
-    ip('link', 'set', HOST_IF, 'up');
-    ip('netns', 'exec', NS, 'ip', 'addr', 'add', `${NS_IP}/24`, 'dev', NS_IF);
-    ip('netns', 'exec', NS, 'ip', 'link', 'set', NS_IF, 'up');
-    ip('netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up');
+    vethUp(host);
     etcd = await EtcdCluster.start(3, { alsoOn: HOST_IP });
     const init = await run(['init', '--data', dirOf('h1'), '--etcd', etcd.endpoints.join(','), '--san', NS_IP]);
     expect(init.code, init.err).toBe(0);
@@ -109,7 +86,7 @@ describe.skipIf(missing !== null)('HA: a partitioned leader', () => {
     // h3, alone in the namespace, starts first and leads
     const nsPorts = { port: await freePort(), httpPort: await freePort() };
     rmSync(path.join(dirOf('h3'), 'head.json'), { force: true });
-    const child = spawn('ip', ['netns', 'exec', NS, process.execPath, BIN, 'head', '--data', dirOf('h3'), '--name', 'h3', '--bind', NS_IP, '--port', String(nsPorts.port), '--http-port', String(nsPorts.httpPort), '--etcd', etcd.endpointsAlso.join(','), '--log-level', 'warn', ...timing], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...inNamespace(NS, process.execPath, [BIN, 'head', '--data', dirOf('h3'), '--name', 'h3', '--bind', NS_IP, '--port', String(nsPorts.port), '--http-port', String(nsPorts.httpPort), '--etcd', etcd.endpointsAlso.join(','), '--log-level', 'warn', ...timing]), { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
@@ -137,16 +114,7 @@ describe.skipIf(missing !== null)('HA: a partitioned leader', () => {
   afterAll(async () => {
     for (const p of procs) await p.kill();
     etcd?.stop();
-    try {
-      ip('link', 'del', HOST_IF);
-    } catch {
-      /* gone with the namespace */
-    }
-    try {
-      ip('netns', 'del', NS);
-    } catch {
-      /* already gone */
-    }
+    vethDown(host);
     cleanup(root);
   });
 
@@ -161,7 +129,7 @@ describe.skipIf(missing !== null)('HA: a partitioned leader', () => {
       const r = await api<Status>(h1, 'GET', `/api/jobs/${sub.json.id}`).catch(() => null);
       return r !== null && r.status === 200 && r.json.chunks.done > 2;
     }, 60_000, 100);
-    ip('link', 'set', HOST_IF, 'down');
+    setLink(HOST_IF, false);
     const next = await waitFor('h1 or h2 to lead', async () => {
       const a = await ha('h1');
       if (!a?.leader || a.leader === 'h3') return null;
@@ -174,7 +142,7 @@ describe.skipIf(missing !== null)('HA: a partitioned leader', () => {
     const r = await api<{ count: string }>(targets.get(next.leader as string) as Target, 'GET', `/api/jobs/${sub.json.id}/result`);
     expect(Number(r.json.count)).toBe(PI_1E9);
     // healed: h3 found itself demoted by its own clock and stands by under the new leader
-    ip('link', 'set', HOST_IF, 'up');
+    setLink(HOST_IF, true);
     const woke = await waitFor('h3 to stand by', async () => {
       const v = await ha('h3');
       return v?.self.state === 'standby' && v.leader === next.leader ? v : null;

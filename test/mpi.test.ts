@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './helpers/browser.js';
 import { BIN, api, cleanup, tmpDir, waitFor } from './helpers/procs.js';
+import { bridgeDown, bridgeUp, inNamespace } from './helpers/netns.js';
 
 /**
  * `bramble mpirun` on three "hosts": network namespaces bmpi0..2 (10.213.0.2-4) on a bridge bmpibr
@@ -34,35 +35,9 @@ const CI = process.env['CI'] === 'true';
 // missing tools fail the suite under CI (.ci/run installs them) and skip it elsewhere
 const suite = missing.length === 0 || CI ? describe : describe.skip;
 
-function ip(...args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
-}
-
-function netDown(): void {
-  for (let i = 0; i < NS.length; i++) {
-    spawnSync('ip', ['netns', 'del', NS[i] as string], { stdio: 'ignore' });
-    spawnSync('ip', ['link', 'del', `bmpih${i}`], { stdio: 'ignore' });
-  }
-  spawnSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
-}
-
-function netUp(): void {
-  netDown();
-  ip('link', 'add', BRIDGE, 'type', 'bridge');
-  ip('addr', 'add', `${HEAD_IP}/24`, 'dev', BRIDGE);
-  ip('link', 'set', BRIDGE, 'up');
-  NS.forEach((ns, i) => {
-    ip('netns', 'add', ns);
-    ip('link', 'add', `bmpih${i}`, 'type', 'veth', 'peer', 'name', `bmpin${i}`);
-    ip('link', 'set', `bmpin${i}`, 'netns', ns);
-    ip('link', 'set', `bmpih${i}`, 'master', BRIDGE);
-    ip('link', 'set', `bmpih${i}`, 'up');
-    ip('netns', 'exec', ns, 'ip', 'addr', 'add', `10.213.0.${i + 2}/24`, 'dev', `bmpin${i}`);
-    ip('netns', 'exec', ns, 'ip', 'link', 'set', `bmpin${i}`, 'up');
-    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
-  });
-}
+const HOSTS = NS.map((ns, i) => ({ ns, hostIf: `bmpih${i}`, nsIf: `bmpin${i}`, nsIp: `10.213.0.${i + 2}` }));
+const netUp = (): void => bridgeUp(BRIDGE, HEAD_IP, HOSTS);
+const netDown = (): void => bridgeDown(BRIDGE, HOSTS);
 
 interface Run {
   child: ChildProcess;
@@ -95,7 +70,7 @@ suite('bramble mpirun on three namespaces', () => {
   let url = '';
 
   const startWorker = (i: number): Run => {
-    const w = start('ip', ['netns', 'exec', NS[i] as string, process.execPath, BIN, 'worker', '--head', `${HEAD_IP}:${port}`, '--data', dir, '--name', `ns${i}`, '--instance', String(700 + i), '--slots', '2', '--log-level', 'warn', ...(i < 2 ? ['--allow-exec'] : [])]);
+    const w = start(...inNamespace(NS[i] as string, process.execPath, [BIN, 'worker', '--head', `${HEAD_IP}:${port}`, '--data', dir, '--name', `ns${i}`, '--instance', String(700 + i), '--slots', '2', '--log-level', 'warn', ...(i < 2 ? ['--allow-exec'] : [])]));
     workers.set(i, w);
     return w;
   };
