@@ -76,7 +76,7 @@ export interface TextServerStats {
   idleClosed: number;
   /** Closed for sending more than `maxBlanks` blank characters while they had no chunk. */
   blankFloods: number;
-  /** Waiting clients closed to make room for a new connection when the listener was full. */
+  /** Clients closed to make room for a new connection when the listener was full (waiting ones first). */
   evicted: number;
   /** The answer checks (off the event loop). */
   checks: CheckPoolStats;
@@ -226,7 +226,7 @@ export class TextServer {
       if (c.state === 'waiting' || !c.lease) {
         for (const b of rest) {
           if (!BLANK.has(b)) {
-            this.drop(c, 'sent data before it was given a chunk');
+            this.drop(c, 'sent data before it was given a chunk', `early ${c.remote}`);
             return;
           }
           if (++c.blanks > this.o.maxBlanks) {
