@@ -194,8 +194,8 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
   const job = options.job ?? null;
 
   const limiter = new WarnLimiter(() => head.clock.now());
-  const warn = (key: string, msg: string): void => {
-    if (limiter.ok(key)) head.event('warn', 'compat', msg);
+  const warn = (key: string, msg: string, level: 'info' | 'warn' = 'warn'): void => {
+    if (limiter.ok(key)) head.event(level, 'compat', msg);
     else log.debug(msg);
   };
   const refused = (what: string) => (remote: string, why: 'not allowed' | 'too many connections' | 'too many from this address'): void => {

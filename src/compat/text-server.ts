@@ -24,8 +24,8 @@ export interface TextServerOptions extends ListenerOptions {
   maxBlanks: number;
   /** Where answers are checked: off the event loop, within a budget per source address. */
   pool: CheckPool;
-  /** A rate-limited warning in the head's event log (one per key per minute). */
-  warn(key: string, msg: string): void;
+  /** A rate-limited line in the head's event log (one per key per minute; default level warn). */
+  warn(key: string, msg: string, level?: 'info' | 'warn'): void;
 }
 
 /**
@@ -203,7 +203,8 @@ export class TextServer {
     };
     this.clients.set(id, client);
     socket.setKeepAlive(true, 30_000);
-    this.head.event('info', 'compat', `seed 000 client ${remote} connected (node ${id})`, { node: id });
+    // once a minute per address: a flood of connections must not flood the log and the dashboards' events
+    this.o.warn(`connect ${remote}`, `seed 000 client ${remote} connected (node ${id})`, 'info');
     socket.on('data', (buf: Buffer) => this.onData(client, buf));
     socket.on('close', () => this.drop(client, null));
     this.assign(client);
@@ -329,7 +330,8 @@ export class TextServer {
     const returned = released > 0 && had ? `; chunk ${had.index} of job ${had.jobId} returned to the queue` : '';
     if (reason !== null && limitKey !== undefined) this.o.warn(limitKey, `closed seed 000 client ${c.remote} (node ${c.id}): ${reason}${returned}`);
     else if (reason !== null) this.head.event('warn', 'compat', `closed seed 000 client ${c.remote} (node ${c.id}): ${reason}${returned}`, { node: c.id });
-    else this.head.event(returned ? 'warn' : 'info', 'compat', `seed 000 client ${c.remote} left (node ${c.id})${returned}`, { node: c.id });
+    else if (returned) this.head.event('warn', 'compat', `seed 000 client ${c.remote} left (node ${c.id})${returned}`, { node: c.id });
+    else this.o.warn(`left ${c.remote}`, `seed 000 client ${c.remote} left (node ${c.id})`, 'info');
   }
 
   // ---- chunks ----
