@@ -297,18 +297,23 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
         }
       };
       primesListener = new CompatListener({ ...base, flag: '--compat-primes', port: ports.primes, onRefused: refused('seed 004 prime stream') }, (socket: net.Socket, remote: string) => {
-        let slowed = false;
+        let reserved = false;
         readLengthPrefixed(socket, {
           maxBytes: MAX_SEED004_BYTES,
           idleMs,
           messageMs: idleMs,
           admit() {
-            const wait = rate.take(remote);
-            if (wait > 0 && !slowed) {
+            // a message that waited had its token reserved: its turn has come
+            if (reserved) {
+              reserved = false;
+              return 0;
+            }
+            const wait = rate.reserve(remote);
+            if (wait > 0) {
+              reserved = true;
               prim.throttled++;
               warn(`primes rate ${remote}`, `slowing the seed 004 prime stream from ${remote} to ${limits.primesRate} values a second (--compat-primes-rate)`);
             }
-            slowed = wait > 0;
             return wait;
           },
           onMessage(body) {

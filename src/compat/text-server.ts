@@ -402,8 +402,8 @@ export class TextServer {
 
   /**
    * Hands out work to waiting clients, round-robin over their addresses, the address that holds the
-   * fewest chunks (then connections) first (issue 17, item 20): a flood of connections from a few addresses cannot take
-   * every chunk before a real client on another address gets one.
+   * fewest chunks (then connections) first (issue 17, item 20): a flood of connections from a few
+   * addresses cannot take every chunk before a real client on another address gets one.
    */
   private poll(): void {
     const held = new Map<string, number>();

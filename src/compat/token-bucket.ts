@@ -33,14 +33,13 @@ export class TokenBuckets {
     return level;
   }
 
-  /** Takes `n` tokens if the key has them; else takes nothing and returns the milliseconds until it will. */
-  take(key: string, n = 1): number {
-    const level = this.level(key);
-    if (level >= n) {
-      this.spend(key, n);
-      return 0;
-    }
-    return Math.max(1, Math.ceil(((n - level) / this.perSecond) * 1000));
+  /**
+   * Reserves `n` tokens now, going into debt if need be, and returns the milliseconds until the debt
+   * is paid (0: go now). Each waiter is woken once, at its turn, however many wait on one key.
+   */
+  reserve(key: string, n = 1): number {
+    this.spend(key, n);
+    return this.waitFor(key, 0);
   }
 
   /** Spends `n` tokens unconditionally (the level may go negative). */
