@@ -405,6 +405,36 @@ describe('compat listeners under hostile input', () => {
   });
 });
 
+describe('seed 000 listener when full', () => {
+  it('makes room by closing a silent chunk holder of the fullest address, never a client whose answer is being read', async () => {
+    const h = await compatHead({ text: 0, maxConnections: 4, maxPerAddress: 3 });
+    const port = h.compat.ports.text as number;
+    const sub = await api<Status>(h, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '100000', chunk: '1000', params: { list: true } });
+    const a = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await connectFrom(port, '127.0.6.1');
+      await readLine(s);
+      a.push(s);
+    }
+    const b = await connectFrom(port, '127.0.6.2');
+    await readLine(b);
+    // the newest holder of 127.0.6.1 has begun its answer: it is not a candidate
+    (a[2] as net.Socket).write('9');
+    await new Promise((r) => setTimeout(r, 200)); // its byte reaches the head before the newcomer (nothing to poll for)
+    const firstClosed = closedBy(a[0] as net.Socket);
+    const c = await connectFrom(port, '127.0.6.3');
+    const line = await readLine(c);
+    expect(line).toMatch(/^\d+:\d+:\d+$/);
+    await firstClosed;
+    expect(h.compat.status().text).toMatchObject({ clients: 4, evicted: 1, refusedConnections: 0 });
+    expect(events(h).some((m) => /^closed seed 000 client 127\.0\.6\.1 \(node seed000:127\.0\.6\.1#0\): closed to make room for a new connection: 4 are open \(--compat-max-connections\), 3 of them from its address, and it had not begun its answer to chunk \d+; chunk \d+ of job [0-9a-f-]+ returned to the queue$/.test(m))).toBe(true);
+    expect((a[1] as net.Socket).destroyed).toBe(false);
+    expect((a[2] as net.Socket).destroyed).toBe(false);
+    for (const s of [...a, b, c]) s.destroy();
+    await api(h, 'POST', `/api/jobs/${sub.json.id}/cancel`);
+  });
+});
+
 // ---- the CLI (once `bramble head` has the compat flags) ----
 
 const cliHasCompat = (await run(['head', '--help'])).out.includes('--compat-telemetry');
