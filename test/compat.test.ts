@@ -342,6 +342,20 @@ describe('seed 004 prime stream', () => {
   });
 });
 
+describe('seed 004 prime stream over its rate', () => {
+  it("slows the seed's own worker (a connection a prime, closed at once) without losing a prime", async () => {
+    const h = await compatHead({ primes: 0, primesRate: 20 }); // a burst of 200, then 20 a second
+    const env = { SEED_SERVER_IP: '127.0.0.1', SEED_PORT: String(h.compat.ports.primes) };
+    expect(await python(PRIME_WORKER, ['1', '1583'], env).exited).toBe(0); // the first 250 primes
+    const st = await waitFor('all 250 primes taken', () => {
+      const p = h.compat.status().primes;
+      return p && p.count === '250' ? p : null;
+    }, 30_000);
+    expect(st.throttled).toBeGreaterThanOrEqual(40);
+    expect(st).toMatchObject({ received: 250, rejected: 0, refusedConnections: 0, refusedSourceCap: 0 });
+  });
+});
+
 // ---- hostile input ----
 
 describe('compat listeners under hostile input', () => {

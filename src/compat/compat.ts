@@ -296,12 +296,13 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
           warn('primes sources', `refused a value of the seed 004 prime stream from ${remote}: ${limits.primesMaxSources} source addresses are known already`);
         }
       };
-      primesListener = new CompatListener({ ...base, flag: '--compat-primes', port: ports.primes, onRefused: refused('seed 004 prime stream') }, (socket: net.Socket, remote: string) => {
+      primesListener = new CompatListener({ ...base, flag: '--compat-primes', port: ports.primes, onRefused: refused('seed 004 prime stream') }, (socket: net.Socket, remote: string, hold) => {
         let reserved = false;
         readLengthPrefixed(socket, {
           maxBytes: MAX_SEED004_BYTES,
           idleMs,
           messageMs: idleMs,
+          hold,
           admit() {
             // a message that waited had its token reserved: its turn has come
             if (reserved) {

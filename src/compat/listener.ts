@@ -35,7 +35,7 @@ export class CompatListener {
 
   constructor(
     private readonly o: ListenerOptions,
-    onSocket: (socket: net.Socket, remote: string) => void,
+    onSocket: (socket: net.Socket, remote: string, hold: () => () => void) => void,
   ) {
     this.server = net.createServer({ noDelay: true }, (socket) => {
       socket.on('error', () => {
@@ -68,13 +68,27 @@ export class CompatListener {
       this.stats.accepted++;
       this.sockets.add(socket);
       this.perAddress.set(remote, mine + 1);
-      socket.once('close', () => {
+      // a connection counts toward the caps until its socket has closed and its handler let go of it
+      // (messages received before the peer closed may still wait for their turn: `hold`)
+      let holds = 1;
+      const release = (): void => {
+        if (--holds > 0) return;
         this.sockets.delete(socket);
         const m = (this.perAddress.get(remote) ?? 1) - 1;
         if (m <= 0) this.perAddress.delete(remote);
         else this.perAddress.set(remote, m);
-      });
-      onSocket(socket, remote);
+      };
+      socket.once('close', release);
+      const hold = (): (() => void) => {
+        holds++;
+        let letGo = false;
+        return () => {
+          if (letGo) return;
+          letGo = true;
+          release();
+        };
+      };
+      onSocket(socket, remote, hold);
     });
     this.server.on('error', () => {
       /* reported by listen() */
@@ -120,6 +134,11 @@ export interface LengthPrefixedOptions {
    * (the sender is slowed by TCP, nothing is lost) and its idle and message timers are stopped.
    */
   admit?: () => number;
+  /**
+   * Keeps the connection counted by its listener after the peer closed, while messages it sent wait
+   * for their turn (the seed's senders write one message and close at once); returns the release.
+   */
+  hold?: () => () => void;
   /** Handles a whole body; returns false to close the connection. */
   onMessage(body: Buffer): boolean;
   /** A broken connection (too large, too slow); the socket is already being closed. */
@@ -133,12 +152,19 @@ export function readLengthPrefixed(socket: net.Socket, o: LengthPrefixedOptions)
   let held: NodeJS.Timeout | null = null;
   let queue: Buffer[] = [];
   let done = false;
-  const stop = (reason: string | null): void => {
-    if (done) return;
+  let peerGone = false;
+  let release: (() => void) | null = null;
+  const finish = (): void => {
     done = true;
     if (deadline) clearTimeout(deadline);
     if (held) clearTimeout(held);
     queue = [];
+    release?.();
+    release = null;
+  };
+  const stop = (reason: string | null): void => {
+    if (done) return;
+    finish();
     if (reason !== null) {
       o.onBad(reason);
       socket.destroy();
@@ -150,9 +176,12 @@ export function readLengthPrefixed(socket: net.Socket, o: LengthPrefixedOptions)
   const idle = (): void => stop(`silent for ${o.idleMs} ms`);
   socket.setTimeout(o.idleMs, idle);
   socket.on('close', () => {
-    done = true;
+    peerGone = true;
     if (deadline) clearTimeout(deadline);
-    if (held) clearTimeout(held);
+    deadline = null;
+    // messages received whole before the close still get their turn (and the listener still counts them)
+    if (!done && held !== null && queue.length > 0 && o.hold) release = o.hold();
+    else if (!done) finish();
   });
   const messageTimer = (): void => {
     if (decoder.buffered > 0 && deadline === null) {
@@ -180,6 +209,7 @@ export function readLengthPrefixed(socket: net.Socket, o: LengthPrefixedOptions)
           held = null;
           drain();
         }, wait);
+        held.unref();
         return;
       }
       const body = queue.shift() as Buffer;
@@ -196,6 +226,10 @@ export function readLengthPrefixed(socket: net.Socket, o: LengthPrefixedOptions)
       }
     }
     if (done) return;
+    if (peerGone) {
+      finish();
+      return;
+    }
     if (socket.isPaused()) {
       socket.setTimeout(o.idleMs, idle);
       socket.resume();
