@@ -8,7 +8,8 @@
 //    BullMQ in both pairings, the same run: 2 worker processes, and 1 process with concurrency 50 (its
 //    best on a 2-core machine: issue 16); bramble's ratio is reported against the better of the two,
 //    and `bramble run noop --chunks N` (head and slots in one process) against it too.
-//    SKIP=scaling,memory leaves those parts out.
+//    SKIP=scaling,memory leaves those parts out. BASE=DIR (an earlier checkout, built) times its
+//    `bramble run noop` in the same run too: before and after on the same loaded machine.
 // 2. Scaling: primes [0, 1e10] with 1 and 2 slots (`bramble run --workers N`): T1 / (2 x T2).
 // 3. Head memory per queued chunk and per connected worker.
 // Profiling: BENCH_HEAD_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (and BENCH_WORKER_FLAGS) pass node flags.
@@ -21,6 +22,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** BASE=DIR: a checkout of an earlier version, built, whose `run noop` is timed in the same run (before/after). */
+const BASE = process.env.BASE ? path.resolve(process.env.BASE) : null;
 const BIN = path.join(ROOT, 'bin/bramble.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -240,8 +243,8 @@ export async function scaling(runs) {
 }
 
 /** `bramble run noop --chunks N`: head and slots in one process, chunks per second of the job itself. */
-async function brambleRunNoop(chunks) {
-  const p = proc(process.execPath, [path.join(ROOT, 'bin', 'bramble.js'), 'run', 'noop', '--chunks', String(chunks), '--json']);
+async function brambleRunNoop(chunks, root = ROOT) {
+  const p = proc(process.execPath, [path.join(root, 'bin', 'bramble.js'), 'run', 'noop', '--chunks', String(chunks), '--json']);
   await new Promise((r) => p.child.on('exit', r));
   const j = JSON.parse(p.out());
   return { rate: chunks / j.seconds, seconds: j.seconds };
@@ -252,6 +255,7 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
   const skip = (process.env.SKIP ?? '').split(',');
   const ours = [];
   const oursRun = [];
+  const oursBase = [];
   const theirs2 = [];
   const theirs1 = [];
   const lat = [];
@@ -263,6 +267,11 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
     const r = await brambleRunNoop(chunks);
     oursRun.push(r.rate);
     log(`  bramble run noop ${i + 1}: ${r.rate.toFixed(0)} chunks/s`);
+    if (BASE) {
+      const rb = await brambleRunNoop(chunks, BASE);
+      oursBase.push(rb.rate);
+      log(`  bramble run noop ${i + 1}, BASE build: ${rb.rate.toFixed(0)} chunks/s`);
+    }
     const q2 = await bullmqNoop(chunks, 2);
     if (q2) {
       theirs2.push(q2.rate);
@@ -277,6 +286,7 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
   const best = theirs1.length ? Math.max(median(theirs1), median(theirs2)) : null;
   const bestName = theirs1.length && median(theirs1) >= median(theirs2) ? '1 process, concurrency 50' : '2 processes, concurrency 50 each';
   const rows = [
+    ...(BASE ? [{ name: `bramble run noop --chunks ${chunks}, this build against BASE (${BASE})`, ours: median(oursRun), yardstick: median(oursBase), unit: 'chunks/s; yardstick: the same command of the BASE build, same run', ratio: median(oursRun) / median(oursBase) }] : []),
     {
       name: `noop throughput, ${chunks} chunks, 2 worker processes`,
       ours: median(ours),

@@ -33,6 +33,8 @@ function timed(argv, expect) {
 }
 
 const node = process.execPath;
+/** BASE=DIR: an earlier checkout, built: its `bramble run` rows are timed in the same run (before/after). */
+const BASE = process.env.BASE ? path.join(path.resolve(process.env.BASE), 'bin', 'bramble.js') : null;
 /** The rows: ours against a yardstick; `expect` checks the answer, so a fast wrong run cannot count. */
 const ROWS = [
   { name: 'bramble --help', ours: [node, BRAMBLE, '--help'], yard: 'node -e 0', theirs: [node, '-e', '0'], expect: /Commands:/ },
@@ -45,12 +47,13 @@ export async function run({ log = console.log } = {}) {
   const have = spawnSync('primesieve', ['--version']).status === 0;
   if (!have) log('primesieve is not installed (apt-get install primesieve-bin): the run rows are left out');
   const rows = ROWS.filter((r) => have || r.theirs[0] !== 'primesieve');
-  const res = rows.map(() => ({ ours: [], theirs: [] }));
+  const res = rows.map(() => ({ ours: [], theirs: [], base: [] }));
   timed(ROWS[0].ours); // the first start fills the page cache for everyone
   for (let i = 0; i < RUNS; i++) {
     rows.forEach((r, k) => {
       res[k].theirs.push(timed(r.theirs, r.theirsExpect));
       res[k].ours.push(timed(r.ours, r.expect));
+      if (BASE) res[k].base.push(timed(r.ours.map((a) => (a === BRAMBLE ? BASE : a)), r.expect));
     });
   }
   return rows.map((r, k) => {
@@ -58,16 +61,19 @@ export async function run({ log = console.log } = {}) {
     const theirs = median(res[k].theirs.map((x) => x.wall));
     const oursCpu = median(res[k].ours.map((x) => x.cpu));
     const theirsCpu = median(res[k].theirs.map((x) => x.cpu));
-    return { name: r.name, ours, yardstick: theirs, ratio: ours / theirs, unit: `seconds, process start to exit, median of ${RUNS}; yardstick: ${r.yard}; CPU ${oursCpu.toFixed(2)} s vs ${theirsCpu.toFixed(2)} s, ratio ${(oursCpu / theirsCpu).toFixed(2)}` };
+    const base = BASE ? ` [BASE: ${median(res[k].base.map((x) => x.wall)).toFixed(3)} s, CPU ${median(res[k].base.map((x) => x.cpu)).toFixed(2)} s]` : '';
+    return { name: r.name, ours, yardstick: theirs, ratio: ours / theirs, unit: `seconds, process start to exit, median of ${RUNS}; yardstick: ${r.yard}; CPU ${oursCpu.toFixed(2)} s vs ${theirsCpu.toFixed(2)} s, ratio ${(oursCpu / theirsCpu).toFixed(2)}${base}` };
   });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await run();
-  console.log('| command | bramble (s) | yardstick | yardstick (s) | ratio | CPU ratio |');
-  console.log('|---|---|---|---|---|---|');
+  console.log(`| command | bramble (s) | yardstick | yardstick (s) | ratio | CPU: ours vs theirs | CPU ratio |${BASE ? ' BASE build |' : ''}`);
+  console.log(`|---|---|---|---|---|---|---|${BASE ? '---|' : ''}`);
   for (const r of rows) {
-    const cpu = /ratio ([\d.]+)$/.exec(r.unit)?.[1];
-    console.log(`| \`${r.name}\` | ${r.ours.toFixed(3)} | ${r.unit.split('yardstick: ')[1].split(';')[0]} | ${r.yardstick.toFixed(3)} | ${r.ratio.toFixed(2)}x | ${cpu}x |`);
+    const cpu = /ratio ([\d.]+)/.exec(r.unit)?.[1];
+    const cpuS = /CPU ([\d.]+ s vs [\d.]+ s)/.exec(r.unit)?.[1];
+    const base = BASE ? ` ${/\[BASE: (.*)\]/.exec(r.unit)?.[1] ?? '-'} |` : '';
+    console.log(`| \`${r.name}\` | ${r.ours.toFixed(3)} | ${r.unit.split('yardstick: ')[1].split(';')[0]} | ${r.yardstick.toFixed(3)} | ${r.ratio.toFixed(2)}x | ${cpuS} | ${cpu}x |${base}`);
   }
 }

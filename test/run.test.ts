@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, run, tmpDir } from './helpers/procs.js';
+import { bramble, cleanup, run, tmpDir } from './helpers/procs.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(cleanup));
@@ -19,7 +19,8 @@ describe('bramble run (one command, local slots)', () => {
   });
 
   it('runs tiny chunks on many slots: a 16-slot worker states a window the protocol accepts (it was 1040 > 1024)', async () => {
-    const r = await run(['run', 'noop', '--chunks', '20000', '--workers', '16', '--json']);
+    // every message of the in-process link through the wire's encoding and checks (Want's max included)
+    const r = await run(['run', 'noop', '--chunks', '20000', '--workers', '16', '--json'], { BRAMBLE_CHECK_LOCAL_LINK: '1' });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ task: 'noop', chunks: '20000', state: 'done', workers: 16 });
   });
@@ -42,6 +43,34 @@ describe('bramble run (one command, local slots)', () => {
     expect(lines).toHaveLength(168);
     expect(lines[0]).toBe('2');
     expect(lines[167]).toBe('997');
+  });
+
+  it('a slot thread that dies in the middle of a chunk is replaced and the chunk retried: the count stays exact', async () => {
+    const dir = tmpDir();
+    dirs.push(dir);
+    const once = path.join(dir, 'exit-once');
+    writeFileSync(once, '');
+    // the test-only hook ends the first slot thread that finds the file (deleting it), mid-chunk
+    const r = await run(['run', 'primes', '--start', '1', '--end', '1e7', '--chunk', '1e6', '--json', '--workers', '2', '--log-level', 'warn'], { BRAMBLE_TEST_SLOT_FAULT: `exit-once:${once}`, BRAMBLE_CHECK_LOCAL_LINK: '1' });
+    expect(existsSync(once)).toBe(false);
+    expect(r.err).toMatch(/slot thread exited with code 3/);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ count: '664579', last: '9999991', failedChunks: [], state: 'done' });
+  });
+
+  it('a chunk that throws every time is retried, quarantined and reported: exit 1, its error on stderr', async () => {
+    const r = await run(['run', 'primes', '--start', '1', '--end', '1e7', '--chunk', '1e6'], { BRAMBLE_TEST_SLOT_FAULT: 'throw:1000001' });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/FAILED chunks \(quarantined\): 1/);
+    expect(r.err).toMatch(/chunk 1 quarantined: failed 3 times on 1 worker\(s\); last error: Error: test fault: the chunk starting at 1000001 throws/);
+  });
+
+  it('Ctrl-C stops a run at once: the process and its slot threads are gone, exit 130', async () => {
+    const p = bramble(['run', 'primes', '--start', '0', '--end', '1e12', '--workers', '2', '--log-level', 'info']);
+    while (!/joined head/.test(p.err()) && p.child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(130);
+    expect(p.out()).toBe('');
   });
 
   it.each([

@@ -25,8 +25,9 @@ function usable(dir: string): boolean {
 }
 
 /**
- * The credentials of `bramble run`'s head and local slots: TLS and the cluster secret even on
- * loopback, so no other user of the machine can join a run or read it. Making a CA and a head
+ * The credentials of `bramble run`'s head and local slots: the cluster secret its local worker
+ * proves over the in-process link (a run opens no port, so no other user of the machine can join it),
+ * the lease and code-signing keys; a cluster dir also holds a CA and head certificate. Making a CA and a head
  * certificate costs a user ~0.3 s (loading @peculiar/x509, key generation), so they are made on the
  * first run and kept in a directory only this user can enter (the protection `~/.bramble` has); two
  * first runs at once each make a set and the first to move it in place wins. Where the cache cannot

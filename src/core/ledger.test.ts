@@ -140,6 +140,20 @@ describe('Ledger', () => {
     expect(ledger.quarantinedChunks('j')[0]?.error).toMatch(/failed 3 times on 3 worker\(s\); last error: boom 3/);
   });
 
+  it('gives a failed chunk back to the only worker, a head-side helper (the Life coordinator) registered beside it', () => {
+    const { ledger } = setup(2, { maxAttempts: 3 });
+    ledger.registerWorker('w1');
+    ledger.registerWorker('life-coordinator', 1, { retries: false });
+    const [c0, c1] = ledger.lease('w1', 2);
+    ledger.fail('w1', c0!.token, 'slot thread exited');
+    expect(ledger.complete([done(c1!.token, 1)])).toEqual(['accepted']);
+    const [again] = ledger.lease('w1', 1);
+    expect(again?.index).toBe(0);
+    expect(again?.attempt).toBe(2);
+    expect(ledger.complete([done(again!.token, 0)])).toEqual(['accepted']);
+    expect(ledger.getJob('j').state).toBe('done');
+  });
+
   it('cancel revokes every lease and drops later results', () => {
     const { ledger, events } = setup(3);
     ledger.registerWorker('w1');

@@ -281,6 +281,8 @@ export class Ledger {
   readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0, overdueBackups: 0, votes: 0, verified: 0, disagreements: 0 };
   /** Results outvoted per worker (issue 17, item 17); at MAX_STRIKES it gets no work until cleared. */
   private readonly strikes = new Map<string, number>();
+  /** Registered workers that never take a retried chunk (see registerWorker). */
+  private readonly noRetries = new Set<string>();
   /** Workers caught disagreeing: every later result of theirs is compared with another worker's. */
   private readonly suspects = new Set<string>();
   private readonly random: () => number;
@@ -516,9 +518,14 @@ export class Ledger {
 
   // ---- workers ----
 
-  /** A worker joined with `slots` slots (its share of a job's tail is sized by slots). */
-  registerWorker(worker: string, slots = 1): void {
+  /**
+   * A worker joined with `slots` slots (its share of a job's tail is sized by slots). A head-side
+   * helper that holds leases but never takes a retried chunk (the Life coordinator) passes
+   * `retries: false`: it does not count as another worker a failed chunk could go to.
+   */
+  registerWorker(worker: string, slots = 1, o: { retries?: boolean } = {}): void {
     this.silent.delete(worker);
+    if (o.retries === false) this.noRetries.add(worker);
     this.slotTotal += Math.max(1, slots) - (this.slots.get(worker) ?? 0);
     this.slots.set(worker, Math.max(1, slots));
   }
@@ -534,6 +541,7 @@ export class Ledger {
   releaseWorker(worker: string, reason: 'lost' | 'drained'): Lease[] {
     this.slotTotal -= this.slots.get(worker) ?? 0;
     this.slots.delete(worker);
+    this.noRetries.delete(worker);
     this.silent.delete(worker);
     const tokens = this.byWorker.get(worker);
     this.byWorker.delete(worker);
@@ -620,7 +628,9 @@ export class Ledger {
       }
       if (book.voted(r.i, worker)) continue; // a copy must come from another worker
       const f = book.failures.get(r.i);
-      if (f && f.workers.has(worker) && this.slots.size > f.workers.size) continue;
+      // another worker could take it: wait for it (with one worker, even the Life coordinator
+      // registered beside it, the chunk comes back to this one, or a failure hung the job)
+      if (f && f.workers.has(worker) && this.slots.size - this.noRetries.size > f.workers.size) continue;
       book.retry.splice(k, 1);
       return r;
     }

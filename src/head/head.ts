@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { JobInput, Task } from '../tasks/index.js';
 import { findTask } from '../tasks/index.js';
-import type { FrameServer, Pending } from '../net/index.js';
+import type { FrameServer, LinkEnd, Pending } from '../net/index.js';
+import { localLinkPair } from '../net/index.js';
+import type { Message } from '../protocol/index.js';
 import type { ClusterReadModel, CompatHost, HeadCounters, HeadEvent, JobStatus, LedgerCounters, NodeLoad, NodeRecord } from '../ports/index.js';
 import { HmacLeaseSigner } from '../trust/index.js';
 import { ExecRelay } from './exec-relay.js';
@@ -139,6 +141,17 @@ export class Head implements ClusterReadModel, CompatHost {
 
   get port(): number {
     return this.server?.port ?? 0;
+  }
+
+  /**
+   * A worker in this process (`bramble run`): one end of an in-process link goes through the same
+   * handshake (challenge, hello with its proof of the secret, welcome), leases, results and leave as a
+   * worker over TLS; the other end is returned for the worker agent. No socket, no encoding.
+   */
+  acceptLocal(check: ((m: Message) => Message) | null = null): LinkEnd {
+    const { head, worker } = localLinkPair(randomBytes(32), check);
+    this.sessions.accept({ ...head, authenticated: () => undefined });
+    return worker;
   }
 
   get pendingConnections(): number {

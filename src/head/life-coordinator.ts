@@ -162,7 +162,7 @@ export class LifeCoordinator implements LifeListener {
   readonly workerId = 'life-coordinator';
 
   constructor(private readonly o: LifeCoordinatorOptions) {
-    o.ledger.registerWorker(this.workerId, 1);
+    o.ledger.registerWorker(this.workerId, 1, { retries: false });
     mkdirSync(o.dir, { recursive: true });
     // a head restart: every unfinished Life job resumes from its last checkpoint
     for (const job of o.ledger.activeJobs()) if (this.owns(job)) this.adopt(job);

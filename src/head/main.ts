@@ -23,6 +23,8 @@ export interface HeadProcessOptions extends Partial<Omit<HeadSettingsValues, 'ht
   dataDir: string;
   /** The HTTP API's port; null: none (`bramble run`). */
   httpPort?: number | null;
+  /** false: no worker port at all, workers only in this process (`bramble run`: `head.acceptLocal()`). */
+  listen?: boolean;
   logger: Logger;
   version?: string;
   /** The journal (default: SqliteJournal in DATA/bramble.db): the one place a concrete journal is chosen. */
@@ -120,7 +122,7 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
     mayLease: o.mayLease,
     epoch: o.epoch,
     lifeDir: path.join(o.dataDir, 'life'),
-    server: (accept) =>
+    server: o.listen === false ? undefined : (accept) =>
       new FrameServer(
         { host: settings.bind, port: settings.port, tls, maxFrameBytes: settings.maxFrameBytes, authTimeoutMs: settings.authTimeoutMs, maxPending: budget.workers.maxPending, maxPendingPerAddress: budget.workers.maxPendingPerAddress, maxConnections: budget.workers.maxConnections },
         accept,

@@ -1,6 +1,6 @@
 import type { Assignment, Clock, JobRecord, Ledger, ResultInput } from '../core/index.js';
 import { BrambleError, RepeatLimiter } from '../core/index.js';
-import type { FramedConnection, Pending } from '../net/index.js';
+import type { MessageLink } from '../net/index.js';
 import type { HeadCounters, SessionHandlers, SessionInfo, SessionPort, WorkerSession } from '../ports/index.js';
 import type { LifeMessage, Message, MessageOf, TelemetryFields } from '../protocol/index.js';
 import { ErrorCode, LIFE_STRIPS, PROTOCOL_VERSION, ProtocolError, isLifeMessage } from '../protocol/index.js';
@@ -44,6 +44,14 @@ export interface WorkerSessionsOptions {
   epoch?: bigint;
   /** Jobs run by a head-side coordinator (distributed Life): never leased to a worker's slots. */
   reserved?: (job: JobRecord) => boolean;
+}
+
+/** A connection not yet authenticated: the worker port's `Pending`, or one end of a `LocalLink`. */
+export interface LinkPending {
+  conn: MessageLink;
+  /** Keying material both ends agree on (TLS exporter; random for an in-process link). */
+  binding: Uint8Array;
+  authenticated(): void;
 }
 
 /** One member of the cluster, native or compat: the single place where joining and leaving happen. */
@@ -94,7 +102,7 @@ class Session implements WorkerSession, ResultSink {
  * (before the commit, which only delays the ack), so results and assigns cross without a `want` each.
  */
 interface Peer {
-  conn: FramedConnection;
+  conn: MessageLink;
   session: Session | null;
   /** Chunks this worker can hold at once (its last `want`). */
   window: number;
@@ -232,8 +240,11 @@ export class WorkerSessions implements SessionPort {
 
   // ---- native workers ----
 
-  /** A connection from the worker port (after TLS): challenge, hello, then messages. */
-  accept(p: Pending): void {
+  /**
+   * A connection from the worker port (after TLS), or the in-process link of `bramble run`: challenge,
+   * hello, then messages; the same handshake, proof and dispatch either way.
+   */
+  accept(p: LinkPending): void {
     const peer: Peer = { conn: p.conn, session: null, window: 0, slots: 1, wantAt: null, lastServed: 0, draining: false, runs: new Set() };
     this.conns.add(peer);
     const nonce = newNonce();
@@ -264,7 +275,7 @@ export class WorkerSessions implements SessionPort {
     });
   }
 
-  private onHello(peer: Peer, p: Pending, nonce: string, msg: Message): void {
+  private onHello(peer: Peer, p: LinkPending, nonce: string, msg: Message): void {
     if (msg.type !== 'hello') throw new ProtocolError(ErrorCode.Unexpected, `expected hello, got ${msg.type}`);
     if (msg.version !== PROTOCOL_VERSION) {
       throw new ProtocolError(ErrorCode.Version, `worker speaks protocol ${msg.version}, this head speaks ${PROTOCOL_VERSION}: install the same bramble version`);

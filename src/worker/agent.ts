@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ClientConnection } from '../net/index.js';
+import type { LinkEnd } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
 import type { AssignedChunk, Message, MessageOf } from '../protocol/index.js';
 import { LIFE_STRIPS, MAX_WINDOW, PROTOCOL_VERSION, isLifeMessage } from '../protocol/index.js';
@@ -56,6 +56,13 @@ export interface WorkerAgentOptions {
    * leader listens on the worker port. Default: just host:port.
    */
   heads?: { host: string; port: number }[];
+  /**
+   * How to reach the head instead of dialling host:port: `bramble run` passes the in-process link of
+   * its own head (`Head.acceptLocal`), so the same handshake and sessions run without a socket.
+   */
+  connect?: () => Promise<LinkEnd>;
+  /** Slot threads started earlier (`bramble run` starts them before loading the head's modules). */
+  pool?: SlotPool;
 }
 
 /** The worker switch that lets it run what a task needs. */
@@ -79,7 +86,7 @@ export class WorkerAgent {
   private pool: SlotPool;
   /** Strips of distributed Life jobs held here (worker/life-parts.ts). */
   private readonly life = new LifeParts((m) => this.link?.conn.send(m));
-  private link: ClientConnection | null = null;
+  private link: LinkEnd | null = null;
   private readonly queue: AssignedChunk[] = [];
   private readonly running = new Map<string, Running>();
   /** Results computed but not yet acknowledged: resent after a reconnect. */
@@ -117,7 +124,7 @@ export class WorkerAgent {
 
   constructor(private readonly o: WorkerAgentOptions) {
     this.node = o.node ?? `${os.hostname()}#${o.instance}-${randomUUID().slice(0, 8)}`;
-    this.pool = new SlotPool(o.slots);
+    this.pool = o.pool ?? new SlotPool(o.slots);
     this.log = o.logger.child({ worker: o.name });
     this.exec = o.allowExec ? new ExecRunner({ node: this.node, log: this.log, send: (m) => this.link?.conn.send(m) }) : null;
     this.heads = o.heads && o.heads.length > 0 ? o.heads : [{ host: o.host, port: o.port }];
@@ -160,7 +167,7 @@ export class WorkerAgent {
       this.nextHead = (this.nextHead + 1) % this.heads.length;
       try {
         // a stopped head's kernel still accepts TCP: a short handshake limit when there are others to try
-        const link = await connectFramed({ host: head.host, port: head.port, caHash: this.o.caHash, ...(this.heads.length > 1 ? { connectTimeoutMs: 3000 } : {}) });
+        const link = this.o.connect ? await this.o.connect() : await connectFramed({ host: head.host, port: head.port, caHash: this.o.caHash, ...(this.heads.length > 1 ? { connectTimeoutMs: 3000 } : {}) });
         if (await this.session(link, head)) {
           this.backoffMs = 250;
           failures = 0;
@@ -189,7 +196,7 @@ export class WorkerAgent {
   }
 
   /** One connection's life: challenge, hello, welcome, then serve until it closes. True when it was welcomed. */
-  private session(link: ClientConnection, head: { host: string; port: number }): Promise<boolean> {
+  private session(link: LinkEnd, head: { host: string; port: number }): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       const { conn } = link;
       let welcomed = false;
@@ -212,7 +219,10 @@ export class WorkerAgent {
         this.unanswered = 0;
         if (!welcomed) {
           if (msg.type === 'challenge') {
-            void this.sampler.sample().then((t) => {
+            // in process (`bramble run`), the head shares this machine: its telemetry follows the
+            // welcome instead of holding up the hello (a first sample spawns vcgencmd, tens of ms)
+            const sample = this.o.connect ? Promise.resolve({}) : this.sampler.sample();
+            void sample.then((t) => {
               const proof = this.o.secret ? authProof(this.o.secret, msg.nonce, this.node, link.binding) : undefined;
               conn.send({
                 ...t,
@@ -250,6 +260,7 @@ export class WorkerAgent {
             this.heartbeatTimer = setInterval(() => this.heartbeat(), msg.heartbeatMs);
             this.unanswered = 0;
             this.telemetryTimer = setInterval(() => void this.telemetry(), msg.telemetryMs);
+            if (this.o.connect) setTimeout(() => void this.telemetry(), 200).unref();
             this.lastWant = -1;
             this.want();
             return;
@@ -352,7 +363,7 @@ export class WorkerAgent {
       const chunks = this.queue.splice(0, k);
       const entries: Running[] = chunks.map((chunk) => ({ chunk, runId: null, batched: chunks.length > 1 }));
       for (const e of entries) this.running.set(e.chunk.token, e);
-      const { id, done } = this.pool.run(chunks.map((c) => ({ task: c.task, params: c.params, start: c.start, end: c.end })));
+      const { id, done } = this.pool.run(chunks.map((c) => ({ job: c.job, task: c.task, params: c.params, start: c.start, end: c.end })));
       for (const e of entries) e.runId = id;
       void done.then((replies) => {
         entries.forEach((entry, k) => this.finished(entry, replies[k] ?? { ok: false, error: 'no reply from the slot' }));

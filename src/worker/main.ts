@@ -1,6 +1,8 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
+import type { LinkEnd } from '../net/index.js';
 import { WorkerAgent } from './agent.js';
+import type { SlotPool } from './slot-pool.js';
 
 export interface WorkerProcessOptions {
   host: string;
@@ -23,6 +25,10 @@ export interface WorkerProcessOptions {
   codeDir?: string;
   codeCpuSeconds?: number;
   codeMemoryMb?: number;
+  /** The head in this process (`bramble run`): its in-process link instead of a TLS connection. */
+  connect?: () => Promise<LinkEnd>;
+  /** Slot threads already started. */
+  pool?: SlotPool;
 }
 
 /** Composition root of a worker: the agent, its slots, and a clean drain on SIGTERM/SIGINT. */
@@ -46,6 +52,8 @@ export function startWorkerProcess(o: WorkerProcessOptions): WorkerAgent {
     codeDir: o.codeDir,
     codeCpuSeconds: o.codeCpuSeconds,
     codeMemoryMb: o.codeMemoryMb,
+    connect: o.connect,
+    pool: o.pool,
   });
   agent.start();
   return agent;

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { SlotReply, SlotRequest } from './slot-thread.js';
+import type { SlotBatch, SlotReply, SlotRequest } from './slot-thread.js';
 
 // the compiled thread module (tests that run the TypeScript sources use the build in dist/)
 const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/slot-thread.js', import.meta.url) : new URL('./slot-thread.js', import.meta.url);
@@ -56,7 +56,13 @@ export class SlotPool {
     const done = new Promise<SlotReply[]>((resolve) => {
       slot.job = { id, size: batch.length, resolve };
     });
-    slot.thread.postMessage({ id, batch });
+    const first = batch[0];
+    // one job's chunks (the usual batch of tiny chunks): its task and params cloned once, not per chunk
+    if (first && batch.length > 1 && batch.every((r) => r.task === first.task && (r.params === first.params || (r.job !== undefined && r.job === first.job)))) {
+      const ranges: string[] = [];
+      for (const r of batch) ranges.push(r.start, r.end);
+      slot.thread.postMessage({ id, task: first.task, params: first.params, ranges } satisfies SlotBatch);
+    } else slot.thread.postMessage({ id, batch } satisfies SlotBatch);
     return { id, done };
   }
 

@@ -5,6 +5,9 @@ import type { Command } from 'commander';
 import { BrambleError, InputError } from '../../core/index.js';
 import { findTask, planJob, publicTasks, taskFlags } from '../../tasks/index.js';
 import { anyJobInput, follow, printJson, rawArgs, taskArgumentHelp, taskOptions, writeFileFrom } from '../shared.js';
+import type { Message } from '../../protocol/index.js';
+import type { JobInput } from '../../tasks/index.js';
+import type { SlotPool } from '../../worker/slots-main.js';
 import { VERSION } from '../version.js';
 
 /** `bramble run`: a head and local slots in one command. */
@@ -27,38 +30,16 @@ export function register(program: Command): void {
     if (o['out'] !== undefined && outFlag) o[outFlag.attribute] = true;
     const { input, module, files } = await anyJobInput(task, words, o, rawArgs(program));
     const plan = planJob(input, workers); // validate before starting anything
-    const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal, SqliteJournal }, { formatResult }, { ProgressBar }] = await Promise.all([
-      import('../logger.js'),
-      import('../run-credentials.js'),
-      import('../../head/index.js'),
-      import('../../worker/main.js'),
-      import('../../storage/index.js'),
-      import('../format.js'),
-      import('../progress.js'),
-    ]);
-    const logger = makeLogger(String(o['logLevel']), { toStderr: true });
-    // TLS and auth even on loopback, with credentials made once per user (run-credentials.ts); the
-    // journal in memory, since a run's ledger dies with it, unless it keeps the job's output (--out),
-    // which goes to disk: the head never holds a whole job's output
-    const { cluster, dispose } = await runCredentials();
-    // users' code (issue 12) is stored in a temp dir too, never among the reused credentials
-    const keepsOutput = findTask(input.task)?.hasOutput(plan.params) === true;
-    const userCode = module !== null || (findTask(input.task)?.needs ?? null) !== null;
-    const dir = keepsOutput || userCode ? mkdtempSync(path.join(os.tmpdir(), 'bramble-run-')) : null;
-    const journal = dir && keepsOutput ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
-    const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, bind: '127.0.0.1', port: 0, httpPort: null, insecure: false, logger, version: VERSION });
-    // the user's own code on their own machine: no switch needed (issue 12)
-    for (const code of [...(module ? [module.bytes] : []), ...files.map((f) => f.bytes)]) hp.head.code?.put(code);
-    const agent = startWorkerProcess({
-      ...{ host: '127.0.0.1', port: hp.workerPort, caHash: cluster.caHash, secret: cluster.secret, slots: workers, name: 'local', logger, version: VERSION },
-      ...(dir && userCode ? { allowCode: true, allowExec: true, codeDir: path.join(dir, 'code-local') } : {}),
+    // the slot threads first: their start (a Node bootstrap each, the task registry, the kernels'
+    // WebAssembly) runs while this thread loads the head's and the worker's modules
+    const { startSlots } = await import('../../worker/slots-main.js');
+    const pool = startSlots(workers);
+    const local = await startLocal({ pool, input, params: plan.params, module, files, logLevel: String(o['logLevel']) }).catch(async (err: unknown) => {
+      await pool.close(); // its threads would keep this process alive
+      throw err;
     });
-    const cleanup = async (): Promise<void> => {
-      await agent.stop();
-      await hp.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      dispose();
-    };
+    const { hp, formatResult, ProgressBar } = local;
+    const cleanup = local.stop;
     const onSignal = (): void => {
       void cleanup().finally(() => process.exit(130));
     };
@@ -78,4 +59,50 @@ export function register(program: Command): void {
       await cleanup();
     }
   });
+}
+
+/**
+ * The head and the local worker of a run: no worker port, the local slots reach the head over an
+ * in-process link (`Head.acceptLocal`): the same handshake and proof of the secret, leases, retries
+ * and fold as a worker over TLS, without sockets or encoding, and nothing on the network can join a
+ * run. BRAMBLE_CHECK_LOCAL_LINK=1 (tests) sends every message through the wire's encoding and checks.
+ */
+async function startLocal(o: { pool: SlotPool; input: JobInput; params: Record<string, unknown>; module: { bytes: Uint8Array } | null; files: { bytes: Uint8Array }[]; logLevel: string }) {
+  const { pool, input, params, module, files } = o;
+  const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal, SqliteJournal }, { formatResult }, { ProgressBar }, wire] = await Promise.all([
+    import('../logger.js'),
+    import('../run-credentials.js'),
+    import('../../head/main.js'), // not head/index.js: HA's modules (etcd, the HTTP API) stay unloaded
+    import('../../worker/main.js'),
+    import('../../storage/index.js'),
+    import('../format.js'),
+    import('../progress.js'),
+    import('../../protocol/index.js'),
+  ]);
+  const logger = makeLogger(o.logLevel, { toStderr: true });
+  // the cluster's keys (the secret the worker proves, the lease and code signing keys) are made once
+  // per user (run-credentials.ts); the journal in memory, since a run's ledger dies with it, unless it
+  // keeps the job's output (--out), which goes to disk: the head never holds a whole job's output
+  const { cluster, dispose } = await runCredentials();
+  // users' code (issue 12) is stored in a temp dir too, never among the reused credentials
+  const keepsOutput = findTask(input.task)?.hasOutput(params) === true;
+  const userCode = module !== null || (findTask(input.task)?.needs ?? null) !== null;
+  const dir = keepsOutput || userCode ? mkdtempSync(path.join(os.tmpdir(), 'bramble-run-')) : null;
+  const journal = dir && keepsOutput ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
+  const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, listen: false, httpPort: null, insecure: false, logger, version: VERSION });
+  const check = process.env['BRAMBLE_CHECK_LOCAL_LINK'] === '1' ? (m: Message): Message => wire.decodeMessage(wire.encodeMessage(m).subarray(4)) : null;
+  // the user's own code on their own machine: no switch needed (issue 12)
+  for (const code of [...(module ? [module.bytes] : []), ...files.map((f) => f.bytes)]) hp.head.code?.put(code);
+  const agent = startWorkerProcess({
+    ...{ host: 'in-process', port: 0, caHash: null, secret: cluster.secret, slots: pool.size, name: 'local', logger, version: VERSION },
+    ...{ pool, connect: () => Promise.resolve(hp.head.acceptLocal(check)) },
+    ...(dir && userCode ? { allowCode: true, allowExec: true, codeDir: path.join(dir, 'code-local') } : {}),
+  });
+  const stop = async (): Promise<void> => {
+    await agent.stop();
+    await hp.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dispose();
+  };
+  return { hp, formatResult, ProgressBar, stop };
 }
