@@ -4,9 +4,11 @@
 //   node bench/primes.mjs            (RUNS=5 node bench/primes.mjs for more runs)
 // COMPARE=/path/to/another/dist adds that build (an older commit's, say) to the same interleaved runs,
 // reported as compare_cpu_s and compare_cpu_ratio (its CPU time over primesieve's).
+// Also: a new worker thread's first countPrimes(1, 625000), compiling the kernel itself or given primesModule().
 // Exports run() for bench/run.mjs; prints a table when executed directly.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 const CASES = [
   { name: 'primes count [0, 1e10]', start: 0n, end: 10n ** 10n, args: ['1e10'], expect: 455052511 },
@@ -40,8 +42,32 @@ function cpuSeconds() {
   return (u.user + u.system) / 1e6;
 }
 
+/**
+ * Milliseconds from a new worker thread's start to the answer of its first countPrimes(1, 625000), the
+ * thread either compiling the kernel's WebAssembly itself or given the compiled module (primesModule()).
+ */
+async function firstCall(module) {
+  const url = new URL('../dist/kernels/primes.js', import.meta.url).href;
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(${JSON.stringify(url)}).then((k) => {
+      if (workerData) k.usePrimesModule(workerData);
+      k.countPrimes(1n, 625000n);
+      parentPort.postMessage(0);
+    });`;
+  const t0 = performance.now();
+  const w = new Worker(code, { eval: true, workerData: module });
+  await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  const ms = performance.now() - t0;
+  await w.terminate();
+  return ms;
+}
+
 export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {} } = {}) {
-  const { countPrimes } = await import('../dist/kernels/primes.js');
+  const { countPrimes, primesModule } = await import('../dist/kernels/primes.js');
   const other = process.env.COMPARE ? (await import(`${process.env.COMPARE}/kernels/primes.js`)).countPrimes : null;
   const rows = [];
   for (const c of CASES) {
@@ -99,12 +125,34 @@ export async function run({ runs = Number(process.env.RUNS ?? 3), log = () => {}
       correct: count === c.expect && (theirCount === null || theirCount === count),
     });
   }
+  // start-up of a slot thread: its own compile against a module handed over (interleaved)
+  const own = [];
+  const given = [];
+  for (let i = 0; i < Math.max(runs, 3); i++) {
+    own.push(await firstCall(null));
+    given.push(await firstCall(primesModule()));
+  }
+  log(`first countPrimes(1, 625000) in a new thread: own compile ${own.map((x) => x.toFixed(0)).join(' ')} ms, given the module ${given.map((x) => x.toFixed(0)).join(' ')} ms`);
+  rows.push({
+    kernel: 'primes',
+    case: 'new thread to first countPrimes(1, 625000), given primesModule()',
+    runs: own.length,
+    ours_s: Number((median(given) / 1000).toFixed(4)),
+    yardstick: 'the same, the thread compiling its own module',
+    yardstick_s: Number((median(own) / 1000).toFixed(4)),
+    ratio: Number((median(given) / median(own)).toFixed(2)),
+    correct: true,
+  });
   return rows;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await run({ log: (s) => console.error(s) });
   for (const r of rows) {
+    if (r.ours_cpu_s === undefined) {
+      console.log(`${r.case}: ${(r.ours_s * 1000).toFixed(1)} ms; ${r.yardstick}: ${(r.yardstick_s * 1000).toFixed(1)} ms (median of ${r.runs})`);
+      continue;
+    }
     console.log(
       `${r.case.padEnd(34)} ours ${r.ours_s.toFixed(2).padStart(6)} s   primesieve ${r.yardstick_s === null ? '   n/a' : r.yardstick_s.toFixed(2).padStart(6)} s   ratio ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)}` +
         `   (cpu: ${r.ours_cpu_s.toFixed(2)} s / ${r.yardstick_cpu_s === null ? 'n/a' : r.yardstick_cpu_s.toFixed(2)} s = ${r.cpu_ratio ?? 'n/a'})` +

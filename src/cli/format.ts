@@ -13,7 +13,9 @@ export function formatResult(r: Record<string, unknown>): string {
     }
     case 'collatz': {
       if (r['mode'] === 'verify') {
-        lines.push(`collatz verify ${range}: ${String(r['verified'])} numbers verified (${String(r['checked'])} iterated)`);
+        const sv = r['sieve'] as { modulus: string; kept: string } | undefined;
+        const skipped = sv ? `; the rest skipped by the sieve mod ${sv.modulus} (${sv.kept} residues kept) and mod 3, 9` : '';
+        lines.push(`collatz verify ${range}: ${String(r['verified'])} numbers verified (${String(r['checked'])} checked${skipped})`);
       } else {
         const l = r['longest'] as { n: string; steps: string } | null;
         lines.push(`collatz ${range}: longest ${l ? `${l.n} with ${l.steps} steps` : '-'}`);

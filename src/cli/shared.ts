@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError, TERMINAL_STATES } from '../core/index.js';
@@ -75,11 +75,17 @@ export function jobInput(task: string, o: Record<string, unknown>): JobInput {
     if (v === undefined) continue;
     // flags that belong to another task are mistakes worth naming
     if (!f.tasks.includes(task)) throw new InputError(f.flag, `${f.flag} does not apply to task ${task}`);
-    const name = findTask(task)?.paramInfo.find((p) => p.flag === f.flag)?.name ?? f.param;
+    const info = findTask(task)?.paramInfo.find((p) => p.flag === f.flag);
+    const name = info?.name ?? f.param;
     if (f.file) {
       try {
+        // a file too big for the parameter is refused by its size, before it is read into memory
+        const max = info?.fileMaxBytes ?? null;
+        const size = max === null ? 0 : statSync(String(v)).size;
+        if (max !== null && size > max) throw new InputError(f.flag, `${f.flag}: ${String(v)} is ${(size / 2 ** 20).toFixed(1)} MiB; at most ${(max / 2 ** 20).toFixed(0)} MiB`);
         params[name] = readFileSync(String(v), 'utf8');
       } catch (err) {
+        if (err instanceof InputError) throw err;
         throw new InputError(f.flag, `${f.flag}: cannot read ${String(v)}: ${(err as Error).message}`);
       }
     } else params[name] = v;

@@ -327,9 +327,16 @@ export class Head implements ClusterReadModel, CompatHost {
 
   /** Submit with an id, idempotently (JobReports.submit): says whether the job was already there. */
   submitOnce(input: JobInput, id?: string): Submitted {
-    const task = findTask(input.task);
-    if (task?.coordinator === 'life-strips') this.life.check(task.params(input.params ?? {}));
-    const s = this.reports.submit(input, id);
+    // a Life job: checked against the workers' memory, its pattern stored once and referenced by hash
+    const life = findTask(input.task)?.coordinator === 'life-strips';
+    const job = life ? this.life.admit(input) : input;
+    let s: Submitted;
+    try {
+      s = this.reports.submit(job, id);
+    } finally {
+      // a pattern stored for a submit that made no new job (refused, or answered with the existing one)
+      if (life) this.life.releasePattern(job);
+    }
     if (!s.existing) {
       if (this.life.owns(s.job)) this.life.adopt(s.job);
       this.scheduleDispatch();

@@ -1,13 +1,14 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Clock, JobRecord, Ledger, LedgerEvent } from '../core/index.js';
 import { ConflictError, InputError, TERMINAL_STATES } from '../core/index.js';
-import { RleRowWriter } from '../kernels/index.js';
+import { patternRow, pieceDeflateLevel, RleRowWriter } from '../kernels/index.js';
 import type { LifeMessage, MessageOf } from '../protocol/index.js';
-import { getTask } from '../tasks/index.js';
+import type { JobInput } from '../tasks/index.js';
+import { getTask, isPatternRef, parsePattern, patternRef } from '../tasks/index.js';
 import type { HeadEvents } from './head-events.js';
 import type { ResultBatcher, ResultSink } from './result-batcher.js';
 
@@ -110,6 +111,7 @@ interface LifeRun {
   state: RunState;
   epoch: number;
   n: number;
+  /** Halo depth of the current cut (0: no cut yet; the first is firstHalo unless --halo). */
   k: number;
   every: number;
   checkpointEvery: number;
@@ -144,11 +146,22 @@ interface LifeRun {
 const PREVIEW_COLS = 256;
 const PREVIEW_ROWS = 256;
 const MAX_BUFFERED = 8 << 20;
+/** Raw rows per piece of the first checkpoint of a pattern job (the parts save pieces of the same size). */
+const PIECE_BYTES = 2 << 20;
 /** How long the live view flashes a strip rebuilt after its node was lost. */
 const FLASH_MS = 5000;
 
 function mod(a: number, m: number): number {
   return ((a % m) + m) % m;
+}
+
+/**
+ * The halo depth of a job's first cut, before any round is timed: a sixteenth of a strip's rows (the
+ * ghost rows add at most 1/8 to the compute), 8 to 64. Stepping a row is ~0.1 us and a round through
+ * the head milliseconds, so deep halos pay; the measured rounds then choose k (rebalanceWanted).
+ */
+export function firstHalo(height: number, parts: number): number {
+  return Math.max(8, Math.min(64, Math.floor(height / parts / 16)));
 }
 
 /** Bytes of worker memory a strip layout of this grid needs (two buffers of bits, ghost rows, thread). */
@@ -161,11 +174,73 @@ export class LifeCoordinator implements LifeListener {
   private readonly runs = new Map<string, LifeRun>();
   readonly workerId = 'life-coordinator';
 
+  /** Patterns by hash (DATA/life/patterns/HEX.rle): each stored once, until its jobs have their first checkpoint. */
+  private readonly patternDir: string;
+  /** The pattern admitted last, until its job's first checkpoint is cut (one at most: the file is the store). */
+  private admitted: { ref: string; text: string } | null = null;
+
   constructor(private readonly o: LifeCoordinatorOptions) {
     o.ledger.registerWorker(this.workerId, 1, { retries: false });
     mkdirSync(o.dir, { recursive: true });
+    this.patternDir = path.join(o.dir, 'patterns');
+    mkdirSync(this.patternDir, { recursive: true });
     // a head restart: every unfinished Life job resumes from its last checkpoint
     for (const job of o.ledger.activeJobs()) if (this.owns(job)) this.adopt(job);
+    // patterns no unfinished job still starts from (stored by a submit that did not commit, say)
+    for (const f of readdirSync(this.patternDir)) {
+      const ref = `sha256:${f.replace(/\.rle(\.tmp-\d+)?$/, '')}`;
+      if (f.includes('.tmp-') || !this.patternWanted(ref)) rmSync(path.join(this.patternDir, f), { force: true });
+    }
+  }
+
+  /** Deletes the pattern `admit` stored for this input unless a job still starts from it (or is about to: call after adopt). */
+  releasePattern(input: JobInput): void {
+    const ref = input.params?.['pattern'];
+    if (typeof ref !== 'string' || !isPatternRef(ref) || this.patternWanted(ref)) return;
+    if (this.o.ledger.activeJobs().some((j) => this.owns(j) && (j.params as unknown as LifeParams).pattern === ref && !this.runs.has(j.id))) return;
+    rmSync(this.patternFile(ref), { force: true });
+    if (this.admitted?.ref === ref) this.admitted = null;
+  }
+
+  private patternFile(ref: string): string {
+    return path.join(this.patternDir, `${ref.slice('sha256:'.length)}.rle`);
+  }
+
+  /** Whether a job still needs this pattern: one of its jobs has no checkpoint yet. */
+  private patternWanted(ref: string): boolean {
+    for (const run of this.runs.values()) if (run.p.pattern === ref && run.ckpt === null && run.state !== 'done') return true;
+    return false;
+  }
+
+  /**
+   * A Life job as the head stores it: the pattern checked (its text, or the text the head stores under
+   * a `sha256:` reference), stored once by its hash, and replaced by that reference; the grid checked
+   * against the connected workers' memory. The journal, the job list and the strips' loads then carry
+   * the 71-character reference, never the RLE text (which can be MiBs).
+   */
+  admit(input: JobInput): JobInput {
+    const task = getTask(input.task);
+    const raw = input.params?.['pattern'];
+    let text = raw;
+    if (typeof raw === 'string' && isPatternRef(raw)) {
+      try {
+        text = readFileSync(this.patternFile(raw), 'utf8');
+      } catch {
+        throw new InputError('--pattern', `--pattern ${raw} is not a pattern this head stores (send the RLE text)`);
+      }
+    }
+    const params = task.params({ ...input.params, ...(text === undefined ? {} : { pattern: text }) });
+    this.check(params);
+    if (typeof text !== 'string') return input;
+    const ref = patternRef(text);
+    this.admitted = { ref, text };
+    const file = this.patternFile(ref);
+    if (!existsSync(file)) {
+      const tmp = `${file}.tmp-${process.pid}`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, file);
+    }
+    return { ...input, params: { ...input.params, pattern: ref } };
   }
 
   /** Whether this job is run by the coordinator (its task says so), not leased chunk by chunk. */
@@ -188,7 +263,7 @@ export class LifeCoordinator implements LifeListener {
     const free = peers.reduce((a, x) => a + (x.memFree ?? 0), 0);
     if (peers.length === 0 || peers.some((x) => x.memFree === null)) return;
     const n = p.parts ?? Math.max(1, peers.reduce((a, x) => a + x.slots, 0));
-    const need = lifeMemoryBytes(p.width, p.height, n, p.halo ?? 8);
+    const need = lifeMemoryBytes(p.width, p.height, n, p.halo ?? firstHalo(p.height, n));
     if (need > free) {
       const mib = (b: number): string => `${Math.ceil(b / 2 ** 20)} MiB`;
       throw new InputError('--size', `--size ${p.width}x${p.height} needs about ${mib(need)} of worker memory in ${n} strip(s); the ${peers.length} connected worker(s) have ${mib(free)} free`);
@@ -215,7 +290,7 @@ export class LifeCoordinator implements LifeListener {
       state: 'waiting',
       epoch: 0,
       n: 0,
-      k: p.halo ?? 8,
+      k: p.halo ?? 0,
       every: Math.max(1, Math.ceil(p.generations / 500)),
       checkpointEvery: p.checkpointEvery ?? 0,
       parts: [],
@@ -244,7 +319,13 @@ export class LifeCoordinator implements LifeListener {
     }
     this.runs.set(job.id, run);
     this.leaseChunk(run);
-    this.scheduleStart(run, 300);
+    this.scheduleStart(run, this.slotsReady(run) ? 0 : 300);
+  }
+
+  /** A job that names its strips (--parts; `bramble run` names its --workers) and has their slots connected need not wait for more workers. */
+  private slotsReady(run: LifeRun): boolean {
+    const wanted = run.p.parts;
+    return wanted !== null && this.o.links.peers().reduce((a, x) => a + Math.max(1, x.slots), 0) >= wanted;
   }
 
   private leaseChunk(run: LifeRun): void {
@@ -272,7 +353,23 @@ export class LifeCoordinator implements LifeListener {
     this.dropParts(run);
     run.state = 'done';
     this.runs.delete(run.job.id);
+    const ref = run.p.pattern;
+    if (ref !== null && isPatternRef(ref) && !this.patternWanted(ref)) {
+      rmSync(this.patternFile(ref), { force: true });
+      if (this.admitted?.ref === ref) this.admitted = null;
+    }
     this.o.events.event('info', 'life', `job ${run.job.id}: stopped (${why})`, { job: run.job.id });
+  }
+
+  /** Fails the job for good (every attempt of its one chunk: another try would fail the same way). */
+  private failJob(run: LifeRun, msg: string): void {
+    for (let i = 0; i < run.job.maxAttempts && run.token !== null; i++) {
+      const token = run.token;
+      run.token = null;
+      this.o.ledger.fail(this.workerId, token, msg);
+      if (this.runs.has(run.job.id)) this.leaseChunk(run);
+    }
+    if (this.runs.has(run.job.id)) this.stop(run, 'failed');
   }
 
   private dropParts(run: LifeRun): void {
@@ -282,7 +379,7 @@ export class LifeCoordinator implements LifeListener {
   // ---- workers come and go ----
 
   joined(_id: string): void {
-    for (const run of this.runs.values()) if (run.state === 'waiting') this.scheduleStart(run, 500);
+    for (const run of this.runs.values()) if (run.state === 'waiting') this.scheduleStart(run, this.slotsReady(run) ? 0 : 500);
   }
 
   left(id: string): void {
@@ -330,7 +427,7 @@ export class LifeCoordinator implements LifeListener {
     const fallback = known.length ? (known[known.length >> 1] as number) : 1;
     const weights = nodes.map((id) => run.speed.get(id) ?? fallback);
     const sum = weights.reduce((a, b) => a + b, 0);
-    const k0 = p.halo ?? run.k;
+    const k0 = p.halo ?? (run.k > 0 ? run.k : firstHalo(p.height, n));
     const minRows = Math.max(1, Math.min(k0, Math.floor(p.height / n)));
     // each part also computes its ghost rows: (rows + 2k) in proportion to speed
     const ghosts = 2 * k0;
@@ -381,7 +478,63 @@ export class LifeCoordinator implements LifeListener {
     });
   }
 
-  private loadMessage(run: LifeRun, i: number, init: 'random' | 'pattern' | 'rows'): MessageOf<'life-load'> {
+  /**
+   * Generation 0 of a pattern job as a checkpoint file (the format of the parts' saves: deflated
+   * pieces of whole rows), made from the stored pattern; pieces of empty rows are deflated once. The
+   * head holds one piece at a time, never the grid.
+   */
+  private patternCheckpoint(run: LifeRun): void {
+    const { p } = run;
+    const ref = p.pattern as string;
+    let text: string;
+    try {
+      // the text just admitted (`bramble run`: the string the CLI read and parsed), else the stored file
+      text = this.admitted?.ref === ref ? this.admitted.text : readFileSync(this.patternFile(ref), 'utf8');
+    } catch (err) {
+      throw new Error(`the job's pattern ${ref} is missing from this head's data directory (${(err as Error).message})`, { cause: err });
+    }
+    const pattern = parsePattern(text);
+    const rowWords = Math.ceil(p.width / 32);
+    const per = Math.max(1, Math.floor(PIECE_BYTES / (rowWords * 4)));
+    const piece = new Uint32Array(per * rowWords);
+    const top = Math.floor((p.height - pattern.height) / 2);
+    const empty = new Map<number, Buffer>();
+    const file = 'ckpt-0.bin';
+    const fd = openSync(path.join(run.dir, `${file}.tmp`), 'w');
+    const records: CheckpointRecord[] = [];
+    let off = 0;
+    try {
+      for (let y = 0; y < p.height; y += per) {
+        const n = Math.min(per, p.height - y);
+        const bytes = new Uint8Array(piece.buffer, 0, n * rowWords * 4);
+        let data: Buffer;
+        if (y + n <= top || y >= top + pattern.height) {
+          data = empty.get(n) ?? deflateRawSync(new Uint8Array(n * rowWords * 4), { level: 1 });
+          empty.set(n, data);
+        } else {
+          for (let r = 0; r < n; r++) patternRow(p.width, p.height, pattern, y + r, piece.subarray(r * rowWords, (r + 1) * rowWords));
+          data = deflateRawSync(bytes, { level: pieceDeflateLevel(piece.subarray(0, n * rowWords)) });
+        }
+        writeSync(fd, data, 0, data.length, off);
+        records.push({ y, n, off, len: data.length });
+        off += data.length;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(path.join(run.dir, `${file}.tmp`), path.join(run.dir, file));
+    run.ckpt = { gen: 0, file, records, samples: [[0, pattern.population]] };
+    run.pops.set(0, pattern.population);
+    const tmp = path.join(run.dir, 'manifest.json.tmp');
+    writeFileSync(tmp, JSON.stringify(run.ckpt));
+    renameSync(tmp, path.join(run.dir, 'manifest.json'));
+    if (!this.patternWanted(ref)) {
+      rmSync(this.patternFile(ref), { force: true });
+      if (this.admitted?.ref === ref) this.admitted = null;
+    }
+  }
+
+  private loadMessage(run: LifeRun, i: number, init: 'random' | 'rows'): MessageOf<'life-load'> {
     const x = run.parts[i] as Part;
     const { p } = run;
     return {
@@ -401,17 +554,26 @@ export class LifeCoordinator implements LifeListener {
       every: run.every,
       init,
       ...(init === 'random' ? { density: p.density ?? 0.5, seed: p.seed } : {}),
-      ...(init === 'pattern' ? { pattern: p.pattern ?? '' } : {}),
     };
   }
 
   /** Sends every part its rows: generated on the worker at generation 0, else streamed from the checkpoint file. */
   private async load(run: LifeRun, epoch: number): Promise<void> {
     const { p } = run;
+    // a pattern is cut into the job's first checkpoint here, once: each strip then loads only its rows
+    if (!run.ckpt && p.pattern !== null) {
+      try {
+        this.patternCheckpoint(run);
+      } catch (err) {
+        const msg = `the pattern could not be cut into strips: ${(err as Error).message}`;
+        this.o.events.event('error', 'life', `job ${run.job.id}: ${msg}`, { job: run.job.id });
+        this.failJob(run, msg);
+        return;
+      }
+    }
     const ckpt = run.ckpt;
     if (!ckpt) {
-      const init = p.pattern !== null ? 'pattern' : 'random';
-      run.parts.forEach((x, i) => this.o.links.send(x.node, this.loadMessage(run, i, init)));
+      run.parts.forEach((x, i) => this.o.links.send(x.node, this.loadMessage(run, i, 'random')));
       return;
     }
     run.parts.forEach((x, i) => this.o.links.send(x.node, this.loadMessage(run, i, 'rows')));

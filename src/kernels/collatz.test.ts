@@ -1,8 +1,8 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import fc from 'fast-check';
 import { collatzSteps, collatzVerify, CollatzRangeError, type CollatzSteps, type CollatzVerify } from './collatz.js';
-import { setLimbCapForTests } from './collatz/engine.js';
-import { getSieve, SIEVE_BITS } from './collatz/tables.js';
+import { setHandBackForTests, setHeadStartForTests, setLimbCapForTests, setVerifyWasmForTests } from './collatz/engine.js';
+import { getSieve, SIEVE_BITS, SIEVE_SURVIVORS } from './collatz/tables.js';
 
 // ---- plain BigInt references: no tables, no jumps, one step of the standard map at a time ----
 
@@ -59,7 +59,7 @@ function referenceVerify(start: bigint, end: bigint): CollatzVerify {
     }
   }
   if (checked === 0) highest = { n: start, value: start };
-  return { count: Number(end - start + 1n), checked, highest };
+  return { count: Number(end - start + 1n), checked, highest, sieve: { bits: SIEVE_BITS, survivors: getSieve().residues.length } };
 }
 
 describe('collatzSteps', () => {
@@ -173,6 +173,19 @@ describe('collatzVerify', () => {
     expect(r.highest).toEqual(collatzSteps(1n, 100_000n).highest);
   });
 
+  it('follows a path from n < 2^48 through the limbs to its end after a check of n >= 2^48 (no stale n)', () => {
+    // the walker keeps n's limbs for its "below n" test in limbs; they were set only for n >= 2^48, so
+    // a path from a smaller n that passed 2^52 was compared with the n of an earlier call and stopped
+    // early, missing its largest value (found by the WebAssembly walk's property test)
+    const start = (1n << 40n) + 49422778n;
+    const end = start + 163397n;
+    const expected = referenceVerify(start, end);
+    expect(expected.highest).toEqual({ n: 1099561213951n, value: 80144475402064480n });
+    expect(collatzVerify(start, end)).toEqual(expected);
+    collatzVerify((1n << 60n) + 1000n, (1n << 60n) + 1100n);
+    expect(collatzVerify(start, end)).toEqual(expected);
+  });
+
   it('is consistent with steps mode on random small ranges anywhere below 2^64', () => {
     const anchors = [2n, 1000n, 1n << 24n, 1n << 48n, 1n << 60n, (1n << 64n) - 5000n];
     fc.assert(
@@ -189,5 +202,76 @@ describe('collatzVerify', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('reports its sieve: 2^24, 286581 surviving residues (OEIS A076227), the count of the sieve it builds', () => {
+    expect(collatzVerify(1n, 10n).sieve).toEqual({ bits: 24, survivors: 286581 });
+    expect(getSieve().residues.length).toBe(SIEVE_SURVIVORS);
+  });
+
+  describe('the WebAssembly walk (64-bit below 2^53, 128-bit above, paths past 2^112 handed back)', () => {
+    afterEach(() => {
+      setVerifyWasmForTests(true);
+      setHandBackForTests(null);
+      setHeadStartForTests(true);
+    });
+
+    // [anchor, spread]: starts are anchor + (random below spread)
+    const anchors: [bigint, bigint][] = [
+      [1n, 1n << 20n], // small n, the sieve's bound minN
+      [(1n << 24n) - 20_000n, 40_000n], // the first sieve block edge
+      [1n << 40n, 1n << 30n], // where the reverted walk's test failed (the JavaScript walker was wrong)
+      [(1n << 53n) - (1n << 24n), 1n << 25n], // the 64-bit / 128-bit switch at 2^53, a block edge
+      [1n << 60n, 1n << 40n],
+      [(1n << 64n) - (1n << 25n), (1n << 25n) - 30_000n], // the last block below 2^64
+    ];
+    const range = fc
+      .tuple(fc.constantFrom(...anchors), fc.bigInt({ min: 0n, max: (1n << 40n) - 1n }), fc.integer({ min: 1, max: 30_000 }))
+      .map(([[anchor, spread], offset, width]) => {
+        const start = anchor + (offset % spread);
+        return [start, start + BigInt(width - 1)] as const;
+      });
+
+    it('equals the plain BigInt reference on random ranges, in any order, with any hand-back limit', () => {
+      // several ranges in a row, so that state left by one call (the reverted walk's bug was stale state
+      // in the JavaScript walker) meets the next; hand-back at 2^112 (default), 2^64 and 2^53 (every
+      // path above 2^53 followed by the JavaScript walkers); walks started at T^24(n) or at n
+      fc.assert(
+        fc.property(fc.array(range, { minLength: 1, maxLength: 4 }), fc.constantFrom(null, 1n, 0n), fc.boolean(), (ranges, handBack, head) => {
+          setHandBackForTests(handBack);
+          setHeadStartForTests(head);
+          for (const [start, end] of ranges) expect(collatzVerify(start, end)).toEqual(referenceVerify(start, end));
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it('equals the BigInt reference across the 2^53 switch and around sieve block edges', () => {
+      for (const [a, b] of [
+        [(1n << 53n) - (1n << 13n), (1n << 53n) + 500n],
+        [(1n << 52n) - 3000n, (1n << 52n) + 3000n],
+        [(1n << 24n) - 4000n, (1n << 24n) + 4000n],
+        [(5n << 24n) - 3000n, (5n << 24n) + 3000n],
+        [(1n << 64n) - 5000n, (1n << 64n) - 1n],
+      ] as [bigint, bigint][]) {
+        expect(collatzVerify(a, b)).toEqual(referenceVerify(a, b));
+      }
+    });
+
+    it('gives what the JavaScript walkers give on wider random ranges', () => {
+      const wide = fc.tuple(fc.constantFrom(100n, 1n << 24n, 1n << 40n, (1n << 53n) - (1n << 26n), 1n << 62n), fc.bigInt({ min: 0n, max: (1n << 26n) - 1n }), fc.integer({ min: 1, max: 200_000 }));
+      fc.assert(
+        fc.property(wide, ([anchor, offset, width]) => {
+          const start = anchor + offset;
+          const end = start + BigInt(width - 1);
+          const fast = collatzVerify(start, end);
+          setVerifyWasmForTests(false);
+          const slow = collatzVerify(start, end);
+          setVerifyWasmForTests(true);
+          expect(fast).toEqual(slow);
+        }),
+        { numRuns: 25 },
+      );
+    });
   });
 });

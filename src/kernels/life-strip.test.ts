@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CONWAY, LifeGrid } from './life.js';
-import { LifeStrip, patternRow, randomRow } from './life-strip.js';
+import { LifeStrip, patternRow, pieceDeflateLevel, randomRow } from './life-strip.js';
 import { parseRle, rleToGrid, RleRowWriter, toRle } from './rle.js';
 
 describe('LifeStrip', () => {
@@ -21,6 +22,32 @@ describe('LifeStrip', () => {
       patternRow(40, 21, parseRle(rle), y, row);
       expect([...row]).toEqual([...g.getRow(y)]);
     }
+  });
+
+  it('places any pattern at any offset word by word as placePattern does cell by cell', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 90 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 1000 }), (pw, ph, extraW, extraH, seed) => {
+        const pattern = parseRle(toRle(LifeGrid.random(pw, ph, 0.6, seed, false), CONWAY, { topology: false }));
+        const width = pw + extraW;
+        const height = ph + extraH;
+        const g = rleToGrid(pattern, { width, height });
+        const row = new Uint32Array(g.rowWords);
+        for (let y = 0; y < height; y++) {
+          patternRow(width, height, pattern, y, row);
+          expect([...row]).toEqual([...g.getRow(y)]);
+        }
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('stores dense checkpoint pieces (random bits) and deflates sparse ones', () => {
+    const dense = LifeGrid.random(256, 8, 0.5, 1);
+    const words = new Uint32Array(8 * dense.rowWords);
+    for (let y = 0; y < 8; y++) dense.getRow(y, words.subarray(y * dense.rowWords, (y + 1) * dense.rowWords));
+    expect(pieceDeflateLevel(words)).toBe(0);
+    words.fill(0, 8);
+    expect(pieceDeflateLevel(words)).toBe(1);
   });
 
   it('strips with k-deep ghost rows, swapped every k generations, give the whole grid exactly (torus)', () => {

@@ -246,6 +246,24 @@ describe('LifeGrid', () => {
     expect(LifeGrid.random(10, 10, 0, 1).population()).toBe(0);
   });
 
+  it('counts live cells of any rows alike on every engine (WebAssembly popcount: even and odd words per row), after steps too', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 40 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: -2, max: 45 }), fc.integer({ min: -2, max: 45 }), (w, h, d, steps, y0, y1) => {
+        const grids = engines.map((engine) => LifeGrid.random(w, h, d, 7, true, { engine }));
+        for (const g of grids) g.step(CONWAY, steps);
+        const g0 = grids[0] as LifeGrid;
+        // the reference: one cell at a time
+        let want = 0;
+        for (let y = Math.max(0, y0); y < Math.min(h, y1); y++) for (let x = 0; x < w; x++) want += g0.get(x, y) ? 1 : 0;
+        for (const g of grids) expect(g.populationRows(y0, y1)).toBe(want);
+      }),
+      { numRuns: 60 },
+    );
+    const full = LifeGrid.random(2048, 64, 1, 1);
+    expect(full.population()).toBe(2048 * 64);
+    expect(full.populationRows(10, 11)).toBe(2048);
+  });
+
   it('refuses bad sizes, cells, densities and rows', () => {
     expect(() => LifeGrid.empty(0, 5)).toThrow('width must be a positive integer (got 0)');
     expect(() => LifeGrid.empty(5, 2.5)).toThrow('height must be a positive integer (got 2.5)');

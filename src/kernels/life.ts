@@ -11,6 +11,7 @@
 import { ruleCircuit } from './life/rule-circuit.js';
 import { compileCircuit, stepJs, type CompiledCircuit } from './life/js-kernel.js';
 import { simdModule, simdStepFunction, type SimdStep } from './life/simd-kernel.js';
+import { popcountFunction, type PopcountRows } from './life/popcount-kernel.js';
 import { wasmApi, type WasmMemory, type WasmModule } from './life/wasm-assembler.js';
 
 /** Birth and survival as bitmasks over the neighbour count 0..8 (bit k set: count k qualifies). */
@@ -182,6 +183,8 @@ export class LifeGrid {
   private cur: number;
   private alt: number;
   private readonly simdSteps = new Map<string, SimdStep>();
+  /** The WebAssembly row count over this grid's memory (undefined: not made yet; null: none, count in JavaScript). */
+  private wasmCount: PopcountRows | null | undefined;
 
   private constructor(width: number, height: number, wrap: boolean, options: LifeGridOptions = {}) {
     checkDimension(width, 'width');
@@ -278,9 +281,16 @@ export class LifeGrid {
 
   /** Live cells in rows [y0, y1). */
   populationRows(y0: number, y1: number): number {
+    const from = Math.max(0, y0);
+    const to = Math.min(this.height, y1);
+    if (to <= from) return 0;
+    if (this.wasmCount === undefined) this.wasmCount = this.memory === null ? null : popcountFunction(this.memory);
+    if (this.wasmCount !== null) {
+      return this.wasmCount(this.rowStart(this.cur, from) * 4, this.stride * 4, this.rowWords >>> 1, this.rowWords & 1, to - from);
+    }
     let n = 0;
     const m = this.m;
-    for (let y = Math.max(0, y0); y < Math.min(this.height, y1); y++) {
+    for (let y = from; y < to; y++) {
       const base = this.rowStart(this.cur, y);
       for (let w = 0; w < this.rowWords; w++) n += popcount32(m[base + w] as number);
     }

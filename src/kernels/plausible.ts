@@ -88,8 +88,31 @@ export function collatzOne(n: bigint): { steps: number; peak: bigint } {
   return { steps, peak };
 }
 
-/** Why a collatz summary cannot be true, or null: the longest and highest claims are recomputed. */
-export function implausibleCollatz(s: { c: number; ln?: string; ls?: number; hn: string; hv: string; t?: string }): string | null {
+/**
+ * The highest value of n's walk in verify mode: n's path from n until its first value below n (n and
+ * the 3x + 1 values included), as collatzVerify follows each number it checks.
+ */
+export function collatzVerifyPeak(n: bigint): bigint {
+  let x = n;
+  let peak = n;
+  for (let steps = 0; x >= n && x !== 1n && steps < 1_000_000; steps++) {
+    x = (x & 1n) === 1n ? 3n * x + 1n : x >> 1n;
+    if (x > peak) peak = x;
+  }
+  return peak;
+}
+
+/**
+ * Why a collatz summary cannot be true, or null: the longest and highest claims are recomputed. In
+ * verify mode (k: numbers checked) the highest value is the peak of hn's walk until it drops below hn,
+ * or hn itself when no number of the chunk needed a walk (k = 0), not the peak of hn's whole path.
+ */
+export function implausibleCollatz(s: { c: number; k?: number; ln?: string; ls?: number; hn: string; hv: string; t?: string }): string | null {
+  if (s.k !== undefined) {
+    const hn = BigInt(s.hn);
+    const hv = s.k === 0 ? hn : collatzVerifyPeak(hn);
+    return hv === BigInt(s.hv) ? null : `${s.hn}'s walk peaks at ${hv}, not ${s.hv}`;
+  }
   const hv = collatzOne(BigInt(s.hn)).peak;
   if (hv !== BigInt(s.hv)) return `${s.hn} peaks at ${hv}, not ${s.hv}`;
   if (s.ln !== undefined && s.ls !== undefined) {

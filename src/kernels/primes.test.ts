@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { countPrimes, decodePrimeList, listPrimes, primeListText, type PrimeStats } from './primes.js';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { countPrimes, decodePrimeList, listPrimes, primeListText, primesModule, usePrimesModule, type PrimeStats } from './primes.js';
 import { SEG, tuning } from './primes/engine.js';
+import { BLOCK, MED_WINDOW } from './primes/wasm.js';
+import { wasmApi } from './wasm/module.js';
 
 const MAX = (1n << 64n) - 1n;
 
@@ -120,7 +125,8 @@ describe('countPrimes', () => {
       for (let n = s; n <= e; n++) if (comp[n] === 0) ps.push(BigInt(n));
       return statsOf(ps);
     };
-    const cuts = [30, 240, 7680, SEG * 30, 2 * SEG * 30];
+    // byte, word, 256 bytes, a pre-sieve block (BLOCK bytes), a medium primes' window, segments
+    const cuts = [30, 240, 7680, BLOCK * 30, 5 * BLOCK * 30, MED_WINDOW * 30, SEG * 30, SEG * 30 + MED_WINDOW * 30, 2 * SEG * 30];
     const ranges: [number, number][] = [[0, limit]];
     for (const c of cuts) {
       for (const ds of [-31, -30, -29, -1, 0, 1, 7, 29]) {
@@ -150,6 +156,25 @@ describe('countPrimes', () => {
     }
   });
 
+  it('lists [2^64 - 2000, 2^64 - 1] and ranges starting at 0, 1 and 2 exactly', () => {
+    const top = MAX - 2000n;
+    const want: bigint[] = [];
+    for (let n = top; n <= MAX; n++) if (isPrimeMR(n)) want.push(n);
+    expect(decodePrimeList(top, listPrimes(top, MAX).encoded)).toEqual(want);
+    expect(countPrimes(top, MAX)).toEqual(statsOf(want));
+    const comp = plainSieve(2 * BLOCK * 30 + 77);
+    for (const s of [0, 1, 2, 3]) {
+      for (const e of [2, 3, 7, 31, BLOCK * 30 - 1, BLOCK * 30, 2 * BLOCK * 30 + 77]) {
+        if (e < s) continue;
+        const ps: bigint[] = [];
+        for (let n = s; n <= e; n++) if (comp[n] === 0) ps.push(BigInt(n));
+        const l = listPrimes(BigInt(s), BigInt(e));
+        expect(decodePrimeList(BigInt(s), l.encoded), `[${s}, ${e}]`).toEqual(ps);
+        expect(statsOnly(l), `[${s}, ${e}]`).toEqual(statsOf(ps));
+      }
+    }
+  });
+
   it('splits wide ranges into passes without changing the result', () => {
     const saved = tuning.maxPassBytes;
     try {
@@ -170,6 +195,50 @@ describe('countPrimes', () => {
     expect(() => listPrimes(10n, 5n)).toThrow(/start/);
     expect(() => countPrimes(1 as unknown as bigint, 5n)).toThrow(RangeError);
     expect(() => countPrimes(1n, '5' as unknown as bigint)).toThrow(/end/);
+  });
+});
+
+describe('primesModule', () => {
+  it('hands the compiled module to a worker thread, which sieves with it without compiling its own', async () => {
+    // the built kernel (dist/) in a real worker thread, given this thread's module through postMessage
+    const dist = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/kernels/primes.js')).href;
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      parentPort.once('message', async (module) => {
+        try {
+          const k = await import(${JSON.stringify(dist)});
+          k.usePrimesModule(module);
+          const t = performance.now();
+          const a = k.countPrimes(1n, 625000n);
+          const ms = performance.now() - t;
+          const b = k.countPrimes(10n ** 12n, 10n ** 12n + 10n ** 6n);
+          parentPort.postMessage({ a: a.count, b: b.count, last: String(b.last), same: k.primesModule() === module, ms });
+        } catch (e) {
+          parentPort.postMessage({ error: String(e) });
+        }
+      });`;
+    const worker = new Worker(code, { eval: true });
+    try {
+      const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      worker.postMessage(primesModule());
+      const r = await reply;
+      expect(r.error).toBeUndefined();
+      expect(r).toMatchObject({ a: 50986, b: 36249, same: true });
+      console.log(`first countPrimes(1, 625000) in a worker given the module: ${(r.ms as number).toFixed(1)} ms`);
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('refuses a module that is not the sieve', () => {
+    expect(() => usePrimesModule(null as never)).toThrow(TypeError);
+    const empty = new (wasmApi()!.Module)(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    expect(() => usePrimesModule(empty)).toThrow(/not the sieve's WebAssembly module/);
+    // and the kernel still works with its own
+    expect(countPrimes(0n, 1000n).count).toBe(168);
   });
 });
 

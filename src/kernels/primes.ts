@@ -24,6 +24,7 @@ import {
 } from './primes/collect.js';
 import { U64_MAX } from '../core/index.js';
 import { Engine, isqrt, passBytes, sieveLimit } from './primes/engine.js';
+import { sieveModule, useSieveModule, type WasmModule } from './primes/wasm.js';
 import { isPrimeMR } from './primes/mr.js';
 import { decodeList, listFacts, listText } from './primes/text.js';
 export type { ListFacts } from './primes/text.js';
@@ -61,7 +62,7 @@ let listBuf = new Uint8Array(1 << 16);
 function ensureList(need: number): void {
   if (need <= listBuf.length) return;
   let n = listBuf.length;
-  while (n < need) n *= 2;
+  while (n < need) n = Math.ceil(n * 1.5);
   const b = new Uint8Array(n);
   b.set(listBuf);
   listBuf = b;
@@ -126,7 +127,8 @@ function sieve(start: bigint, end: bigint, list: boolean): PrimeList {
       st[ST_GAP_NEW] = 0;
       st[ST_FIRST] = -1;
       const consumer = list
-        ? (b8: Uint8Array, b32: Int32Array, segLen: number, segStart: number): void => {
+        ? (b8: Uint8Array, b32: Int32Array, segLen: number, segStart: number, c: number): void => {
+            if (c === 0) return;
             const segBase = segStart * 30;
             if (st[ST_HAS_LAST] === 0) {
               const f = firstInSegment(b32, segLen, segBase);
@@ -141,8 +143,9 @@ function sieve(start: bigint, end: bigint, list: boolean): PrimeList {
               const byte = Math.floor(rel / 30);
               b8[byte] = b8[byte]! & ~(1 << BIT_OF_RESIDUE[rel % 30]!);
             }
-            // Gaps below 2^64 take at most 2 bytes.
-            ensureList(st[ST_OUT]! + 2 * 8 * segLen + 16);
+            // c primes in the segment, gaps below 2^64 take at most 2 bytes each (room for c, not for the
+            // 8 * segLen candidates: the buffer stays about the size of the list)
+            ensureList(st[ST_OUT]! + 2 * c + 16);
             listSegment(b32, segLen, segBase, st, listBuf);
           }
         : (b8: Uint8Array, b32: Int32Array, segLen: number, segStart: number, c: number): void => {
@@ -171,7 +174,8 @@ function finish(first: bigint | null, last: bigint | null, gapAfter: bigint | nu
   const count = st[ST_COUNT]!;
   const gap = st[ST_GAP]!;
   const encoded = list ? listBuf.slice(0, st[ST_OUT]!) : new Uint8Array(0);
-  if (listBuf.length > 1 << 24) listBuf = new Uint8Array(1 << 16);
+  // keep a buffer for the next call only while it is small (the result is a copy)
+  if (listBuf.length > 1 << 22) listBuf = new Uint8Array(1 << 16);
   return {
     count,
     first,
@@ -179,6 +183,22 @@ function finish(first: bigint | null, last: bigint | null, gapAfter: bigint | nu
     largestGap: gapAfter === null || gap === 0 ? null : { gap: BigInt(gap), after: gapAfter },
     encoded,
   };
+}
+
+/**
+ * The sieve's compiled WebAssembly module (a WebAssembly.Module), assembled and compiled in this thread on
+ * first use. It can be posted to worker threads (postMessage clones a WebAssembly.Module without
+ * recompiling it); there, usePrimesModule(module) before the first call spares each thread assembling and
+ * compiling its own (50-100 ms of a new thread's first countPrimes on this machine).
+ */
+export function primesModule(): WasmModule {
+  return sieveModule();
+}
+
+/** Makes this thread's kernel use a module from primesModule() (of any thread); throws a TypeError for anything else. */
+export function usePrimesModule(module: WasmModule): void {
+  if (typeof module !== 'object' || module === null) throw new TypeError('usePrimesModule takes the WebAssembly.Module from primesModule()');
+  useSieveModule(module);
 }
 
 /** Counts the primes in [start, end] (0 <= start <= end <= 2^64 - 1) with first, last and largest gap. */

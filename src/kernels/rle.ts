@@ -62,12 +62,55 @@ function* liveCells(bits: Uint32Array, width: number, height: number): Generator
   }
 }
 
+/** Cells [x0, x1) of the row starting at word `base` set, a word at a time. */
+function setRun(bits: Uint32Array, base: number, x0: number, x1: number): void {
+  let w = x0 >>> 5;
+  const last = (x1 - 1) >>> 5;
+  const lo = ~0 << (x0 & 31);
+  const hi = ~0 >>> (31 - ((x1 - 1) & 31));
+  if (w === last) {
+    bits[base + w] = (bits[base + w] as number) | (lo & hi);
+    return;
+  }
+  bits[base + w] = (bits[base + w] as number) | lo;
+  for (w++; w < last; w++) bits[base + w] = ~0;
+  bits[base + last] = (bits[base + last] as number) | hi;
+}
+
+/** Lines up to and including the first that is neither blank nor a comment (the header), and one more if any. */
+function headLines(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= text.length) {
+    let e = i;
+    while (e < text.length && text.charCodeAt(e) !== 10 && text.charCodeAt(e) !== 13) e++;
+    const line = text.slice(i, e);
+    out.push(line);
+    if (e >= text.length) break;
+    i = e + (text.charCodeAt(e) === 13 && text.charCodeAt(e + 1) === 10 ? 2 : 1);
+    if (!/^\s*$/.test(line) && !line.startsWith('#')) break;
+  }
+  return out;
+}
+
+/** Offset of the text just after line `li` (0-based) and its line break. */
+function headerEnd(text: string, li: number): number {
+  let i = 0;
+  for (let l = 0; l <= li; l++) {
+    while (i < text.length && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+    if (i >= text.length) return text.length;
+    i += text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
+  }
+  return i;
+}
+
 const HEADER = /^x\s*=\s*(\d+)\s*,\s*y\s*=\s*(\d+)\s*(?:,\s*rule\s*=\s*(.*?))?\s*$/i;
 
 export function parseRle(text: string, options: RleParseOptions = {}): RlePattern {
   if (typeof text !== 'string') throw new TypeError('RLE text must be a string');
   const maxCells = options.maxCells ?? DEFAULT_MAX_RLE_CELLS;
-  const lines = text.split(/\r\n|\n|\r/);
+  // the comment and header lines only: the runs after them are read in one pass without splitting
+  const lines = headLines(text);
   const comments: string[] = [];
   let li = 0;
   while (li < lines.length && (/^\s*$/.test(lines[li] ?? '') || (lines[li] ?? '').startsWith('#'))) {
@@ -99,60 +142,73 @@ export function parseRle(text: string, options: RleParseOptions = {}): RlePatter
   }
   const rw = Math.ceil(width / 32);
   const bits = new Uint32Array(rw * height);
+  // one pass over the text after the header: line numbers only counted, columns found on an error
+  let i = headerEnd(text, li);
+  let lineNo = li + 2;
+  let lineStart = i;
   let x = 0;
   let y = 0;
   let count = -1;
+  let countAt = 0;
   let countLine = 0;
-  let countCol = 0;
   let population = 0;
-  let done = false;
-  for (li = li + 1; li < lines.length && !done; li++) {
-    const line = lines[li] ?? '';
-    if (line.startsWith('#') && count < 0 && x === 0) {
-      comments.push(line.slice(1));
+  const n = text.length;
+  while (i < n) {
+    const ch = text.charCodeAt(i);
+    if (ch === 10 || ch === 13) {
+      i += ch === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
+      lineNo++;
+      lineStart = i;
       continue;
     }
-    for (let ci = 0; ci < line.length; ci++) {
-      const ch = line.charCodeAt(ci);
-      if (ch >= 48 && ch <= 57) {
-        if (count < 0) {
-          count = 0;
-          countLine = li + 1;
-          countCol = ci + 1;
-        }
-        count = count * 10 + (ch - 48);
-        if (count > 1e12) throw new RleError('run count is too large', countLine, countCol);
-        continue;
-      }
-      if (ch === 32 || ch === 9) continue;
-      const n = count < 0 ? 1 : count;
-      if (count === 0) throw new RleError('run count 0', countLine, countCol);
-      // errors point at the start of the run (its count, if it has one)
-      const runLine = count < 0 ? li + 1 : countLine;
-      const runCol = count < 0 ? ci + 1 : countCol;
-      count = -1;
-      if (ch === 98 /* b */ || ch === 46 /* . */) {
-        x += n;
-      } else if (ch === 111 /* o */) {
-        if (y >= height || x + n > width) {
-          throw new RleError(`live cells at x = ${x}..${x + n - 1}, y = ${y} fall outside the header's ${width} x ${height}`, runLine, runCol);
-        }
-        const base = y * rw;
-        for (let i = x; i < x + n; i++) bits[base + (i >>> 5)] = (bits[base + (i >>> 5)] as number) | (1 << (i & 31));
-        population += n;
-        x += n;
-      } else if (ch === 36 /* $ */) {
-        y += n;
-        x = 0;
-      } else if (ch === 33 /* ! */) {
-        done = true;
-        break;
-      } else {
-        throw new RleError(`unexpected ${JSON.stringify(line[ci])} (expected a run count, b, o, $ or !)`, li + 1, ci + 1);
-      }
+    if (ch === 35 /* # */ && i === lineStart && count < 0 && x === 0) {
+      let e = i;
+      while (e < n && text.charCodeAt(e) !== 10 && text.charCodeAt(e) !== 13) e++;
+      comments.push(text.slice(i + 1, e));
+      i = e;
+      continue;
     }
+    if (ch >= 48 && ch <= 57) {
+      if (count < 0) {
+        count = 0;
+        countAt = i - lineStart;
+        countLine = lineNo;
+      }
+      count = count * 10 + (ch - 48);
+      if (count > 1e12) throw new RleError('run count is too large', countLine, countAt + 1);
+      i++;
+      continue;
+    }
+    if (ch === 32 || ch === 9) {
+      i++;
+      continue;
+    }
+    const run = count < 0 ? 1 : count;
+    if (count === 0) throw new RleError('run count 0', countLine, countAt + 1);
+    // errors point at the start of the run (its count, if it has one)
+    const runLine = count < 0 ? lineNo : countLine;
+    const runCol = count < 0 ? i - lineStart + 1 : countAt + 1;
+    count = -1;
+    if (ch === 98 /* b */ || ch === 46 /* . */) {
+      x += run;
+    } else if (ch === 111 /* o */) {
+      if (y >= height || x + run > width) {
+        throw new RleError(`live cells at x = ${x}..${x + run - 1}, y = ${y} fall outside the header's ${width} x ${height}`, runLine, runCol);
+      }
+      setRun(bits, y * rw, x, x + run);
+      population += run;
+      x += run;
+    } else if (ch === 36 /* $ */) {
+      y += run;
+      x = 0;
+    } else if (ch === 33 /* ! */) {
+      break;
+    } else {
+      throw new RleError(`unexpected ${JSON.stringify(text[i])} (expected a run count, b, o, $ or !)`, lineNo, i - lineStart + 1);
+    }
+    i++;
   }
-  if (count >= 0) throw new RleError('run count without a cell state', countLine, countCol);
+  if (count >= 0) throw new RleError('run count without a cell state', countLine, countAt + 1);
   pattern.bits = bits;
   pattern.population = population;
   pattern.cells = { [Symbol.iterator]: () => liveCells(bits, width, height) };

@@ -49,6 +49,8 @@ export interface Param<T> {
   readonly placeholder?: string | undefined;
   /** On the CLI the flag names a file whose text is the value (life's `--pattern`). */
   readonly file?: boolean | undefined;
+  /** With `file`: the most bytes the file may have; the CLI refuses a bigger one before reading it. */
+  readonly fileMaxBytes?: number | undefined;
   /** Not a CLI flag: the CLI fills it another way (exec's command, from the words after `--`). */
   readonly hidden?: boolean | undefined;
   /**
@@ -70,6 +72,7 @@ interface ParamOptions<T> {
   flag?: string;
   placeholder?: string;
   file?: boolean;
+  fileMaxBytes?: number;
   hidden?: boolean;
 }
 
@@ -326,6 +329,8 @@ export interface ParamInfo {
   choices: readonly string[] | null;
   placeholder: string | null;
   file: boolean;
+  /** See {@link Param.fileMaxBytes}; null: no limit. */
+  fileMaxBytes: number | null;
   /** Not a CLI flag (see {@link Param.hidden}). */
   hidden: boolean;
   /** Validates and parses a raw value (`undefined` or `null`: not given, the default); throws an Error naming the flag. */
@@ -403,6 +408,7 @@ export function defineTask<const P extends Params, V extends Record<string, unkn
       choices: p.choices ?? null,
       placeholder: p.placeholder ?? null,
       file: p.file === true,
+      fileMaxBytes: p.fileMaxBytes ?? null,
       hidden: p.hidden === true,
       parse: (raw: unknown) => (raw === undefined || raw === null ? p.default : p.parse(raw, flag)),
       schema: (zod: Zod) => p.schema(flag, zod),

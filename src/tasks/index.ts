@@ -8,6 +8,7 @@ export * from './registry.js';
 export * from './describe.js';
 export * from './job-schema.js';
 export * from './plan.js';
+export * from './life-pattern.js';
 import './fixtures.js';
 export * from './code/module-task.js';
 export * from './code/bundle.js';

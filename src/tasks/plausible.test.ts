@@ -49,6 +49,24 @@ describe('plausibility of collatz summaries', () => {
   });
 });
 
+describe('plausibility of collatz verify summaries', () => {
+  it('accepts every honest verify summary, small chunks included (their highest is a walk peak, not a path peak)', () => {
+    // [8, 11]: 9 is walked 9 -> 28 -> 14 -> 7 < 9, so its highest is 28 (its whole path peaks at 52);
+    // [5, 5]: nothing walked (5 = 2 mod 3), highest is 5 itself. The check took the whole path's peak,
+    // refused these, and `run collatz --mode verify --chunk 4` never finished.
+    const verify = collatz.params({ mode: 'verify' });
+    const ranges: [bigint, bigint][] = [[1n, 1n], [5n, 5n], [8n, 11n], [1n, 100n], [1_000_000n, 1_001_000n], [(1n << 60n) + 3n, (1n << 60n) + 40n]];
+    for (let s = 1n; s < 300n; s += 5n) ranges.push([s, s + 3n]);
+    for (const [a, b] of ranges) {
+      const { summary } = collatz.run(verify, a, b) as { summary: Record<string, unknown> };
+      expect(() => collatz.checkSummary(summary, a, b), `[${a}, ${b}]`).not.toThrow();
+      expect(() => collatz.checkSummary({ ...summary, hv: String(BigInt(summary['hv'] as string) + 1n) }, a, b)).toThrow(/peaks/);
+    }
+    const { summary } = collatz.run(verify, 8n, 11n) as { summary: Record<string, unknown> };
+    expect(summary).toMatchObject({ k: 1, hn: '9', hv: '28' });
+  });
+});
+
 describe('outputs checked against their summaries (issue 17, item 16)', () => {
   it('accepts honest prime lists, refuses one that differs from its summary', () => {
     for (const [a, b] of [[1n, 1n], [1n, 2n], [24n, 28n], [1n, 100_000n], [(1n << 64n) - 10_000n, (1n << 64n) - 1n]] as [bigint, bigint][]) {

@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { LifeStrip, parseRle, parseRule, patternRow, randomRow } from '../kernels/index.js';
-import type { LifeRule } from '../kernels/index.js';
+// the Life kernels only (the kernels' index would also load the primes and collatz ones)
+import { LifeStrip, parseRle, parseRule, patternRow, pieceDeflateLevel, randomRow, type LifeRule } from '../kernels/life/index.js';
 import type { LifeMessage, MessageOf } from '../protocol/index.js';
 
 /**
@@ -66,6 +66,7 @@ function handle(m: LifeMessage): void {
         const seed = m.seed ?? 1;
         strip.fill((y, out) => randomRow(m.width, y, density, seed, out));
       } else if (m.init === 'pattern') {
+        // heads before issue 16 sent the pattern itself; they now send its rows, cut once ('rows')
         const p = parseRle(m.pattern ?? '');
         strip.fill((y, out) => patternRow(m.width, m.height, p, y, out));
       }
@@ -89,9 +90,12 @@ function handle(m: LifeMessage): void {
       }
       let ms = performance.now() - t0;
       if (SLOW > 1) {
-        // busy, as a slower CPU would be (a sleep of a fraction of a millisecond is not that precise)
+        // busy, as a slower CPU would be (a sleep of a fraction of a millisecond is not that precise),
+        // and it reports SLOW times its compute: on loaded cores the spin itself is preempted and
+        // overshoots, which made this "4x slower" machine report 6-10x
         const until = t0 + ms * SLOW;
-        while (performance.now() < until) ms = performance.now() - t0;
+        while (performance.now() < until);
+        ms *= SLOW;
       }
       edge(m.gen + m.n, samples, ms, m.count === true || m.preview !== undefined || (m.gen + m.n) % load.every === 0, m.preview ? strip.preview(m.preview.cols, m.preview.rows) : undefined);
       break;
@@ -101,7 +105,8 @@ function handle(m: LifeMessage): void {
       const per = Math.max(1, Math.floor(PIECE_BYTES / (strip.rowWords * 4)));
       for (let r = 0; r < load.rows; r += per) {
         const n = Math.min(per, load.rows - r);
-        const data = deflateRawSync(bytes(strip.innerRows(r, n)), { level: 1 });
+        const rows = strip.innerRows(r, n);
+        const data = deflateRawSync(bytes(rows), { level: pieceDeflateLevel(rows) });
         send({ type: 'life-rows', job: load.job, part: load.part, epoch: load.epoch, gen: m.gen, y: load.y0 + r, n, data, last: r + n >= load.rows });
       }
       break;

@@ -29,6 +29,8 @@ export function register(program: Command): void {
     const outFlag = taskFlags().find((f) => f.param === outParam && f.tasks.includes(task));
     if (o['out'] !== undefined && outFlag) o[outFlag.attribute] = true;
     const { input, module, files } = await anyJobInput(task, words, o, rawArgs(program));
+    // Life: its strips are this run's slots, so the job starts when they connect (no wait for more workers)
+    if (findTask(input.task)?.coordinator === 'life-strips' && input.params?.['parts'] === undefined) input.params = { ...input.params, parts: workers };
     const plan = planJob(input, workers); // validate before starting anything
     // the slot threads first: their start (a Node bootstrap each, the task registry, the kernels'
     // WebAssembly) runs while this thread loads the head's and the worker's modules
@@ -88,7 +90,9 @@ async function startLocal(o: { pool: SlotPool; input: JobInput; params: Record<s
   const keepsOutput = findTask(input.task)?.hasOutput(params) === true;
   const userCode = module !== null || (findTask(input.task)?.needs ?? null) !== null;
   const dir = keepsOutput || userCode ? mkdtempSync(path.join(os.tmpdir(), 'bramble-run-')) : null;
-  const journal = dir && keepsOutput ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
+  // (a Life job's output is its last checkpoint in the data dir, never in the journal: memory will do)
+  const lifeJob = findTask(input.task)?.coordinator === 'life-strips';
+  const journal = dir && keepsOutput && !lifeJob ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
   const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, listen: false, httpPort: null, insecure: false, logger, version: VERSION });
   const check = process.env['BRAMBLE_CHECK_LOCAL_LINK'] === '1' ? (m: Message): Message => wire.decodeMessage(wire.encodeMessage(m).subarray(4)) : null;
   // the user's own code on their own machine: no switch needed (issue 12)

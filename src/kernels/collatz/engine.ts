@@ -6,6 +6,7 @@
 //  - steps and path maxima of every n < 2^20 tabulated (steps(n) = steps to get below 2^20 + table).
 
 import { getJumpTable, getSmallTable, getSieve, SMALL, SIEVE_BITS, JUMP_BITS, JT_STRIDE } from './tables.js';
+import { getVerifier, G_BEST_HI, G_BEST_LO, G_BEST_N, G_CHECKED, G_HEAD_START, G_LIMIT_HI, HAND_BACK_HI, type Verifier } from './wasm.js';
 
 // Tables, built on first use (importing this module costs nothing).
 /** Interleaved jump table: entry lo at lo * 8 = [mul, add, maxA, maxB, minA, minB, cnt, -]. */
@@ -474,8 +475,36 @@ function verifyDouble(x: number): void {
   }
 }
 
+/** Below this, paths stay below 2^53 (the largest from n < 2^20 is about 2^46): plain steps are exact. */
+const SMALL_CHECK = 1n << 20n;
+
+/** Checks a small n (the current one, below SMALL_CHECK) one step at a time in doubles. */
+function checkSmall(n: number): void {
+  if (n > bestD) offerD(n);
+  let x = n;
+  while (x >= n) {
+    if (x % 2 === 1) {
+      const v = 3 * x + 1;
+      if (v > bestD) offerD(v);
+      x = v / 2;
+    } else {
+      x /= 2;
+    }
+  }
+}
+
 /** Checks the current n (curHi, curLo): follows it until it drops below n. */
 function checkCurrent(): void {
+  // the JavaScript walkers' table, built on their first use (a WebAssembly walk has its own)
+  loadJumpTable();
+  // n's limbs, for limbsBelowN: needed for every n, since a path from n < 2^48 can pass 2^52 and be
+  // followed in limbs (with a stale n there, a walk stopped early and missed its largest value)
+  NL[0] = curLo & 0xffff;
+  NL[1] = curLo >>> 16;
+  NL[2] = curHi & 0xffff;
+  NL[3] = curHi >>> 16;
+  nnl = 4;
+  while (nnl > 1 && NL[nnl - 1] === 0) nnl--;
   if (curHi < TWO16) {
     const n = curHi * TWO32 + curLo;
     vnD = n;
@@ -487,11 +516,6 @@ function checkCurrent(): void {
   vnD = curHi * TWO32 + curLo;
   vnB = currentN();
   if (vnD >= bestGate) offerB(vnB);
-  NL[0] = curLo & 0xffff;
-  NL[1] = curLo >>> 16;
-  NL[2] = curHi & 0xffff;
-  NL[3] = curHi >>> 16;
-  nnl = 4;
   L.set(NL);
   nl = 4;
   verifyLimbs();
@@ -522,6 +546,48 @@ function lowerBound(a: Uint32Array, v: number): number {
   return lo;
 }
 
+const U64_MAX = (1n << 64n) - 1n;
+const U128_MAX = (1n << 128n) - 1n;
+/** Whether verify may use WebAssembly (tests turn it off to compare with the JavaScript walkers). */
+let useWasm = true;
+export function setVerifyWasmForTests(on: boolean): void {
+  useWasm = on;
+}
+/**
+ * Tests lower the WebAssembly walk's hand-back limit (the path values' high 64 bits; 2^48 by default,
+ * i.e. 2^112) to exercise the hand-over to the JavaScript walkers; null restores it.
+ */
+let handBackHi = HAND_BACK_HI;
+export function setHandBackForTests(hi: bigint | null): void {
+  handBackHi = hi ?? HAND_BACK_HI;
+}
+/** Tests and the benchmark turn off the walk's start at T^SIEVE_BITS(n) (Barina's 2^k-step start). */
+let headStart = true;
+export function setHeadStartForTests(on: boolean): void {
+  headStart = on;
+}
+
+/** Hands the largest value so far to the WebAssembly loop (capped at 2^128 - 1: its values stay below). */
+function bestToWasm(vf: Verifier): void {
+  const b = best > U128_MAX ? U128_MAX : best;
+  vf.g64[G_BEST_LO / 8] = b & U64_MAX;
+  vf.g64[G_BEST_HI / 8] = b >> 64n;
+}
+
+/** Takes back a larger value found by the WebAssembly loop; returns (and clears) its checked count. */
+function bestFromWasm(vf: Verifier): number {
+  const b = ((vf.g64[G_BEST_HI / 8] as bigint) << 64n) | (vf.g64[G_BEST_LO / 8] as bigint);
+  if (b > best) {
+    best = b;
+    bestD = Number(b);
+    bestGate = bestD * (1 - MARGIN);
+    bestN = vf.g64[G_BEST_N / 8] as bigint;
+  }
+  const c = vf.g32[G_CHECKED / 4] as number;
+  vf.g32[G_CHECKED / 4] = 0;
+  return c;
+}
+
 export interface VerifyResult {
   count: number;
   checked: number;
@@ -534,10 +600,11 @@ export interface VerifyResult {
  * does) that every number below n converges by the time n is checked: n is followed only until it
  * drops below n; n is skipped when a residue sieve mod 2^24 shows it drops below itself, when
  * n = 2 (mod 3) (n = T(m) for m = (2n - 1)/3 < n) or n = 4 (mod 9) (n = T^3(m), m = (8n - 5)/9 < n).
- * n = 1 needs no check.
+ * n = 1 needs no check. The sieve's blocks are walked in WebAssembly (wasm.ts) where the runtime has it;
+ * the JavaScript walkers here take the numbers below the sieve's bound, the paths it hands back (past
+ * 2^112), and everything when tests turn it off.
  */
 export function runVerify(start: bigint, end: bigint): VerifyResult {
-  loadJumpTable();
   resetBest();
   const count = Number(end - start + 1n);
   let checked = 0;
@@ -554,7 +621,8 @@ export function runVerify(start: bigint, end: bigint): VerifyResult {
     if (n === 1n || skipByThree()) continue;
     if (n % 2n === 0n) continue; // even n: T(n) = n/2 < n
     checked++;
-    checkCurrent();
+    if (n < SMALL_CHECK) checkSmall(Number(n));
+    else checkCurrent();
   }
   if (n <= end) {
     // blocks of 2^SIEVE_BITS, only the surviving residues
@@ -564,19 +632,42 @@ export function runVerify(start: bigint, end: bigint): VerifyResult {
     let base = firstBase;
     const lastBase = end - (end % size);
     const lastLo = Number(end - lastBase);
+    const vf = useWasm ? getVerifier() : null;
+    if (vf) {
+      vf.g64[G_LIMIT_HI / 8] = handBackHi;
+      vf.g32[G_HEAD_START / 4] = headStart ? 1 : 0;
+    }
     for (;;) {
       const hi = Number(base >> 32n);
       const baseLo = Number(base & 0xffffffffn);
       const from = base === firstBase ? firstLo : 0;
       const to = base === lastBase ? lastLo : SIEVE_SIZE - 1;
-      for (let i = lowerBound(residues, from); i < residues.length; i++) {
-        const r = residues[i] as number;
-        if (r > to) break;
-        curHi = hi;
-        curLo = baseLo + r;
-        if (skipByThree()) continue;
-        checked++;
-        checkCurrent();
+      let i = lowerBound(residues, from);
+      const iEnd = lowerBound(residues, to + 1);
+      if (vf !== null) {
+        // the WebAssembly loop; residues it hands back are followed here, exactly
+        const b9 = Number(base % 9n);
+        const baseI64 = BigInt.asIntN(64, base);
+        bestToWasm(vf);
+        for (;;) {
+          const k = vf.x.verify(baseI64, i, iEnd, b9);
+          checked += bestFromWasm(vf);
+          if (k >= iEnd) break;
+          curHi = hi;
+          curLo = baseLo + (residues[k] as number);
+          checked++;
+          checkCurrent();
+          bestToWasm(vf);
+          i = k + 1;
+        }
+      } else {
+        for (; i < iEnd; i++) {
+          curHi = hi;
+          curLo = baseLo + (residues[i] as number);
+          if (skipByThree()) continue;
+          checked++;
+          checkCurrent();
+        }
       }
       if (base === lastBase) break;
       base += size;

@@ -42,6 +42,52 @@ export function getJumpTable(): JumpTable {
   if (jumpTable) return jumpTable;
   const e = new Float64Array(JUMP * JT_STRIDE);
   const packed = new Uint32Array(JUMP);
+  const { growth, lift } = buildJumps((lo, mul, add, maxA, maxB, minA, minB, c) => {
+    const o = lo * JT_STRIDE;
+    e[o + JT_MUL] = mul;
+    e[o + JT_ADD] = add;
+    e[o + JT_MAXA] = maxA;
+    e[o + JT_MAXB] = maxB;
+    e[o + JT_MINA] = minA;
+    e[o + JT_MINB] = minB;
+    e[o + JT_CNT] = JUMP_BITS + c;
+    packed[lo] = add + c * 2 ** 26;
+  });
+  jumpTable = { entries: e, packed, growth, lift };
+  return jumpTable;
+}
+
+/**
+ * The WebAssembly verify walk's part of the jump table: per entry mul, add, minA, minB as u32 (16 bytes),
+ * with growth and lift as in JumpTable; built without the JavaScript walkers' table (4 MB).
+ */
+export function getWasmJumpTable(): { tab: Uint32Array; growth: number; lift: number } {
+  if (jumpTable) {
+    const tab = new Uint32Array(4 * JUMP);
+    const e = jumpTable.entries;
+    for (let lo = 0; lo < JUMP; lo++) {
+      const o = lo * JT_STRIDE;
+      tab[4 * lo] = e[o + JT_MUL] as number;
+      tab[4 * lo + 1] = e[o + JT_ADD] as number;
+      tab[4 * lo + 2] = e[o + JT_MINA] as number;
+      tab[4 * lo + 3] = e[o + JT_MINB] as number;
+    }
+    return { tab, growth: jumpTable.growth, lift: jumpTable.lift };
+  }
+  const tab = new Uint32Array(4 * JUMP);
+  const { growth, lift } = buildJumps((lo, mul, add, _maxA, _maxB, minA, minB) => {
+    tab[4 * lo] = mul;
+    tab[4 * lo + 1] = add;
+    tab[4 * lo + 2] = minA;
+    tab[4 * lo + 3] = minB;
+  });
+  return { tab, growth, lift };
+}
+
+type JumpVisitor = (lo: number, mul: number, add: number, maxA: number, maxB: number, minA: number, minB: number, c: number) => void;
+
+/** Computes every entry of the jump table for `visit`; returns growth and lift (see JumpTable). */
+function buildJumps(visit: JumpVisitor): { growth: number; lift: number } {
   let growth = 0;
   let lift = 0;
   for (let lo = 0; lo < JUMP; lo++) {
@@ -72,20 +118,11 @@ export function getJumpTable(): JumpTable {
       if (a < minA) minA = a;
       if (b < minB) minB = b;
     }
-    const o = lo * JT_STRIDE;
-    e[o + JT_MUL] = a;
-    e[o + JT_ADD] = b;
-    e[o + JT_MAXA] = maxA;
-    e[o + JT_MAXB] = maxB;
-    e[o + JT_MINA] = minA;
-    e[o + JT_MINB] = minB;
-    e[o + JT_CNT] = JUMP_BITS + c;
-    packed[lo] = b + c * 2 ** 26;
+    visit(lo, a, b, maxA, maxB, minA, minB, c);
     if (maxA / JUMP > growth) growth = maxA / JUMP;
     if (maxB > lift) lift = maxB;
   }
-  jumpTable = { entries: e, packed, growth, lift };
-  return jumpTable;
+  return { growth, lift };
 }
 
 /** Values below this have their steps and path maximum tabulated. */
@@ -150,6 +187,11 @@ export function getSmallTable(): SmallTable {
 
 /** Bits of the convergence-verification sieve. */
 export const SIEVE_BITS = 24;
+/**
+ * Its surviving residues (OEIS A076227 at 24), for reporting without building it (the head reports the
+ * sieve in a job's result); a test checks it against getSieve().
+ */
+export const SIEVE_SURVIVORS = 286581;
 
 /**
  * Residues r mod 2^SIEVE_BITS whose numbers may need checking: for every other residue there is a
@@ -160,6 +202,12 @@ export const SIEVE_BITS = 24;
  */
 export interface Sieve {
   residues: Uint32Array;
+  /**
+   * Per residue r: c, the odd steps among its first SIEVE_BITS T-steps, and T^SIEVE_BITS(r), so that
+   * T^SIEVE_BITS(m * 2^SIEVE_BITS + r) = 3^c * m + T^SIEVE_BITS(r) (the first SIEVE_BITS parities are r's).
+   */
+  odd: Uint8Array;
+  value: Float64Array;
   /** The sieve may only be applied to n >= minN. */
   minN: number;
 }
@@ -216,6 +264,6 @@ export function getSieve(): Sieve {
     val = nval;
     count = m;
   }
-  sieve = { residues: Uint32Array.from(res.subarray(0, count)), minN };
+  sieve = { residues: Uint32Array.from(res.subarray(0, count)), odd: odd.slice(0, count), value: val.slice(0, count), minN };
   return sieve;
 }

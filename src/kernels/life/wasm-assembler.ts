@@ -34,6 +34,13 @@ export class Code {
   i32Eqz(): this { return this.op(0x45); }
   i32Ne(): this { return this.op(0x47); }
   i32LtU(): this { return this.op(0x49); }
+  i32Eq(): this { return this.op(0x46); }
+  i32Load(offset = 0, alignLog2 = 2): this { return this.op(0x28, ...uleb(alignLog2), ...uleb(offset)); }
+  i32Popcnt(): this { return this.op(0x69); }
+  // i64
+  i64Load(offset = 0, alignLog2 = 3): this { return this.op(0x29, ...uleb(alignLog2), ...uleb(offset)); }
+  i64Popcnt(): this { return this.op(0x7b); }
+  i32WrapI64(): this { return this.op(0xa7); }
   // v128
   v128Load(offset = 0, alignLog2 = 0): this {
     return this.simd(0x00).op(...uleb(alignLog2), ...uleb(offset));

@@ -4,9 +4,10 @@
  * - A pass sieves the bytes [0, nBytes) above a base L (a multiple of 30), byte k holding the 8 wheel-30
  *   candidates of [L + 30k, L + 30k + 29] (see tables.ts). L is a bigint only here, at set-up; everything
  *   in the loops is a small number relative to L.
- * - Segments of SEG bytes (sized for the L2 cache) are pre-sieved by copying patterns of the primes up to
- *   53, then crossed off by three kinds of sieving primes: small (unrolled loop over one turn of the wheel,
- *   run per L1-sized block), medium (one multiple at a time over the whole segment), big (Oliveira e
+ * - Segments of SEG bytes (sized for the L2 cache), block by block (L1-sized): pre-sieved by copying
+ *   patterns of the primes up to 163, then crossed off by the small primes (unrolled loop over one turn
+ *   of the wheel per residue class); then the medium primes (one multiple at a time: those below MED_SPLIT
+ *   in windows of MED_WINDOW bytes, the others over the whole segment) and the big ones (Oliveira e
  *   Silva's bucket sieve: a prime is only touched in the segments where it has a multiple).
  * - The loops run in WebAssembly (wasm.ts); set-up and bookkeeping stay here.
  * - The sieving primes come from a module-level cache: a wheel-30 bitmap of [0, sqrt(end)] that grows on
@@ -20,7 +21,9 @@ import {
   BUF,
   GLOB,
   HEADS,
-  MAX_MED,
+  MED_CAP,
+  MED_SPLIT,
+  MED_WINDOW,
   MAX_SMALL,
   MED,
   NB_MAX,
@@ -216,7 +219,8 @@ export class Engine {
   private viewsOf: ArrayBuffer | null = null;
 
   private nSmall = 0;
-  private nMed = 0;
+  /** Medium primes per residue class (mod 30). */
+  private readonly nMed = new Int32Array(16);
   private pend = new Float64Array(0);
   private nPend = 0;
   /** Bucket blocks in the pool, and an upper bound of the live bucket entries. */
@@ -311,8 +315,10 @@ export class Engine {
   }
 
   private addMedium(p: number, q: number, idx: number, ws: number): void {
-    if (this.nMed >= MAX_MED) throw new Error('primes: medium-prime table overflow');
-    const at = (MED >> 2) + 4 * this.nMed++;
+    const rc = BIT_OF_RESIDUE[p - 30 * q]!;
+    const t = rc + (p < MED_SPLIT ? 8 : 0);
+    if (this.nMed[t]! >= MED_CAP) throw new Error('primes: medium-prime table overflow');
+    const at = ((MED + 16 * MED_CAP * t) >> 2) + 4 * this.nMed[t]!++;
     const i32 = this.i32;
     i32[at] = p;
     i32[at + 1] = q;
@@ -394,7 +400,7 @@ export class Engine {
     const numSegs = Math.ceil(nBytes / SEG);
 
     this.nSmall = 0;
-    this.nMed = 0;
+    this.nMed.fill(0);
     this.nPend = 0;
     // Buckets are sized by the largest hop of the largest prime (10q + 10 on the mod-210 wheel).
     const qMax = Math.floor(sqrtEnd / 30);
@@ -466,8 +472,6 @@ export class Engine {
     for (let s = 0; s < numSegs; s++) {
       const S = s * SEG;
       const segLen = Math.min(SEG, nBytes - S);
-      for (let g = 0; g < PERIODS.length; g++) offs[g] = (gm[g]! + S) % PERIODS[g]!;
-      x.presieve((segLen + 15) & ~15, ...offs);
       while (nextPend < S + segLen) {
         const p = this.pend[pendPos++]!;
         const q = Math.floor(p / 30);
@@ -476,10 +480,26 @@ export class Engine {
         this.place(p, q, nextPend - S, p < SMALL_LIMIT ? rc * 8 + rc : rc * 48 + INDEX210[p % 210]!, numSegs, s);
         nextPend = pendPos < this.nPend ? pendByte(this.pend[pendPos]!) : Infinity;
       }
-      for (let b0 = 0; b0 < segLen; b0 += BLOCK) x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
+      // block by block: pre-sieve (copies of the patterns of the primes to 163), then the small primes
+      const padLen = (segLen + 15) & ~15;
+      for (let b0 = 0; b0 < segLen; b0 += BLOCK) {
+        for (let g = 0; g < PERIODS.length; g++) offs[g] = (gm[g]! + S + b0) % PERIODS[g]!;
+        x.presieve(b0, Math.min(BLOCK, padLen - b0), ...offs);
+        x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
+      }
       x.shift(SMALL + 8, this.nSmall, segLen);
-      x.medium(MED, segLen, this.nMed);
-      x.shift(MED + 8, this.nMed, segLen);
+      for (let rc = 0; rc < 16; rc++) {
+        const n = this.nMed[rc]!;
+        if (n === 0) continue;
+        if (rc < 8) x.medium(MED + 16 * MED_CAP * rc, segLen, n);
+        else {
+          for (let w0 = MED_WINDOW; ; w0 += MED_WINDOW) {
+            x.medium(MED + 16 * MED_CAP * rc, Math.min(segLen, w0), n);
+            if (w0 >= segLen) break;
+          }
+        }
+        x.shift(MED + 16 * MED_CAP * rc + 8, n, segLen);
+      }
       x.bucket(s, numSegs);
 
       this.views();

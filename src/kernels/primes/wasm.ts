@@ -4,13 +4,15 @@
  * does not, which makes these loops several times faster.
  *
  * Memory layout (bytes), all in one imported WebAssembly.Memory:
- *   TBL     wheel tables (tables.ts): MASK, UNROLL_ADD (64 each), FIRST_STEP (256), WHEEL (8),
- *           STEP (64 x i32: MASK | DQ << 8 | DC << 16 | NEXT_WS << 24)
+ *   TBL     wheel tables (tables.ts): WHEEL (8), the mod-210 wheel's STEP210 and NEXT210 (the loops of
+ *           the small and medium primes have theirs as constants in the code)
  *   GLOB    free-list head of bucket blocks, bucket-count mask
  *   BUF     the segment (SEG bytes + padding)
- *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + SEG + 64
+ *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + BLOCK + 64
+ *           (the segment is pre-sieved block by block, just before the small primes cross off that block)
  *   SMALL   small sieving primes, 16 bytes each: p, q, next byte index (in the segment), wheel state
- *   MED     medium sieving primes, the same
+ *   MED     medium sieving primes, the same, in 8 tables of MED_CAP by residue class (mod 30) of the
+ *           prime, so that medium()'s dispatch on the class is predicted
  *   HEADS   bucket list heads (block addresses, 0 = empty): NB_MAX for primes that may hit a segment
  *           more than once, then NB_MAX for those with q >= SEG / 2 (at most one hit per segment)
  *   SCRATCH a slice of the sieving-prime bitmap being set up
@@ -20,12 +22,18 @@
 import { assemble, T, w, type Code } from './asm.js';
 import { wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
 
-export type { WasmMemory } from '../wasm/module.js';
-import { DC, DQ, MASK, NEXT210, NEXT_WS, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
+export type { WasmMemory, WasmModule } from '../wasm/module.js';
+import { DC, DQ, MASK, NEXT210, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
 
-export const SEG_BITS = 18;
+export const SEG_BITS = 19;
 export const SEG = 1 << SEG_BITS;
 export const SEG_MASK = SEG - 1;
+/**
+ * Medium primes below MED_SPLIT (many crossings per visit) cross off a segment in windows of MED_WINDOW
+ * bytes (scattered writes over a smaller range: fewer TLB misses); the larger ones in one pass (fewer visits).
+ */
+export const MED_SPLIT = 1 << 16;
+export const MED_WINDOW = 1 << 18;
 /** Block size for the small sieving primes (fits the L1 data cache). */
 export const BLOCK = 1 << 15;
 /**
@@ -64,6 +72,8 @@ export const PERIODS: readonly number[] = PRESIEVE_GROUPS.map((g) => g.reduce((a
 // Largest number of small / medium primes (primes below SMALL_LIMIT / BIG_LIMIT), with room to spare.
 const MAX_SMALL = Math.ceil((1.3 * SMALL_LIMIT) / Math.log(SMALL_LIMIT)) + 64;
 const MAX_MED = Math.ceil((1.3 * BIG_LIMIT) / Math.log(BIG_LIMIT)) + 64;
+/** Room for the medium primes of one residue class (the classes hold within a few % of an eighth each). */
+export const MED_CAP = Math.ceil((MAX_MED / 8) * 1.15) + 256;
 /** Largest bucket count: hops of primes up to 2^32. */
 export const NB_MAX = (() => {
   let nb = 4;
@@ -75,11 +85,7 @@ export const SCRATCH_BYTES = 1 << 16;
 const align = (x: number, a: number): number => Math.ceil(x / a) * a;
 
 export const TBL = 0;
-const T_MASK = TBL;
-const T_UA = TBL + 256;
-const T_FIRST = TBL + 320;
 const T_WHEEL8 = TBL + 576;
-const T_STEP = TBL + 640;
 /** The bucket sieve's mod-210 wheel: STEP210 (384 x i32), NEXT210 (210 x u16), see tables.ts. */
 const T_STEP210 = TBL + 1536;
 const T_NEXT210 = TBL + 3072;
@@ -92,35 +98,19 @@ export const PAT: readonly number[] = (() => {
   let at = align(BUF + SEG + 64, 64);
   for (const P of PERIODS) {
     out.push(at);
-    at = align(at + P + SEG + 64, 64);
+    at = align(at + P + BLOCK + 64, 64);
   }
   out.push(at);
   return out;
 })();
 export const SMALL = PAT[PAT.length - 1]!;
 export const MED = align(SMALL + 16 * MAX_SMALL, 64);
-export const HEADS = align(MED + 16 * MAX_MED, 64);
+export const HEADS = align(MED + 16 * 16 * MED_CAP, 64);
 export const SCRATCH = align(HEADS + 8 * NB_MAX, 64);
 /** Big primes with q >= ONE_HIT_Q step at least 2q >= SEG bytes: one hit per segment at most. */
 export const ONE_HIT_Q = SEG / 2;
 export const POOL = align(SCRATCH + SCRATCH_BYTES + 64, BLOCK_BYTES);
 export { MAX_SMALL, MAX_MED };
-
-/** FIRST_STEP[rc * 32 + (d0 mod 30)]: see engine.ts. */
-export function firstStepTable(): Uint8Array {
-  const inv = new Uint8Array(30);
-  for (let r = 1; r < 30; r++) for (let s = 1; s < 30; s++) if ((r * s) % 30 === 1) inv[r] = s;
-  const t = new Uint8Array(256);
-  for (let rc = 0; rc < 8; rc++) {
-    for (let dm = 0; dm < 30; dm++) {
-      const m = (dm * inv[WHEEL[rc]!]!) % 30;
-      let j = 0;
-      while (WHEEL[j]! < m) j++;
-      t[rc * 32 + dm] = (WHEEL[j]! - m) | (j << 3);
-    }
-  }
-  return t;
-}
 
 // ---------------------------------------------------------------- functions
 
@@ -144,18 +134,6 @@ function step210(L: Record<string, number>): Code {
     store8(get(L.idx!), w.and(load8(get(L.idx!), BUF), get(t)), BUF),
     set(L.idx!, add(add(get(L.idx!), mul(get(L.q!), and(shrU(get(t), i32(8)), i32(15)))), and(shrU(get(t), i32(12)), i32(15)))),
     set(L.ws!, shrU(get(t), i32(16))),
-  ];
-}
-
-/** One table step of a sieving prime: cross off buf[idx], move to the next multiple. */
-function step(L: Record<string, number>): Code {
-  const t = L.t!;
-  return [
-    // T_STEP[ws] = MASK | DQ << 8 | DC << 16 | NEXT_WS << 24
-    set(t, load(shl(get(L.ws!), i32(2)), T_STEP)),
-    store8(get(L.idx!), w.and(load8(get(L.idx!), BUF), get(t)), BUF),
-    set(L.idx!, add(add(get(L.idx!), mul(get(L.q!), and(shrU(get(t), i32(8)), i32(255)))), and(shrU(get(t), i32(16)), i32(255)))),
-    set(L.ws!, shrU(get(t), i32(24))),
   ];
 }
 
@@ -183,34 +161,71 @@ function push(L: Record<string, number>): Code {
   ];
 }
 
-/** Fills BUF[0, n) with the AND of the patterns, pattern g read from its byte offset o_g. */
+/** Fills BUF[dst, dst + n) (n <= BLOCK + 16) with the AND of the patterns, pattern g read from its byte offset o_g. */
 function fPresieve() {
   const G = PRESIEVE_GROUPS.length;
   const offs = Array.from({ length: G }, (_, g) => `o${g}`);
-  const L = names(['n', ...offs], ['i']);
+  const L = names(['dst', 'n', ...offs], ['i']);
   const i = L.i!;
   const src = (g: number): Code => w.v128Load(add(get(L[`o${g}`]!), get(i)), PAT[g]!);
   let expr = src(0);
   for (let g = 1; g < G; g++) expr = w.v128And(expr, src(g));
   return {
     name: 'presieve',
-    params: [T.i32, ...offs.map(() => T.i32)],
+    params: [T.i32, T.i32, ...offs.map(() => T.i32)],
     results: [],
     locals: [T.i32],
-    body: [block(loop(brIf(1, w.geU(get(i), get(L.n!))), w.v128Store(get(i), expr, BUF), set(i, add(get(i), i32(16))), br(0)))],
+    body: [block(loop(brIf(1, w.geU(get(i), get(L.n!))), w.v128Store(add(get(L.dst!), get(i)), expr, BUF), set(i, add(get(i), i32(16))), br(0)))],
   };
 }
 
+/**
+ * Small sieving primes (primesieve's EratSmall), run per L1-sized block: entered at the prime's wheel
+ * position through a br_table, one copy of the wheel turn per residue class of the prime, so that the
+ * bit masks and the carries are constants (folded into the instructions and the memory offsets); at the
+ * start of a turn, a loop crosses off 8 multiples per iteration at offsets q * (WHEEL[j] - 1) + const
+ * while the whole turn fits the block, then single crossings with their own end test finish the block.
+ */
 function fSmall() {
   const p = ['base', 'end', 'n'];
-  const l = ['t', 'e', 'eEnd', 'idx', 'ws', 'q', 'p', 'lim', 'a', 'o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'];
+  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'pp', 'lim', 'a', 'j', 'rc', 'q2', 'q4', 'o6', 'o10', 'o12', 'o16', 'o18', 'o22', 'o28'];
   const L = names(p, l);
   const g = (n: string) => get(L[n]!);
-  const clear = (off: string | null, m: string): Code =>
-    off === null
-      ? store8(g('idx'), and(load8(g('idx'), BUF), g(m)), BUF)
-      : [set(L.a!, add(g('idx'), g(off))), store8(g('a'), and(load8(g('a'), BUF), g(m)), BUF)];
-  const mults = [6, 10, 12, 16, 18, 22, 28];
+  const mults = [0, 6, 10, 12, 16, 18, 22, 28];
+  const qOf: Record<number, string> = { 2: 'q2', 4: 'q4', 6: 'o6' };
+  const rcLoop = (rc: number): Code => {
+    const sites: Code[] = [];
+    for (let m = 0; m < 8; m++) {
+      const ws = rc * 8 + m;
+      const doneDepth = 1 + (7 - m) + 1 + (7 - rc);
+      const site: Code[] = [];
+      if (m === 0) {
+        // the whole turn while it fits: 8 crossings, constant masks, constant parts in the offsets
+        const clears = mults.map((k, jj) => {
+          const wsj = rc * 8 + jj;
+          const off = BUF + UNROLL_ADD[wsj]!;
+          if (k === 0) return store8(g('idx'), and(load8(g('idx'), off), i32(MASK[wsj]!)), off);
+          return [set(L.a!, add(g('idx'), g(`o${k}`))), store8(g('a'), and(load8(g('a'), off), i32(MASK[wsj]!)), off)];
+        });
+        site.push(
+          set(L.pp!, add(mul(g('q'), i32(30)), i32(WHEEL[rc]!))),
+          set(L.lim!, sub(g('end'), add(g('o28'), i32(UNROLL_ADD[rc * 8 + 7]!)))),
+          block(loop(brIf(1, w.geS(g('idx'), g('lim'))), ...clears, set(L.idx!, add(g('idx'), g('pp'))), br(0))),
+        );
+      }
+      site.push(
+        w.if(w.geS(g('idx'), g('end')), [set(L.ws!, i32(ws)), br(doneDepth)]),
+        store8(g('idx'), and(load8(g('idx'), BUF), i32(MASK[ws]!)), BUF),
+        set(L.idx!, add(add(g('idx'), g(qOf[DQ[ws]!]!)), i32(DC[ws]!))),
+      );
+      sites.push(site);
+    }
+    let inner: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('j')));
+    for (let m = 0; m < 7; m++) inner = block(inner, sites[m]!);
+    return loop(inner, sites[7]!, set(L.j!, i32(0)), br(0));
+  };
+  let dispatch: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('rc')));
+  for (let rc = 0; rc < 8; rc++) dispatch = rc < 7 ? block(dispatch, rcLoop(rc)) : [dispatch, rcLoop(rc)];
   return {
     name: 'small',
     params: p.map(() => T.i32),
@@ -226,30 +241,18 @@ function fSmall() {
           w.if(w.ltS(g('idx'), g('end')), [
             set(L.ws!, load(g('e'), 12)),
             set(L.q!, load(g('e'), 4)),
-            // Single steps up to the start of a wheel turn.
-            block(loop(brIf(1, w.eqz(and(g('ws'), i32(7)))), brIf(1, w.geS(g('idx'), g('end'))), step(L), br(0))),
-            w.if(w.ltS(g('idx'), g('end')), [
-              set(L.p!, load(g('e'))),
-              ...mults.map((k, j) => set(L[`o${j + 1}`]!, add(mul(g('q'), i32(k)), load8(g('ws'), T_UA + j + 1)))),
-              ...[0, 1, 2, 3, 4, 5, 6, 7].map((j) => set(L[`m${j}`]!, load8(g('ws'), T_MASK + j))),
-              set(L.lim!, sub(g('end'), g('o7'))),
-              block(
-                loop(
-                  brIf(1, w.geS(g('idx'), g('lim'))),
-                  clear(null, 'm0'),
-                  clear('o1', 'm1'),
-                  clear('o2', 'm2'),
-                  clear('o3', 'm3'),
-                  clear('o4', 'm4'),
-                  clear('o5', 'm5'),
-                  clear('o6', 'm6'),
-                  clear('o7', 'm7'),
-                  set(L.idx!, add(g('idx'), g('p'))),
-                  br(0),
-                ),
-              ),
-              block(loop(brIf(1, w.geS(g('idx'), g('end'))), step(L), br(0))),
-            ]),
+            set(L.q2!, add(g('q'), g('q'))),
+            set(L.q4!, add(g('q2'), g('q2'))),
+            set(L.o6!, add(g('q4'), g('q2'))),
+            set(L.o10!, add(g('o6'), g('q4'))),
+            set(L.o12!, add(g('o6'), g('o6'))),
+            set(L.o16!, add(g('o12'), g('q4'))),
+            set(L.o18!, add(g('o12'), g('o6'))),
+            set(L.o22!, add(g('o18'), g('q4'))),
+            set(L.o28!, add(g('o22'), g('o6'))),
+            set(L.rc!, shrU(g('ws'), i32(3))),
+            set(L.j!, and(g('ws'), i32(7))),
+            block(dispatch),
             store(g('e'), g('idx'), 8),
             store(g('e'), g('ws'), 12),
           ]),
@@ -499,7 +502,7 @@ function fCount() {
 }
 
 export interface SieveExports {
-  presieve(n: number, ...offsets: number[]): void;
+  presieve(dst: number, n: number, ...offsets: number[]): void;
   small(base: number, end: number, n: number): void;
   medium(base: number, end: number, n: number): void;
   shift(at: number, n: number, by: number): void;
@@ -513,34 +516,60 @@ const api = wasmApi();
 
 let compiled: WasmModule | null = null;
 
-function sieveModule(): WasmModule {
+/** The module's bytes, assembled from the functions above. */
+export function sieveBytes(): Uint8Array {
+  return assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount(), fZeroWord()], 1, 65536);
+}
+
+/** The compiled sieve module of this thread: assembled and compiled on first use, or the one given to useSieveModule. */
+export function sieveModule(): WasmModule {
   if (compiled) return compiled;
   if (!api) throw new Error('the primes kernel needs WebAssembly');
-  const bytes = assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount(), fZeroWord()], 1, 65536);
-  compiled = new api.Module(bytes);
+  compiled = new api.Module(sieveBytes());
   return compiled;
+}
+
+const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', 'small', 'medium', 'shift', 'bucket', 'setupBig', 'count', 'zeroWord'];
+
+/** Instantiates `module` over `mem`, checking that it is the sieve's module (it may come from another thread). */
+function instanceOf(module: WasmModule, mem: WasmMemory): SieveExports {
+  let exports: Record<string, unknown>;
+  try {
+    exports = new api!.Instance(module, { env: { mem } }).exports;
+  } catch (e) {
+    throw new TypeError(`primes: not the sieve's WebAssembly module (${(e as Error).message})`, { cause: e });
+  }
+  for (const name of EXPORTS) if (typeof exports[name] !== 'function') throw new TypeError(`primes: not the sieve's WebAssembly module (no ${name})`);
+  return exports as unknown as SieveExports;
+}
+
+/**
+ * Makes this thread use a module compiled elsewhere (sieveModule() of another thread, posted here:
+ * WebAssembly.Module objects can be sent to worker threads), instead of assembling and compiling its own.
+ * Checked by instantiating it once. Engines made before keep theirs.
+ */
+export function useSieveModule(module: WasmModule): void {
+  if (!api) throw new Error('the primes kernel needs WebAssembly');
+  if (module === compiled) return;
+  instanceOf(module, new api.Memory({ initial: 1, maximum: 65536 }));
+  compiled = module;
 }
 
 /** A fresh instance with its own memory of at least `bytes`, tables and patterns filled in. */
 export function instantiate(bytes: number): { mem: WasmMemory; x: SieveExports } {
   const module = sieveModule();
   const mem = new api!.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536 });
-  const inst = new api!.Instance(module, { env: { mem } });
+  const x = instanceOf(module, mem);
   initMemory(mem);
-  return { mem, x: inst.exports as unknown as SieveExports };
+  return { mem, x };
 }
 
 /** Fills the constant part of a fresh memory: tables and pre-sieve patterns. */
 function initMemory(mem: WasmMemory): void {
   const u8 = new Uint8Array(mem.buffer);
-  u8.set(MASK, T_MASK);
-  u8.set(UNROLL_ADD, T_UA);
-  u8.set(firstStepTable(), T_FIRST);
   u8.set(WHEEL, T_WHEEL8);
   new Int32Array(mem.buffer, T_STEP210, 384).set(STEP210);
   new Uint16Array(mem.buffer, T_NEXT210, 210).set(NEXT210);
-  const stepTable = new Int32Array(mem.buffer, T_STEP, 64);
-  for (let ws = 0; ws < 64; ws++) stepTable[ws] = MASK[ws]! | (DQ[ws]! << 8) | (DC[ws]! << 16) | (NEXT_WS[ws]! << 24);
   PRESIEVE_GROUPS.forEach((primes, gi) => {
     const P = PERIODS[gi]!;
     // byte k holds 30k + WHEEL[b]; for each prime p and bit b the multiples of p are at k = k0 (mod p)
@@ -554,7 +583,7 @@ function initMemory(mem: WasmMemory): void {
       }
     }
     const at = PAT[gi]!;
-    const len = P + SEG + 64;
+    const len = P + BLOCK + 64;
     for (let x = 0; x < len; x += P) u8.set(period.subarray(0, Math.min(P, len - x)), at + x);
   });
   new Int32Array(mem.buffer, GLOB, 2).fill(0);

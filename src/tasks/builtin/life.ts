@@ -1,6 +1,7 @@
 import { InputError } from '../../core/index.js';
 import { LifeGrid, parseRle, parseRule, rleToGrid, toRle } from '../../kernels/index.js';
 import { badOutput, badSummary, defineTask, param } from '../define-task.js';
+import { isPatternRef, MAX_PATTERN_BYTES, parsePattern } from '../life-pattern.js';
 import { check } from '../summary.js';
 
 /** 32768 x 32768: a gigacell, 128 MiB of bits, spread over the workers in strips. */
@@ -51,10 +52,13 @@ export default defineTask({
       description: 'start from an RLE pattern file',
       placeholder: 'file.rle',
       file: true,
+      fileMaxBytes: MAX_PATTERN_BYTES,
       check: (s, flag) => {
-        if (s.length > 4 * 1024 * 1024) throw new InputError(flag, `${flag} must be RLE text of at most 4 MiB`);
+        // a reference to a pattern the head stores: the head checks that it has it and that it fits
+        if (isPatternRef(s)) return;
+        if (s.length > MAX_PATTERN_BYTES) throw new InputError(flag, `${flag} must be RLE text of at most ${MAX_PATTERN_BYTES / 2 ** 20} MiB (got ${(s.length / 2 ** 20).toFixed(1)} MiB)`);
         try {
-          parseRle(s);
+          parsePattern(s);
         } catch (err) {
           throw new InputError(flag, `${flag}: ${(err as Error).message}`);
         }
@@ -65,7 +69,8 @@ export default defineTask({
     const { width, height } = size(v.size, '--size');
     let density: number | null = null;
     if (v.pattern !== undefined) {
-      const p = parseRle(v.pattern);
+      // the same parse as the check's (kept); a reference was checked against its text by the head
+      const p = isPatternRef(v.pattern) ? { width: 0, height: 0 } : parsePattern(v.pattern);
       if (p.width > width || p.height > height) throw new InputError('--pattern', `--pattern is ${p.width}x${p.height}, larger than the --size ${width}x${height} grid`);
       if (v.random !== undefined) throw new InputError('--random', 'give either --random or --pattern, not both');
     } else density = v.random ?? 0.5;
@@ -90,9 +95,10 @@ export default defineTask({
     const { width, height } = params;
     const wrap = !params.bounded;
     const rule = parseRule(params.rule);
+    if (params.pattern !== null && isPatternRef(params.pattern)) throw new Error('a Life pattern by reference runs on the head (its Life coordinator), not in one slot');
     const grid =
       params.pattern !== null
-        ? rleToGrid(params.pattern, { width, height, wrap }) // centred; prepare() checked it fits
+        ? rleToGrid(parsePattern(params.pattern), { width, height, wrap }) // centred; prepare() checked it fits
         : LifeGrid.random(width, height, params.density ?? 0.5, params.seed, wrap);
     const generations = params.generations;
     const every = Math.max(1, Math.ceil(generations / 500));
