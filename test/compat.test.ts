@@ -12,7 +12,7 @@ import type { HeadProcess } from '../src/head/index.js';
 import { startHeadProcess } from '../src/head/index.js';
 import { listPrimes, primeListText } from '../src/kernels/index.js';
 import { initCluster } from '../src/trust/index.js';
-import type { Proc } from './helpers/procs.js';
+import type { HeadHandle, Proc } from './helpers/procs.js';
 import { api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -342,6 +342,20 @@ describe('seed 004 prime stream', () => {
   });
 });
 
+describe('seed 004 prime stream over its rate', () => {
+  it("slows the seed's own worker (a connection a prime, closed at once) without losing a prime", async () => {
+    const h = await compatHead({ primes: 0, primesRate: 20 }); // a burst of 200, then 20 a second
+    const env = { SEED_SERVER_IP: '127.0.0.1', SEED_PORT: String(h.compat.ports.primes) };
+    expect(await python(PRIME_WORKER, ['1', '1583'], env).exited).toBe(0); // the first 250 primes
+    const st = await waitFor('all 250 primes taken', () => {
+      const p = h.compat.status().primes;
+      return p && p.count === '250' ? p : null;
+    }, 30_000);
+    expect(st.throttled).toBeGreaterThanOrEqual(40);
+    expect(st).toMatchObject({ received: 250, rejected: 0, refusedConnections: 0, refusedSourceCap: 0 });
+  });
+});
+
 // ---- hostile input ----
 
 describe('compat listeners under hostile input', () => {
@@ -405,6 +419,36 @@ describe('compat listeners under hostile input', () => {
   });
 });
 
+describe('seed 000 listener when full', () => {
+  it('makes room by closing a silent chunk holder of the fullest address, never a client whose answer is being read', async () => {
+    const h = await compatHead({ text: 0, maxConnections: 4, maxPerAddress: 3 });
+    const port = h.compat.ports.text as number;
+    const sub = await api<Status>(h, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '100000', chunk: '1000', params: { list: true } });
+    const a = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await connectFrom(port, '127.0.6.1');
+      await readLine(s);
+      a.push(s);
+    }
+    const b = await connectFrom(port, '127.0.6.2');
+    await readLine(b);
+    // the newest holder of 127.0.6.1 has begun its answer: it is not a candidate
+    (a[2] as net.Socket).write('9');
+    await new Promise((r) => setTimeout(r, 200)); // its byte reaches the head before the newcomer (nothing to poll for)
+    const firstClosed = closedBy(a[0] as net.Socket);
+    const c = await connectFrom(port, '127.0.6.3');
+    const line = await readLine(c);
+    expect(line).toMatch(/^\d+:\d+:\d+$/);
+    await firstClosed;
+    expect(h.compat.status().text).toMatchObject({ clients: 4, evicted: 1, refusedConnections: 0 });
+    expect(events(h).some((m) => /^closed seed 000 client 127\.0\.6\.1 \(node seed000:127\.0\.6\.1#0\): closed to make room for a new connection: 4 are open \(--compat-max-connections\), 3 of them from its address, and it had not begun its answer to chunk \d+; chunk \d+ of job [0-9a-f-]+ returned to the queue$/.test(m))).toBe(true);
+    expect((a[1] as net.Socket).destroyed).toBe(false);
+    expect((a[2] as net.Socket).destroyed).toBe(false);
+    for (const s of [...a, b, c]) s.destroy();
+    await api(h, 'POST', `/api/jobs/${sub.json.id}/cancel`);
+  });
+});
+
 // ---- the CLI (once `bramble head` has the compat flags) ----
 
 const cliHasCompat = (await run(['head', '--help'])).out.includes('--compat-telemetry');
@@ -432,4 +476,213 @@ describe.runIf(cliHasCompat)('bramble head --compat-*', () => {
     });
     expect(head.out() + head.err()).toMatch(/seed-compat listeners open WITHOUT authentication/);
   });
+});
+
+// ---- issue 17, items 19 and 20: limits, on a real head process (bramble head --compat-*) ----
+
+/** A raw connection from a chosen loopback address (127.0.0.0/8 is all this machine's). */
+function connectFrom(port: number, localAddress: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress }, () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+interface CompatView {
+  limits: Record<string, number>;
+  text: { clients: number; accepted: number; refused: number; idleClosed: number; blankFloods: number; evicted: number; refusedConnections: number; checks: { checks: number; running: number; queued: number; cpuMs: number; threads: number } } | null;
+  primes: { count: string; received: number; throttled: number; refusedSourceCap: number; refusedTotalCap: number; topSources: { addr: string; stored: number }[] } | null;
+}
+
+async function compatView(head: HeadHandle): Promise<CompatView> {
+  return (await api<CompatView>(head, 'GET', '/api/compat')).json;
+}
+
+/** The primes of [start, end] as a seed 000 list, computed in a child process (the test's own loop stays free). */
+async function primesInChild(start: string, end: string): Promise<string> {
+  const kernels = new URL('../dist/kernels/index.js', import.meta.url).href;
+  const code = `import { listPrimes, primeListText } from ${JSON.stringify(kernels)};
+    const [s, e] = [BigInt(process.argv[1]), BigInt(process.argv[2])];
+    process.stdout.write([...primeListText(s, listPrimes(s, e).encoded)].join('').trimEnd().split('\\n').join(','));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, start, end], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code_ = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code_ !== 0) throw new Error(`the primes child exited with ${code_}`);
+  return out;
+}
+
+/** Polls /api/health every 100 ms until stopped; resolves with the slowest answer (ms). */
+function healthWatch(head: HeadHandle): { stop: () => Promise<number> } {
+  let on = true;
+  let worst = 0;
+  const loop = (async () => {
+    while (on) {
+      const t0 = performance.now();
+      const r = await api(head, 'GET', '/api/health');
+      if (r.status !== 200) throw new Error(`/api/health answered ${r.status}`);
+      worst = Math.max(worst, performance.now() - t0);
+      await new Promise((r2) => setTimeout(r2, 100));
+    }
+  })();
+  return {
+    async stop() {
+      on = false;
+      await loop;
+      return worst;
+    },
+  };
+}
+
+async function cliHead(flags: string[]): Promise<HeadHandle> {
+  const dir = tmpDir('bramble-compat3-');
+  dirs.push(dir);
+  const head = await startHead(dir, flags);
+  procs.push(head);
+  // the listeners open after the HTTP API: /api/compat says 503 until then
+  await waitFor('the compat listeners', async () => (await api(head, 'GET', '/api/compat')).status === 200);
+  return head;
+}
+
+describe.runIf(cliHasCompat)('compat limits on a real head (issue 17, items 19 and 20)', () => {
+  it('checks 8 answers to chunks of 10^7 near 2^64 off the event loop: /api/health answers within a second, wrong answers are caught, a right one is accepted', async () => {
+    const tp = await freePort();
+    const head = await cliHead(['--compat-text', String(tp)]);
+    const top = 2n ** 64n - 1n;
+    const w = 10_000_000n;
+    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'primes', start: String(top - 8n * w + 1n), end: String(top), chunk: String(w), params: { list: true } });
+    expect(sub.status).toBe(201);
+    // 8 clients, each on its own address (so each has its own check budget)
+    const socks = await Promise.all(Array.from({ length: 8 }, (_, i) => connectFrom(tp, `127.0.3.${i + 1}`)));
+    const lines = await Promise.all(socks.map((s) => readLine(s)));
+    const chunks = lines.map((l) => l.split(':') as [string, string, string]);
+    expect(new Set(chunks.map((c) => c[0])).size).toBe(8);
+    const c0 = chunks[0] as [string, string, string];
+    const right = await primesInChild(c0[1], c0[2]);
+    expect(right.split(',').length).toBeGreaterThan(200_000);
+    const watch = healthWatch(head);
+    // seven answer with the chunk's first number (even: not prime), which the head knows only by sieving the chunk
+    for (let i = 1; i < 8; i++) socks[i]?.write(`${chunks[i]?.[0]}:${chunks[i]?.[1]}\n`);
+    socks[0]?.write(`${c0[0]}:${right}\n`);
+    const v = await waitFor('the 8 answers to be checked', async () => {
+      const c = await compatView(head);
+      return c.text && c.text.refused === 7 && c.text.accepted === 1 ? c : null;
+    }, 240_000, 250);
+    const worst = await watch.stop();
+    expect(worst).toBeLessThan(1000);
+    expect(v.text?.checks).toMatchObject({ checks: 8, threads: 1, running: 0, queued: 0 });
+    expect(v.text?.checks.cpuMs).toBeGreaterThan(0);
+    expect(v.limits).toMatchObject({ checkThreads: 1, checkBudgetMsPerMinute: 20_000 });
+    const logged = head.out() + head.err();
+    for (let i = 1; i < 8; i++) expect(logged).toContain(`: ${chunks[i]?.[1]} is not prime`);
+    const st = await api<Status>(head, 'GET', `/api/jobs/${sub.json.id}`);
+    expect(st.json.chunks.done).toBe(1);
+    for (const s of socks) s.destroy();
+  }, 300_000);
+
+  it('1,088 idle seed 000 connections do not shut out a real client, who gets a chunk and its answer accepted; a blank-line flood is cut off; the job is exact', async () => {
+    const tp = await freePort();
+    // named, not the default: under a descriptor limit below 8,192 the default would be an eighth of it
+    const head = await cliHead(['--compat-text', String(tp), '--compat-max-connections', '1024']);
+    // 17 addresses x 64 (the per-address cap): 64 more than the 1,024 the listener holds
+    const flood: net.Socket[] = [];
+    for (let a = 1; a <= 17; a++) {
+      const batch = await Promise.all(Array.from({ length: 64 }, () => connectFrom(tp, `127.0.1.${a}`)));
+      for (const s of batch) {
+        s.on('close', () => {});
+        flood.push(s);
+      }
+    }
+    const full = await waitFor('the listener to hold 1,024 with 64 evicted', async () => {
+      const c = await compatView(head);
+      return c.text && c.text.clients === 1024 && c.text.evicted === 64 ? c : null;
+    }, 60_000, 200);
+    expect(full.text?.refusedConnections).toBe(0);
+    expect(full.limits).toMatchObject({ maxConnections: 1024, maxPerAddress: 64, idleS: 300, maxBlanks: 64 });
+
+    // a blank-line flood is cut off (it took the place of one idle connection)
+    const blank = await connectFrom(tp, '127.0.2.1');
+    const cut = closedBy(blank);
+    blank.write(Buffer.alloc(100_000, 10));
+    await cut;
+    await waitFor('the blank flood counted', async () => (await compatView(head)).text?.blankFloods === 1);
+
+    // the real client (the seed's own script) gets in, and gets a chunk before the flood when a job comes
+    const real = python(SEED000, ['127.0.0.1', String(tp)]);
+    await waitFor('the real client in', async () => {
+      const n = await api<{ nodes: { id: string }[] }>(head, 'GET', '/api/nodes');
+      return n.json.nodes.some((x) => x.id === 'seed000:127.0.0.1#0');
+    });
+    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '2000000', chunk: '100000', params: { list: true } });
+    expect(sub.status).toBe(201);
+    await waitFor('the real client answer accepted', async () => ((await compatView(head)).text?.accepted ?? 0) >= 1, 60_000, 200);
+    expect(real.out()).toMatch(/Job \d+: sent \d+ primes/);
+    expect((await api(head, 'GET', '/api/health')).status).toBe(200);
+    const evicted = (await compatView(head)).text?.evicted ?? 0;
+    expect(evicted).toBeGreaterThanOrEqual(65); // the blank flood took a place (freed when it was cut off: the real client took that one)
+
+    // the flood goes; its chunks return; a native worker and the real client finish the job, exactly
+    for (const s of flood) s.destroy();
+    procs.push(startWorker(head, 'native', ['--slots', '1']));
+    const st = await waitJob<Status>(head, sub.json.id, 120_000);
+    expect(st.state).toBe('done');
+    const out = await api<string>(head, 'GET', `/api/jobs/${sub.json.id}/output`);
+    expect(out.json === primesText(1n, 2_000_000n)).toBe(true);
+    await real.kill();
+  }, 300_000);
+
+  it('closes seed 000 connections that wait with no chunk, or stop mid-answer, after --compat-idle-s', async () => {
+    const tp = await freePort();
+    const head = await cliHead(['--compat-text', String(tp), '--compat-idle-s', '2']);
+    const socks = await Promise.all(Array.from({ length: 200 }, (_, i) => connectFrom(tp, `127.0.4.${(i % 4) + 1}`)));
+    const real = python(SEED000, ['127.0.0.1', String(tp)]);
+    const took = await Promise.all(socks.map((s) => closedBy(s)));
+    expect(Math.min(...took)).toBeGreaterThan(1500);
+    expect(Math.max(...took)).toBeLessThan(30_000);
+    expect(await real.exited).toBe(0); // the seed's client exits when the head closes it
+    expect(real.out()).toContain('Server closed the connection');
+    const v = await compatView(head);
+    expect(v.text).toMatchObject({ clients: 0, idleClosed: 201 });
+    expect(v.limits['idleS']).toBe(2);
+    // an answer begun and then stopped (its JobID sent, then nothing) is closed too; its chunk returns
+    const sub = await api<Status>(head, 'POST', '/api/jobs', { task: 'primes', start: '1', end: '1000', chunk: '1000', params: { list: true } });
+    const s = await connectFrom(tp, '127.0.4.9');
+    const [id] = (await readLine(s)).split(':');
+    const stalled = closedBy(s);
+    s.write(`${id}:2,3,5`);
+    expect(await stalled).toBeGreaterThan(1500);
+    expect((await compatView(head)).text).toMatchObject({ idleClosed: 202, refused: 0 });
+    expect(head.out() + head.err()).toContain(`its answer to chunk ${id} stopped for 2 s (--compat-idle-s); chunk ${id} of job ${sub.json.id} returned to the queue`);
+    expect((await api(head, 'GET', '/api/health')).status).toBe(200);
+  }, 120_000);
+
+  it('a seed 004 prime flood is slowed to its rate and stopped at its caps, per source and in all, as /api/compat shows', async () => {
+    const pp = await freePort();
+    const head = await cliHead(['--compat-primes', String(pp), '--compat-primes-rate', '200', '--compat-primes-per-source', '2500', '--compat-primes-max', '3000']);
+    const list = primesText(1n, 40_000n).trimEnd().split('\n'); // 4,203 primes
+    const stream = (from: string, values: string[]): Promise<number> =>
+      connectFrom(pp, from).then((s) => {
+        const closed = closedBy(s);
+        s.write(Buffer.concat(values.map((v) => frame(v))));
+        return closed;
+      });
+    // one connection, 4,203 primes at once: a burst of 2,000 (10 s of the rate), then 200 a second, then the per-source cap closes it
+    const took = await stream('127.0.5.1', list);
+    expect(took).toBeGreaterThan(1500); // 500 values at 200 a second
+    const a = await compatView(head);
+    expect(a.limits).toMatchObject({ primesRate: 200, primesBurst: 2000, primesPerSource: 2500, primesMax: 3000 });
+    expect(a.primes).toMatchObject({ count: '2500', refusedSourceCap: 1, refusedTotalCap: 0 });
+    expect(a.primes?.throttled).toBeGreaterThan(300); // of the 500 past the burst, most waited for a token
+    expect(a.primes?.topSources[0]).toEqual({ addr: '127.0.5.1', stored: 2500 });
+    // a second source fills the rest of the total, then is refused
+    await stream('127.0.5.2', list.slice(-1000));
+    const b = await compatView(head);
+    expect(b.primes).toMatchObject({ count: '3000', refusedTotalCap: 1 });
+    expect(b.primes?.topSources).toEqual([{ addr: '127.0.5.1', stored: 2500 }, { addr: '127.0.5.2', stored: 500 }]);
+    const logged = head.out() + head.err();
+    expect(logged).toContain('slowing the seed 004 prime stream from 127.0.5.1 to 200 values a second (--compat-primes-rate)');
+    expect(logged).toContain('refused a value of the seed 004 prime stream from 127.0.5.1: that address has stored 2500 primes (--compat-primes-per-source)');
+    expect(logged).toContain('refused a value of the seed 004 prime stream from 127.0.5.2: 3000 primes are stored (--compat-primes-max)');
+    expect((await api(head, 'GET', '/api/health')).status).toBe(200);
+  }, 120_000);
 });

@@ -1,8 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listPrimes, primeListText } from '../kernels/index.js';
-import { AnswerChecker } from './answer-checker.js';
-import type { TextChunk, Verdict } from './answer-checker.js';
+import { AnswerChecker, maxAnswerBytes } from './answer-checker.js';
+import type { PushResult, TextChunk, Verdict } from './answer-checker.js';
+
+function verdictOf(r: PushResult): Verdict | undefined {
+  return r && 'verdict' in r ? r.verdict : undefined;
+}
 
 function primesOf(start: bigint, end: bigint): () => Iterable<string> {
   return () => primeListText(start, listPrimes(start, end).encoded, 16); // tiny pieces: tokens must not straddle them
@@ -14,7 +18,7 @@ function check(chunk: TextChunk, text: string, splits: number[] = []): { verdict
   let from = 0;
   for (const at of [...splits.filter((s) => s > 0 && s < bytes.length).sort((a, b) => a - b), bytes.length]) {
     const r = c.push(bytes.subarray(from, at));
-    if (r) return { verdict: r.verdict, used: from + r.used };
+    if (r && 'verdict' in r) return { verdict: r.verdict, used: from + r.used };
     from = at;
   }
   return null;
@@ -77,12 +81,39 @@ describe('AnswerChecker', () => {
       called++;
       return [];
     });
-    expect(c.push(Buffer.from('7:97\n'))?.verdict.ok).toBe(false);
+    expect(verdictOf(c.push(Buffer.from('7:97\n')))?.ok).toBe(false);
     expect(called).toBe(0);
   });
 
   it('reads and drops an answer without checking it when given no expected primes', () => {
     const c = new AnswerChecker(chunk, null);
-    expect(c.push(Buffer.from('4:1,2,3\n'))?.verdict).toEqual({ ok: true, count: 3 });
+    expect(verdictOf(c.push(Buffer.from('4:1,2,3\n')))).toEqual({ ok: true, count: 3 });
+  });
+
+  it("'later': stops after the JobID, asks for the primes, then checks the rest", () => {
+    const good = new AnswerChecker(chunk, 'later');
+    const bytes = Buffer.from('4:97,101,103,107,109,113\n');
+    const r = good.push(bytes);
+    expect(r).toEqual({ need: 'expected', used: 2 });
+    expect(() => good.push(bytes.subarray(2))).toThrow(/not provided/);
+    good.provide(primesOf(chunk.start, chunk.end)());
+    expect(verdictOf(good.push(bytes.subarray(2)))).toEqual({ ok: true, count: 6 });
+    const bad = new AnswerChecker(chunk, 'later');
+    expect(bad.push(Buffer.from('4:'))).toEqual({ need: 'expected', used: 2 });
+    bad.provide(primesOf(chunk.start, chunk.end)());
+    expect(verdictOf(bad.push(Buffer.from('97,101,105\n')))).toEqual({ ok: false, reason: '105 is not prime' });
+    // a wrong JobID never asks for the primes
+    expect(verdictOf(new AnswerChecker(chunk, 'later').push(Buffer.from('5:97\n')))?.ok).toBe(false);
+  });
+
+  it('refuses an answer longer than the primes of the chunk can take, even one it skips', () => {
+    const max = maxAnswerBytes(chunk);
+    expect(max).toBeLessThan(64 + 40 * 24);
+    const c = new AnswerChecker(chunk, null);
+    const long = Buffer.from('4:' + '1,'.repeat(max));
+    expect(verdictOf(c.push(long))).toEqual({ ok: false, reason: `the answer is longer than ${max} bytes, the most the primes of this chunk can take` });
+    // the longest honest answer (leading zeros, blanks) still fits
+    const honest = '4:' + ['97', '101', '103', '107', '109', '113'].map((p) => '0'.repeat(21 - p.length) + p + ' '.repeat(16) + ',').join('') + '\n';
+    expect(check(chunk, honest)?.verdict).toEqual({ ok: true, count: 6 });
   });
 });

@@ -1,4 +1,4 @@
-import { isPrime } from '../kernels/index.js';
+import { isPrime, maxPrimesIn } from '../kernels/index.js';
 
 /** The chunk a seed 000 client was given: `JobID:StartingPoint:EndingPoint`, both ends inclusive. */
 export interface TextChunk {
@@ -43,6 +43,19 @@ class ExpectedPrimes {
 type Phase = 'id' | 'list' | 'done';
 
 /**
+ * The longest answer the primes of `chunk` can take, in bytes (issue 17, item 20: a limit on line
+ * length): per prime at most 21 digits (one leading zero), 16 blanks and a comma, plus the JobID,
+ * its blanks and the newline. A longer line is refused, even for a chunk whose answer is being skipped.
+ */
+export function maxAnswerBytes(chunk: TextChunk): number {
+  const w = chunk.end - chunk.start + 1n;
+  return 64 + 40 * Number(maxPrimesIn(w > 0n ? w : 1n));
+}
+
+/** What `push` returns: null (more bytes needed), a verdict, or a request for the chunk's primes. */
+export type PushResult = { verdict: Verdict; used: number } | { need: 'expected'; used: number } | null;
+
+/**
  * Checks one seed 000 answer, `JobID:p1,p2,...\n`, as its bytes arrive, against the exact primes of the
  * chunk: every number must be in the chunk, prime, in ascending order, none repeated and none missing.
  * Owns no socket (feed it any split of the stream) and buffers at most one number.
@@ -60,31 +73,49 @@ export class AnswerChecker {
   private count = 0;
   private primes: ExpectedPrimes | null = null;
   private verdict: Verdict | null = null;
+  private bytes = 0;
+  private waiting = false;
+  private readonly maxBytes: number;
 
   /**
-   * @param expected the chunk's primes as text pieces ("p\n" lines), or null to skip the check
-   *   (the chunk was already finished elsewhere: the answer is read and dropped).
+   * @param expected the chunk's primes as text pieces ("p\n" lines); null to skip the check (the
+   *   chunk was already finished elsewhere: the answer is read and dropped); or 'later': once a
+   *   matching JobID has been read, `push` returns `{ need: 'expected' }` and the caller computes the
+   *   primes where it likes (off the event loop) and hands them over with `provide` before pushing on.
    */
   constructor(
     readonly chunk: TextChunk,
-    private readonly expected: (() => Iterable<string>) | null,
-  ) {}
+    private readonly expected: (() => Iterable<string>) | 'later' | null,
+  ) {
+    this.maxBytes = maxAnswerBytes(chunk);
+  }
+
+  /** The chunk's primes, after `push` asked for them with `{ need: 'expected' }`. */
+  provide(pieces: Iterable<string>): void {
+    if (!this.waiting) throw new Error('AnswerChecker.provide: the primes were not asked for');
+    this.waiting = false;
+    this.primes = new ExpectedPrimes(pieces[Symbol.iterator]());
+  }
 
   /**
    * Feeds bytes. Returns null while the answer is incomplete; otherwise the verdict and the number of
    * bytes of `buf` it used (what follows belongs to the next message). After a rejection the
    * connection should be closed: the rest of the stream cannot be trusted.
    */
-  push(buf: Uint8Array): { verdict: Verdict; used: number } | null {
+  push(buf: Uint8Array): PushResult {
     if (this.verdict) return { verdict: this.verdict, used: 0 };
+    if (this.waiting) throw new Error('AnswerChecker.push: the primes asked for were not provided');
     for (let i = 0; i < buf.length; i++) {
       const b = buf[i] as number;
-      const v = this.phase === 'id' ? this.onIdByte(b) : this.onListByte(b);
+      let v: Verdict | null;
+      if (++this.bytes > this.maxBytes) v = this.reject(`the answer is longer than ${this.maxBytes} bytes, the most the primes of this chunk can take`);
+      else v = this.phase === 'id' ? this.onIdByte(b) : this.onListByte(b);
       if (v) {
         this.verdict = v;
         this.phase = 'done';
         return { verdict: v, used: i + 1 };
       }
+      if (this.waiting) return { need: 'expected', used: i + 1 };
     }
     return null;
   }
@@ -104,7 +135,8 @@ export class AnswerChecker {
       const id = this.id.replace(/^0+(?=\d)/, '');
       if (id !== String(this.chunk.index)) return this.reject(`answer for JobID ${id}, but this client was given JobID ${this.chunk.index}`);
       this.phase = 'list';
-      if (this.expected) this.primes = new ExpectedPrimes(this.expected()[Symbol.iterator]());
+      if (this.expected === 'later') this.waiting = true;
+      else if (this.expected) this.primes = new ExpectedPrimes(this.expected()[Symbol.iterator]());
       return null;
     }
     if ((b === NL || b === CR || b === SP) && this.id === '') {

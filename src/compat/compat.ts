@@ -5,9 +5,11 @@ import { InputError } from '../core/index.js';
 import type { CompatHost } from '../ports/index.js';
 import { AllowList, DEFAULT_ALLOW } from './allow-list.js';
 import { isPrime } from '../kernels/index.js';
+import { CheckPool } from './check-pool.js';
 import { CompatListener, readLengthPrefixed } from './listener.js';
 import { PrimeStreamStore } from './prime-stream-store.js';
-import type { PrimeStreamSnapshot } from './prime-stream-store.js';
+import type { PrimeRefusal, PrimeStreamSnapshot } from './prime-stream-store.js';
+import { TokenBuckets } from './token-bucket.js';
 import { MAX_SEED004_BYTES, parsePrimeValue, parseTemperatureReport } from './seed004.js';
 import { TextServer } from './text-server.js';
 import type { TextServerStats } from './text-server.js';
@@ -44,6 +46,67 @@ export interface CompatOptions {
   maxPerAddress?: number;
   /** Legacy temperature tiles created at most (default 4096): reports naming ever more addresses are ignored. */
   maxLegacyNodes?: number;
+  /** Seed 000: a client with no chunk, or whose answer has stopped, is closed after this long (`--compat-idle-s`, default 300 s). */
+  textIdleMs?: number;
+  /** Seed 000: blank characters a client may send while it has no chunk (default 64). */
+  textMaxBlanks?: number;
+  /** Seed 000: threads that check answers off the event loop (`--compat-check-threads`, default 1). */
+  checkThreads?: number;
+  /** Seed 000: check time one source address may use per minute, ms (`--compat-check-ms`, default 20,000). */
+  checkBudgetMs?: number;
+  /** Seed 000: one check running longer than this fails (default 120 s). */
+  checkTimeoutMs?: number;
+  /** Seed 004: unique primes stored in all (`--compat-primes-max`, default 10,000,000). */
+  primesMax?: number;
+  /** Seed 004: unique primes one source address may store (`--compat-primes-per-source`, default 1,000,000). */
+  primesPerSource?: number;
+  /** Seed 004: values per second from one source address (`--compat-primes-rate`, default 5,000; a burst of 10 s of it). */
+  primesRate?: number;
+  /** Seed 004: source addresses kept (default 4096). */
+  primesMaxSources?: number;
+}
+
+/** The limits of the compat listeners, as `/api/compat` shows them (issue 17, items 19 and 20). */
+export interface CompatLimits {
+  /** Connections open at once per listener (seed 000: the oldest waiting client is evicted for a new one). */
+  maxConnections: number;
+  /** Connections per source address on each listener. */
+  maxPerAddress: number;
+  /** Seed 000: seconds a client may wait with no chunk, or stall mid-answer. */
+  idleS: number;
+  /** Seed 000: blank characters allowed while a client has no chunk. */
+  maxBlanks: number;
+  /** Seed 000: answer check threads (cores at most) and check time per source address per minute. */
+  checkThreads: number;
+  checkBudgetMsPerMinute: number;
+  /** Seed 004: a connection silent this long is closed (ms). */
+  idleMs: number;
+  /** Seed 004 prime stream: stored in all, per source, sources, values per second per source (and the burst). */
+  primesMax: number;
+  primesPerSource: number;
+  primesMaxSources: number;
+  primesRate: number;
+  primesBurst: number;
+}
+
+/** The limits in force for these options (defaults filled in); throws an InputError naming a bad one. */
+export function compatLimits(options: Partial<CompatOptions>): CompatLimits {
+  const primesRate = checkPositive(options.primesRate, '--compat-primes-rate', 5000);
+  return {
+    maxConnections: checkPositive(options.maxConnections, '--compat-max-connections', 1024),
+    // issue 17, item 20: 1,024 idle connections from one address shut a real client out
+    maxPerAddress: checkPositive(options.maxPerAddress, 'maxPerAddress', COMPAT_MAX_PER_ADDRESS),
+    idleS: checkPositive(options.textIdleMs, '--compat-idle-s', 300_000) / 1000,
+    maxBlanks: checkPositive(options.textMaxBlanks, 'textMaxBlanks', 64),
+    checkThreads: checkPositive(options.checkThreads, '--compat-check-threads', 1),
+    checkBudgetMsPerMinute: checkPositive(options.checkBudgetMs, '--compat-check-ms', 20_000),
+    idleMs: checkPositive(options.idleMs, 'idleMs', 5000),
+    primesMax: checkPositive(options.primesMax, '--compat-primes-max', 10_000_000),
+    primesPerSource: checkPositive(options.primesPerSource, '--compat-primes-per-source', 1_000_000),
+    primesMaxSources: checkPositive(options.primesMaxSources, 'primesMaxSources', 4096),
+    primesRate,
+    primesBurst: primesRate * 10,
+  };
 }
 
 export interface CompatPorts {
@@ -58,12 +121,24 @@ export const COMPAT_MAX_PER_ADDRESS = 64;
 export interface CompatStatus {
   bind: string;
   allow: string[];
-  /** The caps in force (issue 17, item 20). */
-  limits: { maxConnections: number; maxPerAddress: number };
+  /** The caps in force (issue 17, items 19 and 20). */
+  limits: CompatLimits;
   ports: CompatPorts;
   text: TextServerStats | null;
   telemetry: { reports: number; bad: number; refusedConnections: number; refusedPerAddress: number; nodes: number } | null;
-  primes: (PrimeStreamSnapshot & { bad: number; refusedConnections: number; refusedPerAddress: number }) | null;
+  primes: (PrimeStreamSnapshot & PrimeRefusals & { bad: number; refusedConnections: number; refusedPerAddress: number }) | null;
+}
+
+/** Seed 004 prime values held back or refused by the limits, since the head started. */
+export interface PrimeRefusals {
+  /** Messages that had to wait for the source's rate (--compat-primes-rate): slowed, not lost. */
+  throttled: number;
+  /** Values refused: the total was full (--compat-primes-max). */
+  refusedTotalCap: number;
+  /** Values refused: their source had stored its share (--compat-primes-per-source). */
+  refusedSourceCap: number;
+  /** Values refused: from a new source when primesMaxSources were known already. */
+  refusedSources: number;
 }
 
 export interface Compat {
@@ -109,10 +184,9 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
   const ports = { text: checkPort(options.text, '--compat-text'), telemetry: checkPort(options.telemetry, '--compat-telemetry'), primes: checkPort(options.primes, '--compat-primes') };
   const allow = new AllowList(options.allow ?? DEFAULT_ALLOW);
   if (!options.bind) throw new InputError('--compat-bind', '--compat-bind must be an address to listen on');
-  const idleMs = checkPositive(options.idleMs, 'idleMs', 5000);
-  const maxConnections = checkPositive(options.maxConnections, 'maxConnections', 1024);
-  // issue 17, item 20: 1,024 idle connections from one address shut a real client out
-  const maxPerAddress = checkPositive(options.maxPerAddress, 'maxPerAddress', COMPAT_MAX_PER_ADDRESS);
+  const limits = compatLimits(options);
+  const { idleMs, maxConnections, maxPerAddress } = limits;
+  const checkTimeoutMs = checkPositive(options.checkTimeoutMs, 'checkTimeoutMs', 120_000);
   const maxLegacyNodes = checkPositive(options.maxLegacyNodes, 'maxLegacyNodes', 4096);
   const timeoutMs = checkPositive(options.textTimeoutMs, '--compat-timeout-ms', 600_000);
   const maxChunk = options.textMaxChunk ?? 10_000_000n;
@@ -120,8 +194,8 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
   const job = options.job ?? null;
 
   const limiter = new WarnLimiter(() => head.clock.now());
-  const warn = (key: string, msg: string): void => {
-    if (limiter.ok(key)) head.event('warn', 'compat', msg);
+  const warn = (key: string, msg: string, level: 'info' | 'warn' = 'warn'): void => {
+    if (limiter.ok(key)) head.event(level, 'compat', msg);
     else log.debug(msg);
   };
   const refused = (what: string) => (remote: string, why: 'not allowed' | 'too many connections' | 'too many from this address'): void => {
@@ -136,7 +210,9 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
   let primesListener: CompatListener | null = null;
   let store: PrimeStreamStore | null = null;
   const tele = { reports: 0, bad: 0, nodes: new Set<string>() };
-  const prim = { bad: 0 };
+  const prim = { bad: 0, throttled: 0, refusedTotalCap: 0, refusedSourceCap: 0, refusedSources: 0 };
+  const pool = new CheckPool({ threads: limits.checkThreads, budgetMsPerMinute: limits.checkBudgetMsPerMinute, timeoutMs: checkTimeoutMs, now: () => head.clock.now() });
+  const rate = new TokenBuckets(limits.primesRate, limits.primesBurst, () => head.clock.now());
   const open: CompatPorts = { text: null, telemetry: null, primes: null };
 
   const closeAll = async (): Promise<void> => {
@@ -144,11 +220,24 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
     await telemetry?.close();
     await primesListener?.close();
     store?.close();
+    await pool.close();
   };
 
   try {
     if (ports.text !== null) {
-      text = new TextServer(head, { ...base, flag: '--compat-text', port: ports.text, onRefused: refused('seed 000 text'), job, timeoutMs, maxChunk });
+      text = new TextServer(head, {
+        ...base,
+        flag: '--compat-text',
+        port: ports.text,
+        onRefused: refused('seed 000 text'),
+        job,
+        timeoutMs,
+        maxChunk,
+        idleMs: limits.idleS * 1000,
+        maxBlanks: limits.maxBlanks,
+        pool,
+        warn,
+      });
       open.text = await text.listen();
     }
 
@@ -192,14 +281,48 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
     if (ports.primes !== null) {
       const s = new PrimeStreamStore(path.join(options.dataDir, 'compat-primes.db'), {
         onError: (err) => head.event('error', 'compat', `could not write the legacy prime stream: ${err.message}`),
+        limits: { maxTotal: limits.primesMax, maxPerSource: limits.primesPerSource, maxSources: limits.primesMaxSources },
       });
       store = s;
-      primesListener = new CompatListener({ ...base, flag: '--compat-primes', port: ports.primes, onRefused: refused('seed 004 prime stream') }, (socket: net.Socket, remote: string) =>
+      const full = (remote: string, why: PrimeRefusal): void => {
+        if (why === 'total') {
+          prim.refusedTotalCap++;
+          warn('primes full', `refused a value of the seed 004 prime stream from ${remote}: ${limits.primesMax} primes are stored (--compat-primes-max)`);
+        } else if (why === 'source') {
+          prim.refusedSourceCap++;
+          warn(`primes full ${remote}`, `refused a value of the seed 004 prime stream from ${remote}: that address has stored ${limits.primesPerSource} primes (--compat-primes-per-source)`);
+        } else {
+          prim.refusedSources++;
+          warn('primes sources', `refused a value of the seed 004 prime stream from ${remote}: ${limits.primesMaxSources} source addresses are known already`);
+        }
+      };
+      primesListener = new CompatListener({ ...base, flag: '--compat-primes', port: ports.primes, onRefused: refused('seed 004 prime stream') }, (socket: net.Socket, remote: string, hold) => {
+        let reserved = false;
         readLengthPrefixed(socket, {
           maxBytes: MAX_SEED004_BYTES,
           idleMs,
           messageMs: idleMs,
+          hold,
+          admit() {
+            // a message that waited had its token reserved: its turn has come
+            if (reserved) {
+              reserved = false;
+              return 0;
+            }
+            const wait = rate.reserve(remote);
+            if (wait > 0) {
+              reserved = true;
+              prim.throttled++;
+              warn(`primes rate ${remote}`, `slowing the seed 004 prime stream from ${remote} to ${limits.primesRate} values a second (--compat-primes-rate)`);
+            }
+            return wait;
+          },
           onMessage(body) {
+            const why = s.admit(remote);
+            if (why !== null) {
+              full(remote, why);
+              return false; // the value is dropped and the connection closed, as seed 004's head closes it after one
+            }
             let n: bigint;
             try {
               n = parsePrimeValue(body);
@@ -220,8 +343,8 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
             prim.bad++;
             warn(`bad prime ${remote}`, `closed a seed 004 prime stream connection from ${remote}: ${reason}`);
           },
-        }),
-      );
+        });
+      });
       open.primes = await primesListener.listen();
     }
   } catch (err) {
@@ -247,11 +370,11 @@ export async function startCompat(head: CompatHost, options: CompatOptions, logg
       return {
         bind: options.bind,
         allow: allow.entries,
-        limits: { maxConnections, maxPerAddress },
+        limits,
         ports: { ...open },
         text: text ? text.status() : null,
         telemetry: telemetry ? { reports: tele.reports, bad: tele.bad, refusedConnections: telemetry.stats.refused, refusedPerAddress: telemetry.stats.refusedPerAddress, nodes: tele.nodes.size } : null,
-        primes: store && primesListener ? { ...store.snapshot(100), bad: prim.bad, refusedConnections: primesListener.stats.refused, refusedPerAddress: primesListener.stats.refusedPerAddress } : null,
+        primes: store && primesListener ? { ...store.snapshot(100), ...prim, refusedConnections: primesListener.stats.refused, refusedPerAddress: primesListener.stats.refusedPerAddress } : null,
       };
     },
     close: closeAll,

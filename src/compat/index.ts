@@ -4,8 +4,8 @@
  * - seed 004's temperature reports: legacy tiles on the dashboard
  * - seed 004's prime stream: an on-disk "legacy stream" view
  */
-export { startCompat } from './compat.js';
-export type { Compat, CompatOptions, CompatPorts, CompatStatus } from './compat.js';
+export { compatLimits, startCompat } from './compat.js';
+export type { Compat, CompatLimits, CompatOptions, CompatPorts, CompatStatus, PrimeRefusals } from './compat.js';
 export { compatRoutes } from './routes.js';
 export { addCompatFlags, CompatConfig, compatWiring } from './wire.js';
 export type { CompatConfigValues, CompatWiring } from './wire.js';

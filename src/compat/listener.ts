@@ -14,6 +14,11 @@ export interface ListenerOptions {
   maxConnections: number;
   /** Connections open at once from one address (issue 17, item 20): one source cannot fill the port. */
   maxPerAddress?: number;
+  /**
+   * Called when `maxConnections` are open: closes one connection to make room (the seed 000 listener
+   * evicts its oldest waiting client) and returns true, or returns false and the new one is refused.
+   */
+  evict?: () => boolean;
   /** A connection from outside --compat-allow, or over a cap, was closed at accept. */
   onRefused(remote: string, why: 'not allowed' | 'too many connections' | 'too many from this address'): void;
 }
@@ -30,7 +35,7 @@ export class CompatListener {
 
   constructor(
     private readonly o: ListenerOptions,
-    onSocket: (socket: net.Socket, remote: string) => void,
+    onSocket: (socket: net.Socket, remote: string, hold: () => () => void) => void,
   ) {
     this.server = net.createServer({ noDelay: true }, (socket) => {
       socket.on('error', () => {
@@ -43,12 +48,6 @@ export class CompatListener {
         o.onRefused(remote, 'not allowed');
         return;
       }
-      if (this.sockets.size >= o.maxConnections) {
-        this.stats.refused++;
-        socket.destroy();
-        o.onRefused(remote, 'too many connections');
-        return;
-      }
       const mine = this.perAddress.get(remote) ?? 0;
       if (mine >= (o.maxPerAddress ?? Infinity)) {
         this.stats.refused++;
@@ -57,16 +56,39 @@ export class CompatListener {
         o.onRefused(remote, 'too many from this address');
         return;
       }
+      // an evicted socket leaves the set on its 'close' event, so each new one evicts one (never more)
+      if (this.sockets.size >= o.maxConnections) {
+        if (!o.evict?.()) {
+          this.stats.refused++;
+          socket.destroy();
+          o.onRefused(remote, 'too many connections');
+          return;
+        }
+      }
       this.stats.accepted++;
       this.sockets.add(socket);
       this.perAddress.set(remote, mine + 1);
-      socket.once('close', () => {
+      // a connection counts toward the caps until its socket has closed and its handler let go of it
+      // (messages received before the peer closed may still wait for their turn: `hold`)
+      let holds = 1;
+      const release = (): void => {
+        if (--holds > 0) return;
         this.sockets.delete(socket);
         const m = (this.perAddress.get(remote) ?? 1) - 1;
         if (m <= 0) this.perAddress.delete(remote);
         else this.perAddress.set(remote, m);
-      });
-      onSocket(socket, remote);
+      };
+      socket.once('close', release);
+      const hold = (): (() => void) => {
+        holds++;
+        let letGo = false;
+        return () => {
+          if (letGo) return;
+          letGo = true;
+          release();
+        };
+      };
+      onSocket(socket, remote, hold);
     });
     this.server.on('error', () => {
       /* reported by listen() */
@@ -106,6 +128,17 @@ export interface LengthPrefixedOptions {
   idleMs: number;
   /** A message begun must be complete within this time (no byte-at-a-time drip). */
   messageMs: number;
+  /**
+   * A rate limit (issue 17, item 20): called before each message; 0 lets it through (and spends its
+   * token), a positive number is how many milliseconds to wait. While it waits the socket is paused
+   * (the sender is slowed by TCP, nothing is lost) and its idle and message timers are stopped.
+   */
+  admit?: () => number;
+  /**
+   * Keeps the connection counted by its listener after the peer closed, while messages it sent wait
+   * for their turn (the seed's senders write one message and close at once); returns the release.
+   */
+  hold?: () => () => void;
   /** Handles a whole body; returns false to close the connection. */
   onMessage(body: Buffer): boolean;
   /** A broken connection (too large, too slow); the socket is already being closed. */
@@ -116,11 +149,22 @@ export interface LengthPrefixedOptions {
 export function readLengthPrefixed(socket: net.Socket, o: LengthPrefixedOptions): void {
   const decoder = new FrameDecoder({ maxFrameBytes: o.maxBytes });
   let deadline: NodeJS.Timeout | null = null;
+  let held: NodeJS.Timeout | null = null;
+  let queue: Buffer[] = [];
   let done = false;
-  const stop = (reason: string | null): void => {
-    if (done) return;
+  let peerGone = false;
+  let release: (() => void) | null = null;
+  const finish = (): void => {
     done = true;
     if (deadline) clearTimeout(deadline);
+    if (held) clearTimeout(held);
+    queue = [];
+    release?.();
+    release = null;
+  };
+  const stop = (reason: string | null): void => {
+    if (done) return;
+    finish();
     if (reason !== null) {
       o.onBad(reason);
       socket.destroy();
@@ -129,21 +173,46 @@ export function readLengthPrefixed(socket: net.Socket, o: LengthPrefixedOptions)
       socket.destroySoon();
     }
   };
-  socket.setTimeout(o.idleMs, () => stop(`silent for ${o.idleMs} ms`));
+  const idle = (): void => stop(`silent for ${o.idleMs} ms`);
+  socket.setTimeout(o.idleMs, idle);
   socket.on('close', () => {
-    done = true;
+    peerGone = true;
     if (deadline) clearTimeout(deadline);
+    deadline = null;
+    // messages received whole before the close still get their turn (and the listener still counts them)
+    if (!done && held !== null && queue.length > 0 && o.hold) release = o.hold();
+    else if (!done) finish();
   });
-  socket.on('data', (chunk: Buffer) => {
-    if (done) return;
-    let bodies: Buffer[];
-    try {
-      bodies = decoder.push(chunk);
-    } catch (err) {
-      stop(err instanceof FrameTooLargeError ? `a length of ${err.length} bytes (the limit is ${err.max})` : (err as Error).message);
-      return;
+  const messageTimer = (): void => {
+    if (decoder.buffered > 0 && deadline === null) {
+      deadline = setTimeout(() => stop(`a message took longer than ${o.messageMs} ms to arrive`), o.messageMs);
+      deadline.unref();
+    } else if (decoder.buffered === 0 && deadline !== null) {
+      clearTimeout(deadline);
+      deadline = null;
     }
-    for (const body of bodies) {
+  };
+  /** Hands queued messages over, one token each; pauses the socket when the rate limit says wait. */
+  const drain = (): void => {
+    while (queue.length > 0 && !done) {
+      const wait = o.admit ? o.admit() : 0;
+      if (wait > 0) {
+        if (held === null) {
+          socket.pause();
+          socket.setTimeout(0);
+          if (deadline) {
+            clearTimeout(deadline);
+            deadline = null;
+          }
+        }
+        held = setTimeout(() => {
+          held = null;
+          drain();
+        }, wait);
+        held.unref();
+        return;
+      }
+      const body = queue.shift() as Buffer;
       let more: boolean;
       try {
         more = o.onMessage(body);
@@ -156,12 +225,25 @@ export function readLengthPrefixed(socket: net.Socket, o: LengthPrefixedOptions)
         return;
       }
     }
-    if (decoder.buffered > 0 && deadline === null) {
-      deadline = setTimeout(() => stop(`a message took longer than ${o.messageMs} ms to arrive`), o.messageMs);
-      deadline.unref();
-    } else if (decoder.buffered === 0 && deadline !== null) {
-      clearTimeout(deadline);
-      deadline = null;
+    if (done) return;
+    if (peerGone) {
+      finish();
+      return;
     }
+    if (socket.isPaused()) {
+      socket.setTimeout(o.idleMs, idle);
+      socket.resume();
+    }
+    messageTimer();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    if (done) return;
+    try {
+      for (const body of decoder.push(chunk)) queue.push(body);
+    } catch (err) {
+      stop(err instanceof FrameTooLargeError ? `a length of ${err.length} bytes (the limit is ${err.max})` : (err as Error).message);
+      return;
+    }
+    if (held === null) drain();
   });
 }

@@ -15,7 +15,22 @@ export interface PrimeStreamSnapshot {
   duplicates: number;
   /** Values that were not primes, or not numbers. */
   rejected: number;
+  /** The sources that stored the most primes (at most 10), with how many each. */
+  topSources: { addr: string; stored: number }[];
 }
+
+/** Caps on what the stream may store (issue 17, item 20: prime senders could fill the disk). */
+export interface PrimeStreamLimits {
+  /** Unique primes stored in all; beyond, new values are refused. */
+  maxTotal: number;
+  /** Unique primes one source address may store. */
+  maxPerSource: number;
+  /** Source addresses kept; values from further addresses are refused. */
+  maxSources: number;
+}
+
+/** Why `admit` refused a value: the total is full, the source's share is, or there are too many sources. */
+export type PrimeRefusal = 'total' | 'source' | 'sources';
 
 export interface PrimeStreamStoreOptions {
   /** Queued values are written at least this often (one transaction per batch). */
@@ -24,6 +39,8 @@ export interface PrimeStreamStoreOptions {
   maxQueue?: number;
   /** A background write failed (disk full...); the batch is dropped. */
   onError?: (err: Error) => void;
+  /** Default: no cap (tests of the store alone). */
+  limits?: PrimeStreamLimits;
   now?: () => number;
 }
 
@@ -48,9 +65,14 @@ export class PrimeStreamStore {
   private readonly maxQueue: number;
   private readonly now: () => number;
   private counters = { count: 0, received: 0, duplicates: 0, rejected: 0 };
+  /** Unique primes each source stored (on disk) and has queued (not yet written). */
+  private readonly stored = new Map<string, number>();
+  private readonly queuedBy = new Map<string, number>();
+  private queuedPrimes = 0;
+  readonly limits: PrimeStreamLimits;
   private readonly stmt: {
     insert: Database.Statement<[Buffer]>;
-    reporter: Database.Statement<[string, number, number, number]>;
+    reporter: Database.Statement<[string, number, number, number, number]>;
     setStat: Database.Statement<[string, number]>;
     max: Database.Statement<[], { p: Buffer }>;
     page: Database.Statement<[Buffer, number], { p: Buffer }>;
@@ -66,6 +88,7 @@ export class PrimeStreamStore {
     this.flushMs = o.flushMs ?? 100;
     this.maxQueue = o.maxQueue ?? 4096;
     this.now = o.now ?? Date.now;
+    this.limits = o.limits ?? { maxTotal: Number.MAX_SAFE_INTEGER, maxPerSource: Number.MAX_SAFE_INTEGER, maxSources: Number.MAX_SAFE_INTEGER };
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -74,10 +97,13 @@ export class PrimeStreamStore {
       CREATE TABLE IF NOT EXISTS reporters (addr TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS stats (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
     `);
+    // files from before the per-source cap have no `stored` column: their sources start at 0
+    const cols = this.db.prepare('PRAGMA table_info(reporters)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'stored')) this.db.exec('ALTER TABLE reporters ADD COLUMN stored INTEGER NOT NULL DEFAULT 0');
     this.stmt = {
       insert: this.db.prepare('INSERT OR IGNORE INTO primes (p) VALUES (?)'),
       reporter: this.db.prepare(
-        'INSERT INTO reporters (addr, first_seen, last_seen, n) VALUES (?, ?, ?, ?) ON CONFLICT (addr) DO UPDATE SET last_seen = excluded.last_seen, n = n + excluded.n',
+        'INSERT INTO reporters (addr, first_seen, last_seen, n, stored) VALUES (?, ?, ?, ?, ?) ON CONFLICT (addr) DO UPDATE SET last_seen = excluded.last_seen, n = n + excluded.n, stored = stored + excluded.stored',
       ),
       setStat: this.db.prepare('INSERT INTO stats (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v'),
       max: this.db.prepare('SELECT p FROM primes ORDER BY p DESC LIMIT 1'),
@@ -88,12 +114,35 @@ export class PrimeStreamStore {
     for (const row of this.db.prepare('SELECT k, v FROM stats').all() as { k: string; v: number }[]) {
       if (row.k in this.counters) this.counters[row.k as keyof typeof this.counters] = row.v;
     }
+    for (const row of this.db.prepare('SELECT addr, stored FROM reporters').all() as { addr: string; stored: number }[]) this.stored.set(row.addr, row.stored);
+  }
+
+  /**
+   * Whether a value from `from` may be taken, before it is parsed and checked: null, or why not. Counts what is
+   * queued as if it were new (a duplicate is known only when it is written), so the caps hold exactly.
+   */
+  admit(from: string): PrimeRefusal | null {
+    if (this.counters.count + this.queuedPrimes >= this.limits.maxTotal) return 'total';
+    const mine = this.stored.get(from);
+    if (mine === undefined && this.stored.size >= this.limits.maxSources) return 'sources';
+    if ((mine ?? 0) + (this.queuedBy.get(from) ?? 0) >= this.limits.maxPerSource) return 'source';
+    return null;
+  }
+
+  /** Unique primes stored by `from`, written or queued. */
+  storedBy(from: string): number {
+    return (this.stored.get(from) ?? 0) + (this.queuedBy.get(from) ?? 0);
   }
 
   /** Queues a prime (already checked) from an address; null counts a refused value (not prime, not a number). */
   add(p: bigint | null, from: string): void {
     if (this.closed) return;
     this.queue.push({ p, from });
+    if (!this.stored.has(from)) this.stored.set(from, 0);
+    if (p !== null) {
+      this.queuedPrimes++;
+      this.queuedBy.set(from, (this.queuedBy.get(from) ?? 0) + 1);
+    }
     if (this.queue.length >= this.maxQueue) this.flush();
     else if (this.timer === null) {
       this.timer = setTimeout(() => {
@@ -117,21 +166,31 @@ export class PrimeStreamStore {
     if (this.closed || this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
+    this.queuedPrimes = 0;
+    this.queuedBy.clear();
     const now = this.now();
     const c = { ...this.counters };
+    const by = new Map<string, { n: number; stored: number }>();
     this.db.transaction(() => {
-      const by = new Map<string, number>();
       for (const { p, from } of batch) {
         c.received++;
-        if (p === null) c.rejected++;
-        else if (this.stmt.insert.run(key(p)).changes === 1) c.count++;
-        else c.duplicates++;
-        by.set(from, (by.get(from) ?? 0) + (p === null ? 0 : 1));
+        const r = by.get(from) ?? { n: 0, stored: 0 };
+        by.set(from, r);
+        if (p === null) {
+          c.rejected++;
+          continue;
+        }
+        r.n++;
+        if (this.stmt.insert.run(key(p)).changes === 1) {
+          c.count++;
+          r.stored++;
+        } else c.duplicates++;
       }
-      for (const [addr, n] of by) this.stmt.reporter.run(addr, now, now, n);
+      for (const [addr, r] of by) this.stmt.reporter.run(addr, now, now, r.n, r.stored);
       for (const k of ['count', 'received', 'duplicates', 'rejected'] as const) this.stmt.setStat.run(k, c[k]);
     })();
     this.counters = c;
+    for (const [addr, r] of by) this.stored.set(addr, (this.stored.get(addr) ?? 0) + r.stored);
   }
 
   snapshot(maxReporters = 1000): PrimeStreamSnapshot {
@@ -145,6 +204,10 @@ export class PrimeStreamStore {
       received: this.counters.received,
       duplicates: this.counters.duplicates,
       rejected: this.counters.rejected,
+      topSources: [...this.stored]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, 10)
+        .map(([addr, stored]) => ({ addr, stored })),
     };
   }
 
