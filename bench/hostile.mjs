@@ -11,17 +11,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { api, startHead, waitJob } from './coordinator.mjs';
+import { BIN, median, ROOT, sleep } from './lib.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = path.join(ROOT, 'bin/bramble.js');
 const { connectFramed } = await import(path.join(ROOT, 'dist/net/index.js'));
 const { authProof, loadCluster } = await import(path.join(ROOT, 'dist/trust/index.js'));
 const { PROTOCOL_VERSION } = await import(path.join(ROOT, 'dist/protocol/index.js'));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** A worker that takes what it can and never answers; returns how many chunks it got and a stop(). */
 export async function hoarder(head, name = 'hoarder') {

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BIN, freePort, median } from './lib.mjs';
+import { BIN, freePort, median, sleep } from './lib.mjs';
 
 const SIZE = Number(process.env.LIFE_SIZE ?? 8192);
 const GENS = Number(process.env.LIFE_GENS ?? 100);
@@ -39,7 +39,6 @@ function call(dir, url, method, route, body) {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** One bramble run: a head and `workers` worker processes of 1 slot; returns the job's seconds. */
 async function brambleRun(workers, log) {

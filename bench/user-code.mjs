@@ -6,10 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN, median } from './lib.mjs';
 
-const BIN = fileURLToPath(new URL('../bin/bramble.js', import.meta.url));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const TRIVIAL = `import { defineTask } from 'bramble';
 export default defineTask({
