@@ -65,9 +65,15 @@ export async function startHead(dir) {
 }
 
 export async function waitJob(head, id) {
-  for (;;) {
-    const st = await api(head, 'GET', `/api/jobs/${id}`);
-    if (['done', 'failed', 'cancelled'].includes(st.state)) return st;
+  for (let errors = 0; ; ) {
+    // a poll may meet a reset connection on a loaded machine (a new TLS connection every 20 ms):
+    // asked again, up to 20 times in a row, rather than ending the benchmark
+    const st = await api(head, 'GET', `/api/jobs/${id}`).catch((e) => {
+      if (++errors > 20) throw e;
+      return null;
+    });
+    if (st) errors = 0;
+    if (st && ['done', 'failed', 'cancelled'].includes(st.state)) return st;
     await sleep(20);
   }
 }
