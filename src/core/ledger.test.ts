@@ -154,6 +154,20 @@ describe('Ledger', () => {
     expect(ledger.getJob('j').state).toBe('done');
   });
 
+  it('a head-side helper (the Life coordinator) takes its own retries, so its job fails after maxAttempts with several workers connected', () => {
+    const { ledger } = setup(1, { maxAttempts: 3 });
+    ledger.registerWorker('w1');
+    ledger.registerWorker('w2');
+    ledger.registerWorker('life-coordinator', 1, { retries: false });
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const [l] = ledger.lease('life-coordinator', 1, (j) => j.id === 'j');
+      expect(l?.attempt, `attempt ${attempt}`).toBe(attempt);
+      ledger.fail('life-coordinator', l!.token, `pattern gone ${attempt}`);
+    }
+    expect(ledger.getJob('j').state).toBe('failed');
+    expect(ledger.quarantinedChunks('j')[0]?.error).toMatch(/failed 3 times on 1 worker\(s\); last error: pattern gone 3/);
+  });
+
   it('cancel revokes every lease and drops later results', () => {
     const { ledger, events } = setup(3);
     ledger.registerWorker('w1');

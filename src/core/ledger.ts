@@ -647,8 +647,10 @@ export class Ledger {
       if (book.voted(r.i, worker)) continue; // a copy must come from another worker
       const f = book.failures.get(r.i);
       // another worker could take it: wait for it (with one worker, even the Life coordinator
-      // registered beside it, the chunk comes back to this one, or a failure hung the job)
-      if (f && f.workers.has(worker) && this.slots.size - this.noRetries.size > f.workers.size) continue;
+      // registered beside it, the chunk comes back to this one, or a failure hung the job). A head-side
+      // helper (the Life coordinator) is the only taker of its jobs' chunks: it takes its own retries,
+      // or a Life job that failed once with two workers connected waited for ever
+      if (f && f.workers.has(worker) && !this.noRetries.has(worker) && this.slots.size - this.noRetries.size > f.workers.size) continue;
       book.retry.splice(k, 1);
       return r;
     }

@@ -346,7 +346,7 @@ export class LifeCoordinator implements LifeListener {
     if (e.type !== 'job-state') return;
     const run = this.runs.get(e.job.id);
     if (!run) return;
-    if (e.job.state === 'cancelled' || (TERMINAL_STATES.has(e.job.state) && run.state !== 'done')) this.stop(run, 'cancelled');
+    if (e.job.state === 'cancelled' || (TERMINAL_STATES.has(e.job.state) && run.state !== 'done')) this.stop(run, e.job.state);
   }
 
   private stop(run: LifeRun, why: string): void {
@@ -629,8 +629,8 @@ export class LifeCoordinator implements LifeListener {
         break;
       case 'life-error':
         this.o.events.event('error', 'life', `job ${run.job.id}: strip ${m.part} failed on its worker: ${m.error}`, { job: run.job.id });
-        this.o.ledger.fail(this.workerId, run.token ?? '', m.error);
-        this.stop(run, 'failed');
+        // the job fails with the strip's error (the run is stopped: a requeued chunk would wait for ever)
+        this.failJob(run, `strip ${m.part} failed on its worker: ${m.error}`);
         break;
       default:
         break;
