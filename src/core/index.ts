@@ -6,4 +6,5 @@ export * from './job.js';
 export * from './job-request.js';
 export * from './journal.js';
 export * from './ledger.js';
+export * from './memory-journal.js';
 export * from './repeat-limiter.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryJournal } from '../storage/memory-journal.js';
+import { MemoryJournal } from './memory-journal.js';
 import { ManualClock } from './clock.js';
 import type { LedgerEvent, LeaseSigner } from './ledger.js';
 import { FIRST_HOLD, HOLD_MS, Ledger, MAX_STRIKES, OVERDUE_FACTOR, OVERDUE_MIN_MS, QUEUE_CREDIT } from './ledger.js';

@@ -7,7 +7,6 @@ import type { Cluster } from '../trust/index.js';
 import { FILES, secureDataDir, writeHeadState } from '../trust/index.js';
 import type { Journal } from '../core/index.js';
 import { FrameServer } from '../net/index.js';
-import { SqliteJournal } from '../storage/index.js';
 import { CodeStore } from './code-store.js';
 import { Head } from './head.js';
 import { HeadSettings, headSettings } from './settings.js';
@@ -97,7 +96,8 @@ export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProce
   }
   for (const line of secureDataDir(o.dataDir)) o.logger.warn(`data dir: ${line} (only the head's user may read it)`);
   const tls = settings.insecure ? null : { certChainPem: o.cluster.headCertPem, keyPem: o.cluster.headKeyPem };
-  const journal = o.journal ?? new SqliteJournal(path.join(o.dataDir, 'bramble.db'));
+  // loaded only when no journal is given: `bramble run` passes one and loads no storage backend
+  const journal = o.journal ?? new (await import('../storage/index.js')).SqliteJournal(path.join(o.dataDir, 'bramble.db'));
   const onFatal =
     o.onFatal ??
     ((): void => {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { JobRecord } from '../core/index.js';
 import { journalContract } from './journal.contract.js';
-import { MemoryJournal } from './memory-journal.js';
+import { MemoryJournal } from '../core/index.js';
 import { SqliteJournal } from './sqlite-journal.js';
 
 journalContract('MemoryJournal', () => ({ journal: new MemoryJournal() }));

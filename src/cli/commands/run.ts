@@ -71,12 +71,12 @@ export function register(program: Command): void {
  */
 async function startLocal(o: { pool: SlotPool; input: JobInput; params: Record<string, unknown>; module: { bytes: Uint8Array } | null; files: { bytes: Uint8Array }[]; logLevel: string }) {
   const { pool, input, params, module, files } = o;
-  const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal, SqliteJournal }, { formatResult }, { ProgressBar }, wire] = await Promise.all([
+  const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal }, { formatResult }, { ProgressBar }, wire] = await Promise.all([
     import('../logger.js'),
     import('../run-credentials.js'),
     import('../../head/main.js'), // not head/index.js: HA's modules (etcd, the HTTP API) stay unloaded
     import('../../worker/main.js'),
-    import('../../storage/index.js'),
+    import('../../core/index.js'), // the storage backends (SQLite, etcd) load only for a run that keeps its output
     import('../format.js'),
     import('../progress.js'),
     import('../../protocol/index.js'),
@@ -92,7 +92,7 @@ async function startLocal(o: { pool: SlotPool; input: JobInput; params: Record<s
   const dir = keepsOutput || userCode ? mkdtempSync(path.join(os.tmpdir(), 'bramble-run-')) : null;
   // (a Life job's output is its last checkpoint in the data dir, never in the journal: memory will do)
   const lifeJob = findTask(input.task)?.coordinator === 'life-strips';
-  const journal = dir && keepsOutput && !lifeJob ? new SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
+  const journal = dir && keepsOutput && !lifeJob ? new (await import('../../storage/index.js')).SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
   const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, listen: false, httpPort: null, insecure: false, logger, version: VERSION });
   const check = process.env['BRAMBLE_CHECK_LOCAL_LINK'] === '1' ? (m: Message): Message => wire.decodeMessage(wire.encodeMessage(m).subarray(4)) : null;
   // the user's own code on their own machine: no switch needed (issue 12)

@@ -1,4 +1,5 @@
-import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord, WorkerStandingRecord } from '../core/index.js';
+import type { JobRecord, JobState } from './job.js';
+import type { ChunkFailureRecord, ChunkResultRecord, Journal, QuarantineRecord, WorkerStandingRecord } from './journal.js';
 
 /** A journal in memory: for tests of the ledger and for throwaway runs. Same contract as SqliteJournal. */
 export class MemoryJournal implements Journal {
