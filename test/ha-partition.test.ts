@@ -8,8 +8,8 @@ import { EtcdCluster, etcdMissing } from './helpers/etcd.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
 import { BIN, api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
 import { inNamespace, netnsMissing, setLink, vethDown, vethUp } from './helpers/netns.js';
-import { TERMINAL_STATES } from '../src/core/index.js';
-import type { JobState } from '../src/core/index.js';
+import { PI_1E9, waitDone } from './helpers/ha.js';
+import type { HaJobStatus as Status, HaView as Ha } from './helpers/ha.js';
 
 /**
  * Issue 15: the leading head candidate in its own network namespace, cut off from etcd, the other
@@ -34,27 +34,7 @@ if (missing && process.env['CI'] === 'true') {
   });
 }
 
-interface Ha {
-  leader: string | null;
-  epoch: string | null;
-  self: { name: string; state: 'leader' | 'standby'; refusedWrites: number; refusedLeases: number };
-}
-interface Status {
-  id: string;
-  state: string;
-  chunks: { total: number; done: number };
-}
-
-/** Polls a job through a candidate until it ends; a request cut while that candidate changes role is retried. */
-async function waitDone(target: { dir: string; url: string }, id: string): Promise<Status> {
-  return waitFor(`job ${id} to finish`, async () => {
-    const r = await api<Status>(target, 'GET', `/api/jobs/${id}`).catch(() => null);
-    return r !== null && r.status === 200 && TERMINAL_STATES.has(r.json.state as JobState) ? r.json : null;
-  }, 240_000, 100);
-}
 type Target = { dir: string; url: string };
-
-const PI_1E9 = 50_847_534;
 
 describe.skipIf(missing !== null)('HA: a partitioned leader', () => {
   let etcd: EtcdCluster;

@@ -7,8 +7,8 @@ import { EtcdClient, prefixEnd } from '../src/storage/index.js';
 import { EtcdCluster, etcdMissing } from './helpers/etcd.js';
 import type { HeadHandle, Proc } from './helpers/procs.js';
 import { api, cleanup, freePort, run, startHead, startWorker, tmpDir, waitFor } from './helpers/procs.js';
-import { TERMINAL_STATES } from '../src/core/index.js';
-import type { JobState } from '../src/core/index.js';
+import { PI_1E9, waitDone } from './helpers/ha.js';
+import type { HaJobStatus as Status, HaView as Ha } from './helpers/ha.js';
 
 /**
  * Issue 15: three head candidates elected through a real 3-member etcd, real workers, real kills.
@@ -17,28 +17,6 @@ import type { JobState } from '../src/core/index.js';
  */
 const missing = etcdMissing();
 
-interface Ha {
-  leader: string | null;
-  epoch: string | null;
-  candidates: { name: string; url: string; workerAddress: string; state: 'leader' | 'standby' | 'down' }[];
-  self: { name: string; state: 'leader' | 'standby'; epoch: string | null; refusedWrites: number; refusedLeases: number; firstLeaseAt: number | null };
-  history: { name: string; epoch: string; at: number }[];
-}
-interface Status {
-  id: string;
-  state: string;
-  chunks: { total: number; done: number };
-}
-
-/** Polls a job through a candidate until it ends; a request cut while that candidate changes role is retried. */
-async function waitDone(target: { dir: string; url: string }, id: string): Promise<Status> {
-  return waitFor(`job ${id} to finish`, async () => {
-    const r = await api<Status>(target, 'GET', `/api/jobs/${id}`).catch(() => null);
-    return r !== null && r.status === 200 && TERMINAL_STATES.has(r.json.state as JobState) ? r.json : null;
-  }, 240_000, 100);
-}
-
-const PI_1E9 = 50_847_534; // primes up to 10^9
 const PI_6E8 = 31_324_703; // primes up to 6 * 10^8
 
 let etcd: EtcdCluster;
