@@ -7,6 +7,8 @@
 // the head never builds the grid.
 
 import { LifeGrid, type LifeRule } from './life.js';
+
+export { randomRow } from './life.js';
 import type { RlePattern } from './rle.js';
 
 export interface LifeStripOptions {
@@ -25,28 +27,6 @@ function popcount32(v: number): number {
   return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
-/**
- * Row y of LifeGrid.random(width, height, density, seed): mulberry32 is a counter plus a hash, so cell
- * i (row-major) is hash(seed + (i + 1) * 0x6d2b79f5) and any row can be made on its own.
- */
-export function randomRow(width: number, y: number, density: number, seed: number, out: Uint32Array): void {
-  const threshold = density * 4294967296;
-  // y * width < 2^31 (grids are at most 2^30 cells); imul keeps the low 32 bits of the product
-  let a = ((seed >>> 0) + Math.imul(y * width, 0x6d2b79f5)) | 0;
-  const words = Math.ceil(width / 32);
-  for (let w = 0; w < words; w++) {
-    const n = Math.min(32, width - w * 32);
-    let word = 0;
-    for (let b = 0; b < n; b++) {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      const r = (t ^ (t >>> 14)) >>> 0;
-      if (r < threshold) word |= 1 << b;
-    }
-    out[w] = word;
-  }
-}
 
 /** Row y of a grid holding `pattern` centred as placePattern puts it (all zero outside the pattern). */
 export function patternRow(width: number, height: number, pattern: RlePattern, y: number, out: Uint32Array): void {

@@ -160,6 +160,29 @@ function checkDimension(value: number, name: string): void {
 }
 
 /**
+ * Row y of LifeGrid.random(width, height, density, seed): mulberry32 is a counter plus a hash, so cell
+ * i (row-major) is hash(seed + (i + 1) * 0x6d2b79f5) and any row can be made on its own.
+ */
+export function randomRow(width: number, y: number, density: number, seed: number, out: Uint32Array | Int32Array): void {
+  const threshold = density * 4294967296;
+  // y * width < 2^31 (grids are at most 2^30 cells); imul keeps the low 32 bits of the product
+  let a = ((seed >>> 0) + Math.imul(y * width, 0x6d2b79f5)) | 0;
+  const words = Math.ceil(width / 32);
+  for (let w = 0; w < words; w++) {
+    const n = Math.min(32, width - w * 32);
+    let word = 0;
+    for (let b = 0; b < n; b++) {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      const r = (t ^ (t >>> 14)) >>> 0;
+      if (r < threshold) word |= 1 << b;
+    }
+    out[w] = word;
+  }
+}
+
+/**
  * A W x H grid of Life cells, one bit each, double-buffered. Cell (x, y) has 0 <= x < width (west to
  * east) and 0 <= y < height (north to south). With wrap = true (the default) the grid is a torus;
  * otherwise cells outside it are dead.
@@ -231,23 +254,11 @@ export class LifeGrid {
     if (typeof density !== 'number' || !(density >= 0 && density <= 1)) throw new RangeError(`density must be between 0 and 1 (got ${String(density)})`);
     if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer (got ${String(seed)})`);
     const g = new LifeGrid(width, height, wrap, options);
-    const threshold = density * 4294967296;
-    let a = seed >>> 0;
     const m = g.m;
+    // row by row from randomRow, whose counter starts where the previous row's ended: the same cells
     for (let y = 0; y < height; y++) {
       const base = g.rowStart(g.cur, y);
-      for (let w = 0; w < g.rowWords; w++) {
-        const n = Math.min(32, width - w * 32);
-        let word = 0;
-        for (let b = 0; b < n; b++) {
-          a = (a + 0x6d2b79f5) | 0;
-          let t = Math.imul(a ^ (a >>> 15), 1 | a);
-          t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-          const r = (t ^ (t >>> 14)) >>> 0;
-          if (r < threshold) word |= 1 << b;
-        }
-        m[base + w] = word;
-      }
+      randomRow(width, y, density, seed, m.subarray(base, base + g.rowWords));
     }
     return g;
   }
