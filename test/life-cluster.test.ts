@@ -251,13 +251,28 @@ describe.skipIf(!hasBgolly && !inCi)('distributed Life survives lost processes',
   it('a worker 4x slower ends up with about a quarter of the rows of a fast one', async () => {
     const { head } = await cluster([{ name: 'fast' }, { name: 'slow', env: { BRAMBLE_FIXTURES: '1', BRAMBLE_FIXTURE_SLOW: '4' } }]);
     const id = await submit(head, { size: '512x1024', generations: 4000, random: 0.35, seed: 3, parts: 2, halo: 8, checkpointEvery: 40 });
-    const st = await waitFor('a rebalanced cut', async () => {
+    const cut = async (): Promise<{ checkpoint: number; rows: Record<string, number> } | null> => {
       const s = (await api<LifeStatus & { checkpoint?: number }>(head, 'GET', `/api/jobs/${id}`)).json;
       const rows = Object.fromEntries((s.parts ?? []).map((x) => [x.node, x.rows]));
-      return (s.checkpoint ?? 0) >= 320 && rows['slow'] !== undefined && rows['fast'] !== undefined && rows['slow'] < 0.5 * rows['fast'] ? rows : null;
-    }, 120_000, 50);
-    const ratio = (st['slow'] as number) / (st['fast'] as number);
-    console.log(`rows: ${JSON.stringify(st)} (slow/fast ${ratio.toFixed(2)})`);
+      return (s.checkpoint ?? 0) >= 320 && rows['slow'] !== undefined && rows['fast'] !== undefined && rows['slow'] < 0.5 * rows['fast'] ? { checkpoint: s.checkpoint ?? 0, rows } : null;
+    };
+    // the cut at several checkpoints after the first rebalance, and their median: one cut measured while a
+    // neighbour's build took a core can be far off the worker's speed (0.07 seen once at load 10)
+    const ratios: number[] = [];
+    let last = -1;
+    const until = Date.now() + 60_000;
+    while (ratios.length < 5 && Date.now() < until) {
+      const c = await waitFor('a rebalanced cut', cut, 120_000, 50);
+      if (c.checkpoint !== last) {
+        last = c.checkpoint;
+        ratios.push((c.rows['slow'] as number) / (c.rows['fast'] as number));
+        console.log(`rows at checkpoint ${c.checkpoint}: ${JSON.stringify(c.rows)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const ratio = sorted[sorted.length >> 1] as number;
+    console.log(`slow/fast rows: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${ratio.toFixed(2)})`);
     // a quarter, give or take the noise of two loaded cores (the slow worker spins: it competes for them)
     expect(ratio).toBeGreaterThan(0.1);
     expect(ratio).toBeLessThan(0.45);
