@@ -40,9 +40,11 @@ describe.skipIf(missing !== null)('HA: etcd out of space', () => {
     etcd = await EtcdCluster.start(1, { extraArgs: ['--quota-backend-bytes', String(4 * 2 ** 20)] });
     const init = await run(['init', '--data', dir, '--etcd', etcd.endpoints.join(',')]);
     expect(init.code, init.err).toBe(0);
-    head = await startHead(dir, ['--name', 'solo', '--lease-ms', '3000', '--ha-lease-ttl', '3', '--ha-renew-ms', '2000', '--ha-retry-ms', '300']);
+    head = await startHead(dir, ['--log-level', 'info', '--name', 'solo', '--lease-ms', '3000', '--ha-lease-ttl', '3', '--ha-renew-ms', '2000', '--ha-retry-ms', '300']);
     procs.push(head);
-    await waitFor('solo to lead', async () => (await ha())?.self.state === 'leader', 30_000, 100);
+    await waitFor('solo to lead', async () => (await ha())?.self.state === 'leader', 30_000, 100).catch((err: Error) => {
+      throw new Error(`${err.message}; head output: ${head.out().slice(-4000)} ${head.err().slice(-2000)}`);
+    });
     procs.push(startWorker(head, 'nw1', ['--slots', '2']));
   }, 60_000);
 

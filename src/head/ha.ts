@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord, WorkerStandingRecord } from '../core/index.js';
 import { InputError } from '../core/index.js';
@@ -193,6 +194,7 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
   let hp: HeadProcess | null = null;
   let journal: EtcdJournal | null = null;
   let standby: http.Server | null = null;
+  const standbySockets = new Set<Socket>();
   let compactTimer: NodeJS.Timeout | null = null;
   let stopped = false;
   let refusedWrites = 0;
@@ -269,6 +271,10 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
     const server = tls ? https.createServer({ cert: o.cluster.headCertPem, key: o.cluster.headKeyPem, minVersion: 'TLSv1.3' }, onStandbyRequest) : http.createServer(onStandbyRequest);
     server.headersTimeout = 10_000;
     server.requestTimeout = 0; // forwarded event streams last
+    server.on('connection', (sock: Socket) => {
+      standbySockets.add(sock);
+      sock.once('close', () => standbySockets.delete(sock));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(settings.httpPort, settings.bind, () => {
@@ -286,6 +292,11 @@ export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
     standby = null;
     if (!s) return;
     const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    // every socket, those still in their TLS handshake too: the HTTP server tracks a connection only once
+    // it is secured, so one that finished its handshake after close() kept the server (and this head's
+    // step to leader) waiting for as long as the client kept it alive
+    for (const sock of standbySockets) sock.destroy();
+    standbySockets.clear();
     s.closeAllConnections();
     await closed;
   };

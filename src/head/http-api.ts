@@ -220,7 +220,15 @@ export async function startHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
+  // once closing, every answer closes its connection: a client that finished its TLS handshake just after
+  // close() (the server does not see a connection before then) would otherwise keep it, and the close
+  // that waits for it, alive for as long as it polls
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (req, reply) => {
+    if (closing) reply.header('connection', 'close');
     const url = req.url.split('?')[0] ?? '';
     if (url === '/api/health' || url === '/login') return;
     if (!authorised(req)) {
