@@ -9,15 +9,23 @@ import { BIN, cleanup, run, tmpDir } from './helpers/procs.js';
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(cleanup));
 
-// a module hook that names every package file the process loads
-const HOOK = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent('export async function load(u, c, n) { if (u.includes("/node_modules/")) process.stderr.write("LOADED " + u + "\\\\n"); return n(u, c); }'));`)}`;
+// a module hook that names every package file the process loads: ES modules as they load, and at
+// exit the CommonJS module cache (zod and msgpackr are require()d on first use: core/lazy-packages.ts)
+const HOOK = `data:text/javascript,${encodeURIComponent(`import Module, { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent('export async function load(u, c, n) { if (u.includes("/node_modules/")) process.stderr.write("LOADED " + u + "\\\\n"); return n(u, c); }'));
+const cache = Module._cache;
+process.on('exit', () => { for (const f of Object.keys(cache)) if (f.includes('/node_modules/')) process.stderr.write('LOADED ' + f + '\\n'); });`)}`;
+
+function packagesOf(args: string[]): { stdout: string; packages: string[] } {
+  const r = spawnSync(process.execPath, ['--import', HOOK, BIN, ...args], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return { stdout: r.stdout, packages: [...new Set([...r.stderr.matchAll(/LOADED .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1] as string))].sort() };
+}
 
 function packagesLoaded(args: string[]): string[] {
-  const r = spawnSync(process.execPath, ['--import', HOOK, BIN, ...args], { encoding: 'utf8' });
-  expect(r.status).toBe(0);
+  const r = packagesOf(args);
   expect(r.stdout).toMatch(/Usage: bramble/);
-  return [...new Set([...r.stderr.matchAll(/LOADED .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1] as string))].sort();
+  return r.packages;
 }
 
 describe('a CLI that starts in a blink', () => {
@@ -27,6 +35,17 @@ describe('a CLI that starts in a blink', () => {
     expect(packagesLoaded(['help', 'submit'])).toEqual(['commander']);
     // the hook does see packages: head --help needs zod (the settings schema)
     expect(packagesLoaded(['head', '--help'])).toContain('zod');
+  });
+
+  it('bramble run loads no zod, msgpackr or storage backend: nothing reaches it from a socket (issue 16)', () => {
+    const r = packagesOf(['run', 'primes', '--start', '1', '--end', '1e6']);
+    expect(r.stdout).toMatch(/primes in \[1, 1000000\]: 78498/);
+    expect(r.packages).toContain('pino'); // the hook sees packages loaded either way
+    for (const p of ['zod', 'msgpackr', 'better-sqlite3', 'fastify', '@peculiar/x509']) expect(r.packages).not.toContain(p);
+    // the same run through the wire's encoding and checks does load them
+    const checked = spawnSync(process.execPath, ['--import', HOOK, BIN, 'run', 'noop', '--chunks', '2'], { encoding: 'utf8', env: { ...process.env, BRAMBLE_CHECK_LOCAL_LINK: '1' } });
+    expect(checked.stderr).toMatch(/LOADED .*node_modules\/zod\//);
+    expect(checked.stderr).toMatch(/LOADED .*node_modules\/msgpackr\//);
   });
 
   it("the listing's usage and description of each command are the command's own", async () => {

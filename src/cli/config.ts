@@ -1,9 +1,11 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { HeadSettings, LogLevel, settingDefault } from '../head/index.js';
-import { InputError } from '../core/index.js';
+import type { z as Z } from 'zod';
+import { headSettingsShape, logLevelSchema, settingDefault } from '../head/index.js';
+import { InputError, zod } from '../core/index.js';
 import { readConfigFile } from '../trust/index.js';
+
+const z = zod();
 
 /**
  * Settings of `head` and `worker` come from, highest first: flags, BRAMBLE_* environment variables,
@@ -20,21 +22,21 @@ function flagName(key: string): string {
 }
 
 /** Coerces a string from a flag or environment variable to the schema's type. */
-function coerce(shape: z.ZodType, raw: unknown): unknown {
+function coerce(shape: Z.ZodType, raw: unknown): unknown {
   if (typeof raw !== 'string') return raw;
-  let s: z.ZodType = shape;
-  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = (s as unknown as { unwrap(): z.ZodType }).unwrap();
+  let s: Z.ZodType = shape;
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = (s as unknown as { unwrap(): Z.ZodType }).unwrap();
   if (s instanceof z.ZodNumber) return raw.trim() === '' ? raw : Number(raw.replaceAll('_', ''));
   if (s instanceof z.ZodBoolean) return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
   if (s instanceof z.ZodArray) return raw.split(',').map((x) => x.trim()).filter(Boolean);
   return raw;
 }
 
-export function resolveConfig<S extends z.ZodRawShape>(
+export function resolveConfig<S extends Z.ZodRawShape>(
   shape: S,
   flags: Record<string, unknown>,
   files: { file: string; section?: string }[],
-): z.infer<z.ZodObject<S>> {
+): Z.infer<Z.ZodObject<S>> {
   const keys = Object.keys(shape);
   const merged: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
@@ -55,13 +57,13 @@ export function resolveConfig<S extends z.ZodRawShape>(
   for (const k of keys) {
     const e = process.env[envName(k)];
     if (e !== undefined && e !== '') {
-      merged[k] = coerce(shape[k] as z.ZodType, e);
+      merged[k] = coerce(shape[k] as Z.ZodType, e);
       origin[k] = `environment variable ${envName(k)}`;
     }
   }
   for (const [k, v] of Object.entries(flags)) {
     if (v === undefined || !keys.includes(k)) continue;
-    merged[k] = coerce(shape[k] as z.ZodType, v);
+    merged[k] = coerce(shape[k] as Z.ZodType, v);
     origin[k] = flagName(k);
   }
   const parsed = z.object(shape).strict().safeParse(merged);
@@ -71,26 +73,26 @@ export function resolveConfig<S extends z.ZodRawShape>(
     const where = origin[key] ?? flagName(key);
     throw new InputError(key, `${where} ${issue?.message ?? 'is invalid'} (got ${JSON.stringify(merged[key])})`);
   }
-  return parsed.data as z.infer<z.ZodObject<S>>;
+  return parsed.data as Z.infer<Z.ZodObject<S>>;
 }
 
-const level = LogLevel;
+const level = logLevelSchema();
 
 /** `bramble head`'s settings: the schema lives with the head (head/settings.ts), defaults included. */
-export const HeadConfig = HeadSettings;
+export const HeadConfig = headSettingsShape();
 
 /**
  * Adds one flag per setting of `shape`, derived from it: `leaseMs` is `--lease-ms <ms>`, its help is
  * the schema's description and default. A boolean is a bare flag. `skip` leaves some to the caller.
  */
-export function addSettingFlags(cmd: Command, shape: z.ZodRawShape, skip: readonly string[] = []): Command {
+export function addSettingFlags(cmd: Command, shape: Z.ZodRawShape, skip: readonly string[] = []): Command {
   for (const [key, schema] of Object.entries(shape)) {
     if (skip.includes(key)) continue;
-    const s = schema as z.ZodType;
+    const s = schema as Z.ZodType;
     const help = s.description ?? key;
     const def = settingDefault(shape, key);
-    let inner: z.ZodType = s;
-    while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault) inner = (inner as unknown as { unwrap(): z.ZodType }).unwrap();
+    let inner: Z.ZodType = s;
+    while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault) inner = (inner as unknown as { unwrap(): Z.ZodType }).unwrap();
     if (inner instanceof z.ZodBoolean) {
       cmd.addOption(new Option(flagName(key), help));
       continue;

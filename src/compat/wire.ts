@@ -2,12 +2,15 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { z as Z } from 'zod';
 import type { CompatHost } from '../ports/index.js';
 import { AllowList, DEFAULT_ALLOW } from './allow-list.js';
 import { compatLimits, startCompat } from './compat.js';
 import type { Compat } from './compat.js';
 import { compatRoutes } from './routes.js';
+import { zod } from '../core/index.js';
+
+const z = zod();
 
 const port = z.number().int().min(0).max(65535);
 
@@ -35,7 +38,7 @@ export const CompatConfig = {
   compatPrimesRate: z.number().int().min(1).max(1_000_000).default(5000),
 };
 
-export type CompatConfigValues = z.infer<z.ZodObject<typeof CompatConfig>>;
+export type CompatConfigValues = Z.infer<Z.ZodObject<typeof CompatConfig>>;
 
 /**
  * The default cap on connections per compat listener: 1024, or an eighth of the process's soft

@@ -8,3 +8,4 @@ export * from './journal.js';
 export * from './ledger.js';
 export * from './memory-journal.js';
 export * from './repeat-limiter.js';
+export * from './lazy-packages.js';

@@ -13,7 +13,7 @@ import { writeHeadState } from '../trust/index.js';
 import { isAdmin } from './http-api.js';
 import type { HeadProcess, HeadProcessOptions } from './main.js';
 import { advertisedHost, startHeadProcess } from './main.js';
-import { HeadSettings, headSettings } from './settings.js';
+import { HEAD_SETTING_KEYS, headSettings } from './settings.js';
 import type { HeadSettingsValues } from './settings.js';
 
 /**
@@ -168,7 +168,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** Starts a head candidate: campaigns at once, stands by until elected. */
 export async function startHaHead(o: HaHeadOptions): Promise<HaHead> {
   const given: Partial<HeadSettingsValues> = {};
-  for (const k of Object.keys(HeadSettings) as (keyof HeadSettingsValues)[]) if (o[k] !== undefined && o[k] !== null) Object.assign(given, { [k]: o[k] });
+  for (const k of HEAD_SETTING_KEYS) if (o[k] !== undefined && o[k] !== null) Object.assign(given, { [k]: o[k] });
   const settings = headSettings(given);
   if (settings.port === 0) throw new InputError('--port', 'a head candidate needs a fixed --port (workers know every candidate by it)');
   if (settings.httpPort === 0) throw new InputError('--http-port', 'a head candidate needs a fixed --http-port');

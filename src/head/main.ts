@@ -9,7 +9,7 @@ import type { Journal } from '../core/index.js';
 import { FrameServer } from '../net/index.js';
 import { CodeStore } from './code-store.js';
 import { Head } from './head.js';
-import { HeadSettings, headSettings } from './settings.js';
+import { HEAD_SETTING_KEYS, headSettings } from './settings.js';
 import type { HeadSettingsValues } from './settings.js';
 import { describeFdBudget, fdBudget, readFdLimits } from './fd-budget.js';
 
@@ -84,7 +84,7 @@ export const FATAL_EXIT_CODE = 70;
  */
 export async function startHeadProcess(o: HeadProcessOptions): Promise<HeadProcess> {
   const given: Partial<HeadSettingsValues> = {};
-  for (const k of Object.keys(HeadSettings) as (keyof HeadSettingsValues)[]) if (o[k] !== undefined && o[k] !== null) Object.assign(given, { [k]: o[k] });
+  for (const k of HEAD_SETTING_KEYS) if (o[k] !== undefined && o[k] !== null) Object.assign(given, { [k]: o[k] });
   const settings = headSettings(given);
   const httpPort = o.httpPort === null ? null : settings.httpPort;
   // the data dir holds the cluster's secrets and every job's results: 0700, its files 0600 (the

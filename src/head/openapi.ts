@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { z as Z } from 'zod';
 import { describeTasks, jobBodySchema, publicTasks } from '../tasks/index.js';
+import { zod } from '../core/index.js';
+
+const z = zod();
 
 /** JSON Schema of a zod schema as a request or response body (transforms are described by their input). */
-function schema(s: z.ZodType): Record<string, unknown> {
+function schema(s: Z.ZodType): Record<string, unknown> {
   const { $schema: _s, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
   return rest;
 }

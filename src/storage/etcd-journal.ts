@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Packr } from 'msgpackr';
 import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord, WorkerStandingRecord } from '../core/index.js';
+import { msgpackr } from '../core/index.js';
 import type { Compare, EtcdKv, Op, TxnResult } from './etcd-client.js';
 import { EtcdClient, prefixEnd } from './etcd-client.js';
 import type { Fence } from './etcd-election.js';
@@ -8,7 +8,7 @@ import { FencedError } from './etcd-election.js';
 import { SyncEtcd } from './etcd-sync.js';
 import { StorageError } from './errors.js';
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+const packr = new (msgpackr().Packr)({ useRecords: false, moreTypes: false });
 
 export interface EtcdJournalOptions {
   endpoints: string[];

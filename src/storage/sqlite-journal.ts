@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { Packr } from 'msgpackr';
 import type { ChunkFailureRecord, ChunkResultRecord, JobRecord, JobState, Journal, QuarantineRecord, WorkerStandingRecord } from '../core/index.js';
+import { msgpackr } from '../core/index.js';
 import { StorageError } from './errors.js';
 import type { PackedChunkRow } from './journal-db.js';
 import { chunkCommitter, openJournalDb } from './journal-db.js';
@@ -16,7 +16,7 @@ function packRow(r: ChunkResultRecord): PackedChunkRow {
   return { ...r, summary: packr.pack(r.summary) };
 }
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+const packr = new (msgpackr().Packr)({ useRecords: false, moreTypes: false });
 
 interface JobRow {
   id: string;

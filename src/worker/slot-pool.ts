@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { SlotBatch, SlotReply, SlotRequest } from './slot-thread.js';
 
-// the compiled thread module (tests that run the TypeScript sources use the build in dist/)
-const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/slot-thread.js', import.meta.url) : new URL('./slot-thread.js', import.meta.url);
+// the thread as one CommonJS file (scripts/build-threads.mjs: no ES module loader to start in each
+// thread), else its compiled module; tests that run the TypeScript sources use the build in dist/
+const BUILT = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/', import.meta.url) : new URL('./', import.meta.url);
+const THREAD_URL = existsSync(new URL('slot-thread.cjs', BUILT)) ? new URL('slot-thread.cjs', BUILT) : new URL('slot-thread.js', BUILT);
 
 interface Slot {
   thread: Worker;

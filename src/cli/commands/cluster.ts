@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { BrambleError, InputError } from '../../core/index.js';
-import { HeadSettings, headSettings } from '../../head/index.js';
+import { headSettings, headSettingsShape } from '../../head/index.js';
 import { FILES, initCluster, loadCluster, rotateSecret } from '../../trust/index.js';
 import { dataDirOf } from '../shared.js';
 
@@ -22,7 +22,7 @@ export function register(program: Command): void {
       const dir = dataDirOf(o);
       const etcd = o.etcd === undefined ? undefined : o.etcd.split(',').map((u) => u.trim()).filter(Boolean);
       if (etcd) {
-        const r = HeadSettings.etcd.safeParse(etcd);
+        const r = headSettingsShape().etcd.safeParse(etcd);
         if (!r.success) throw new InputError('--etcd', `--etcd ${r.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(o.etcd)})`);
       }
       let cluster: Awaited<ReturnType<typeof initCluster>>;

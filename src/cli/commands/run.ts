@@ -93,7 +93,7 @@ async function startLocal(o: { pool: SlotPool; input: JobInput; params: Record<s
   // (a Life job's output is its last checkpoint in the data dir, never in the journal: memory will do)
   const lifeJob = findTask(input.task)?.coordinator === 'life-strips';
   const journal = dir && keepsOutput && !lifeJob ? new (await import('../../storage/index.js')).SqliteJournal(path.join(dir, 'bramble.db')) : new MemoryJournal();
-  const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, listen: false, httpPort: null, insecure: false, logger, version: VERSION });
+  const hp = await startHeadProcess({ cluster, dataDir: dir ?? cluster.dir, journal, listen: false, httpPort: null, logger, version: VERSION });
   const check = process.env['BRAMBLE_CHECK_LOCAL_LINK'] === '1' ? (m: Message): Message => wire.decodeMessage(wire.encodeMessage(m).subarray(4)) : null;
   // the user's own code on their own machine: no switch needed (issue 12)
   for (const code of [...(module ? [module.bytes] : []), ...files.map((f) => f.bytes)]) hp.head.code?.put(code);

@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { taskNames } from '../src/tasks/index.js';
+import type { SlotReply, SlotRequest } from '../src/worker/slot-thread.js';
+
+/**
+ * The slot thread as built by scripts/build-threads.mjs (one CommonJS file) answers every chunk as the
+ * compiled ES module does: the same tasks (its registry is the builtin folder read at build time), the
+ * same summaries, outputs and errors.
+ */
+const dist = (f: string): string => fileURLToPath(new URL(`../dist/worker/${f}`, import.meta.url));
+const threads: Worker[] = [];
+
+function ask(file: string, batch: SlotRequest[]): Promise<SlotReply[]> {
+  const t = new Worker(dist(file));
+  threads.push(t);
+  return new Promise((resolve, reject) => {
+    t.once('message', (m: { replies: SlotReply[] }) => resolve(m.replies));
+    t.once('error', reject);
+    t.postMessage({ id: 1, batch });
+  });
+}
+const comparable = (rs: SlotReply[]): unknown => rs.map((r) => (r.ok ? { summary: r.summary, output: r.output ? Buffer.from(r.output).toString('base64') : null } : r));
+
+afterAll(async () => {
+  for (const t of threads) await t.terminate();
+});
+
+describe('the bundled slot thread', () => {
+  it('is built', () => {
+    expect(existsSync(dist('slot-thread.cjs'))).toBe(true);
+    expect(existsSync(dist('life-part-thread.cjs'))).toBe(true);
+  });
+
+  it('knows every task the registry knows and answers each chunk as the ES module does', async () => {
+    const names = taskNames().filter((n) => n !== 'fixture-crash' && n !== 'fixture-sleep');
+    expect(names).toEqual(expect.arrayContaining(['primes', 'collatz', 'life', 'noop', 'exec']));
+    const batch: SlotRequest[] = [
+      ...names.map((task) => ({ task, params: {}, start: '1', end: '1000' })),
+      { task: 'primes', params: { list: true }, start: '1000000', end: '1001000' },
+      { task: 'primes', params: {}, start: '18446744073709551000', end: '18446744073709551615' },
+      { task: 'collatz', params: { mode: 'verify' }, start: '1', end: '100000' },
+      { task: 'life', params: { width: 64, height: 64, generations: 10, seed: 7 }, start: '0', end: '1' },
+      { task: 'no-such-task', params: {}, start: '1', end: '2' },
+    ];
+    const [esm, cjs] = await Promise.all([ask('slot-thread.js', batch), ask('slot-thread.cjs', batch)]);
+    expect(cjs.length).toBe(batch.length);
+    expect(comparable(cjs)).toEqual(comparable(esm));
+    // not every request failed alike: the real tasks ran
+    const primes = cjs[names.indexOf('primes')];
+    expect(primes?.ok && primes.summary['c']).toBe(168);
+    expect(cjs.at(-1)).toMatchObject({ ok: false, error: expect.stringMatching(/unknown task "no-such-task"/) });
+  });
+});
