@@ -37,15 +37,17 @@ describe('a CLI that starts in a blink', () => {
     expect(packagesLoaded(['head', '--help'])).toContain('zod');
   });
 
-  it('bramble run loads no zod, msgpackr or storage backend: nothing reaches it from a socket (issue 16)', () => {
+  it('bramble run loads no zod, msgpackr, pino or storage backend unless it needs them (issue 16)', () => {
     const r = packagesOf(['run', 'primes', '--start', '1', '--end', '1e6']);
     expect(r.stdout).toMatch(/primes in \[1, 1000000\]: 78498/);
-    expect(r.packages).toContain('pino'); // the hook sees packages loaded either way
-    for (const p of ['zod', 'msgpackr', 'better-sqlite3', 'fastify', '@peculiar/x509']) expect(r.packages).not.toContain(p);
+    expect(r.packages).toContain('commander'); // the hook sees packages loaded either way
+    for (const p of ['zod', 'msgpackr', 'pino', 'better-sqlite3', 'fastify', '@peculiar/x509']) expect(r.packages).not.toContain(p);
     // the same run through the wire's encoding and checks does load them
     const checked = spawnSync(process.execPath, ['--import', HOOK, BIN, 'run', 'noop', '--chunks', '2'], { encoding: 'utf8', env: { ...process.env, BRAMBLE_CHECK_LOCAL_LINK: '1' } });
     expect(checked.stderr).toMatch(/LOADED .*node_modules\/zod\//);
     expect(checked.stderr).toMatch(/LOADED .*node_modules\/msgpackr\//);
+    // and a line to log loads pino
+    expect(packagesOf(['run', 'noop', '--chunks', '2', '--log-level', 'info']).packages).toContain('pino');
   });
 
   it("the listing's usage and description of each command are the command's own", async () => {

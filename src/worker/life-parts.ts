@@ -1,11 +1,6 @@
-import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { LifeMessage } from '../protocol/index.js';
-
-// the thread as one CommonJS file (scripts/build-threads.mjs: no ES module loader to start in each
-// thread), else its compiled module; tests that run the TypeScript sources use the build in dist/
-const BUILT = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/', import.meta.url) : new URL('./', import.meta.url);
-const THREAD_URL = existsSync(new URL('life-part-thread.cjs', BUILT)) ? new URL('life-part-thread.cjs', BUILT) : new URL('life-part-thread.js', BUILT);
+import { threadUrl } from './thread-url.js';
 
 /**
  * The parts of distributed Life jobs this worker holds: one thread per part (its strip lives there
@@ -33,7 +28,7 @@ export class LifeParts {
     const key = `${m.job}/${m.part}`;
     let t = this.threads.get(key);
     if (m.type === 'life-load' && !t) {
-      t = new Worker(THREAD_URL);
+      t = new Worker(threadUrl('life-part-thread'));
       const thread = t;
       t.on('message', (reply: LifeMessage) => this.send(reply));
       t.on('error', (err) => {

@@ -1,11 +1,6 @@
-import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { SlotBatch, SlotReply, SlotRequest } from './slot-thread.js';
-
-// the thread as one CommonJS file (scripts/build-threads.mjs: no ES module loader to start in each
-// thread), else its compiled module; tests that run the TypeScript sources use the build in dist/
-const BUILT = import.meta.url.endsWith('.ts') ? new URL('../../dist/worker/', import.meta.url) : new URL('./', import.meta.url);
-const THREAD_URL = existsSync(new URL('slot-thread.cjs', BUILT)) ? new URL('slot-thread.cjs', BUILT) : new URL('slot-thread.js', BUILT);
+import { threadUrl } from './thread-url.js';
 
 interface Slot {
   thread: Worker;
@@ -26,7 +21,7 @@ export class SlotPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { thread: new Worker(THREAD_URL), job: null };
+    const slot: Slot = { thread: new Worker(threadUrl('slot-thread')), job: null };
     slot.thread.on('message', (m: { id: number; replies: SlotReply[] }) => {
       const job = slot.job;
       if (job && job.id === m.id) {

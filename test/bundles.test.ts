@@ -1,14 +1,18 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { taskNames } from '../src/tasks/index.js';
 import type { SlotReply, SlotRequest } from '../src/worker/slot-thread.js';
+import { BIN } from './helpers/procs.js';
 
 /**
- * The slot thread as built by scripts/build-threads.mjs (one CommonJS file) answers every chunk as the
- * compiled ES module does: the same tasks (its registry is the builtin folder read at build time), the
- * same summaries, outputs and errors.
+ * What scripts/build-bundles.mjs makes from dist/ behaves as dist/ does: the slot thread as one CommonJS
+ * file answers every chunk as the compiled ES module does (the same tasks: its registry is the builtin
+ * folder read at build time; the same summaries, outputs and errors), and the bundled CLI prints what
+ * the compiled one prints. (test/task-plugin.test.ts: a task file added to dist/ without a build is
+ * run, by the compiled modules.)
  */
 const dist = (f: string): string => fileURLToPath(new URL(`../dist/worker/${f}`, import.meta.url));
 const threads: Worker[] = [];
@@ -28,10 +32,21 @@ afterAll(async () => {
   for (const t of threads) await t.terminate();
 });
 
-describe('the bundled slot thread', () => {
-  it('is built', () => {
+describe('the bundles', () => {
+  it('are built, with the list of tasks they hold', () => {
     expect(existsSync(dist('slot-thread.cjs'))).toBe(true);
     expect(existsSync(dist('life-part-thread.cjs'))).toBe(true);
+    expect(existsSync(dist('../bundle/main.js'))).toBe(true);
+    const builtin = readdirSync(dist('../tasks/builtin')).filter((f) => /^[\w-]+\.js$/.test(f)).sort();
+    expect(JSON.parse(readFileSync(dist('../bundle/builtin.json'), 'utf8'))).toEqual(builtin);
+  });
+
+  it('the bundled CLI prints what the compiled modules print', () => {
+    for (const args of [['run', 'primes', '--start', '1e12', '--end', '1e12+1e6', '--json'], ['run', 'collatz', '--start', '1', '--end', '1e5', '--json'], ['run', '--help'], ['run', 'primes', '--start', 'x']]) {
+      const [a, b] = [{}, { BRAMBLE_NO_BUNDLE: '1' }].map((env) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } }));
+      const strip = (t: string): string => t.replace(/"(ms|seconds|time|elapsed\w*)":\s*[\d.]+/g, '"$1":0');
+      expect({ code: a?.status, out: strip(a?.stdout ?? ''), err: a?.stderr }, args.join(' ')).toEqual({ code: b?.status, out: strip(b?.stdout ?? ''), err: b?.stderr });
+    }
   });
 
   it('knows every task the registry knows and answers each chunk as the ES module does', async () => {
