@@ -53,7 +53,12 @@ const rewrite = (base, cjs) => ({
   },
 });
 
-const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none' };
+// the kernels' WebAssembly, assembled once here instead of in every thread at its first chunk
+// (src/kernels/primes/wasm.ts: sieveBytes)
+const { assembleSieveBytes } = await import(new URL('../dist/kernels/primes/wasm.js', import.meta.url).href);
+const define = { BRAMBLE_PRIMES_WASM: JSON.stringify(Buffer.from(assembleSieveBytes()).toString('base64')) };
+
+const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', define };
 
 for (const entry of ['worker/slot-thread', 'worker/life-part-thread']) {
   const outfile = path.join(dist, `${entry}.cjs`);

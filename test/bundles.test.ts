@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
+import { assembleSieveBytes } from '../src/kernels/primes/wasm.js';
 import { taskNames } from '../src/tasks/index.js';
 import type { SlotReply, SlotRequest } from '../src/worker/slot-thread.js';
 import { BIN } from './helpers/procs.js';
@@ -39,6 +40,15 @@ describe('the bundles', () => {
     expect(existsSync(dist('../bundle/main.js'))).toBe(true);
     const builtin = readdirSync(dist('../tasks/builtin')).filter((f) => /^[\w-]+\.js$/.test(f)).sort();
     expect(JSON.parse(readFileSync(dist('../bundle/builtin.json'), 'utf8'))).toEqual(builtin);
+  });
+
+  it('hold the primes sieve WebAssembly as the kernel assembles it now', () => {
+    const b64 = Buffer.from(assembleSieveBytes()).toString('base64');
+    for (const f of ['slot-thread.cjs', 'life-part-thread.cjs']) {
+      const text = readFileSync(dist(f), 'utf8');
+      if (text.includes('BRAMBLE_PRIMES_WASM') || text.includes('assembleSieveBytes')) expect(text, f).toContain(b64);
+    }
+    expect(readFileSync(dist('slot-thread.cjs'), 'utf8')).toContain(b64);
   });
 
   it('the bundled CLI prints what the compiled modules print', () => {

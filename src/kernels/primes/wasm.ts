@@ -516,9 +516,21 @@ const api = wasmApi();
 
 let compiled: WasmModule | null = null;
 
-/** The module's bytes, assembled from the functions above. */
-export function sieveBytes(): Uint8Array {
+/** The module's bytes, assembled from the functions above (~15-30 ms of CPU in a fresh thread). */
+export function assembleSieveBytes(): Uint8Array {
   return assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount(), fZeroWord()], 1, 65536);
+}
+
+/**
+ * The bytes assembleSieveBytes() gave when scripts/build-bundles.mjs made the bundle this runs from
+ * (base64; test/bundles.test.ts holds them equal); undefined when running the compiled modules.
+ */
+declare const BRAMBLE_PRIMES_WASM: string | undefined;
+
+/** The module's bytes: as assembled at build time where this runs from a bundle, else assembled now. */
+export function sieveBytes(): Uint8Array {
+  if (typeof BRAMBLE_PRIMES_WASM === 'string') return new Uint8Array(Buffer.from(BRAMBLE_PRIMES_WASM, 'base64'));
+  return assembleSieveBytes();
 }
 
 /** The compiled sieve module of this thread: assembled and compiled on first use, or the one given to useSieveModule. */
