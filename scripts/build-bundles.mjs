@@ -13,6 +13,7 @@
 //   without a build), bin/bramble.js and the pools take the compiled modules instead;
 // - import.meta.url is each original module's own URL, so relative lookups (threads, package.json,
 //   dashboard assets) find what they did.
+import { Buffer } from 'node:buffer';
 import { build } from 'esbuild';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
