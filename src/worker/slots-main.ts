@@ -7,6 +7,6 @@ export type { SlotPool } from './slot-pool.js';
  * (this module loads nothing else), so each thread's start (a Node bootstrap, the task registry, the
  * kernels' WebAssembly) overlaps that loading; the pool is then handed to the agent.
  */
-export function startSlots(n: number): SlotPool {
-  return new SlotPool(n);
+export function startSlots(n: number, options: { lazy?: boolean } = {}): SlotPool {
+  return new SlotPool(n, options);
 }

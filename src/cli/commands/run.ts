@@ -30,12 +30,14 @@ export function register(program: Command): void {
     if (o['out'] !== undefined && outFlag) o[outFlag.attribute] = true;
     const { input, module, files } = await anyJobInput(task, words, o, rawArgs(program));
     // Life: its strips are this run's slots, so the job starts when they connect (no wait for more workers)
-    if (findTask(input.task)?.coordinator === 'life-strips' && input.params?.['parts'] === undefined) input.params = { ...input.params, parts: workers };
+    const lifeJob = findTask(input.task)?.coordinator === 'life-strips';
+    if (lifeJob && input.params?.['parts'] === undefined) input.params = { ...input.params, parts: workers };
     const plan = planJob(input, workers); // validate before starting anything
     // the slot threads first: their start (a Node bootstrap each, the task registry, the kernels'
-    // WebAssembly) runs while this thread loads the head's and the worker's modules
+    // WebAssembly) runs while this thread loads the head's and the worker's modules; a Life job's
+    // strips run in threads of their own, so its slots start only if used
     const { startSlots } = await import('../../worker/slots-main.js');
-    const pool = startSlots(workers);
+    const pool = startSlots(workers, { lazy: lifeJob });
     const local = await startLocal({ pool, input, params: plan.params, module, files, logLevel: String(o['logLevel']) }).catch(async (err: unknown) => {
       await pool.close(); // its threads would keep this process alive
       throw err;
