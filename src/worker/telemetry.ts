@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import type { TelemetryFields } from '../protocol/index.js';
 
 /** Non-internal IPv4/IPv6 addresses of this machine. */
@@ -12,9 +14,34 @@ export function localAddresses(): string[] {
   return out.slice(0, 16);
 }
 
+/** Commands found missing (ENOENT): not spawned again (a spawn is ~15 ms of the event loop's CPU). */
+const missing = new Set<string>();
+
+/** Whether `cmd` is an executable file in a folder of PATH (asked before the first spawn). */
+function onPath(cmd: string): boolean {
+  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(path.join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      /* not here */
+    }
+  }
+  return false;
+}
+
 function run(cmd: string, args: string[]): Promise<string | null> {
+  if (missing.has(cmd)) return Promise.resolve(null);
+  if (!onPath(cmd)) {
+    missing.add(cmd);
+    return Promise.resolve(null);
+  }
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 2000 }, (err, stdout) => resolve(err ? null : stdout));
+    execFile(cmd, args, { timeout: 2000 }, (err, stdout) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') missing.add(cmd);
+      resolve(err ? null : stdout);
+    });
   });
 }
 
