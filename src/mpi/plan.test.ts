@@ -47,7 +47,7 @@ describe('launchCommand', () => {
     const c = launchCommand({ ...base, flavour: 'openmpi' });
     expect(c.file).toBe('mpirun.openmpi');
     const args = c.args.join(' ');
-    for (const want of ['--mca plm_rsh_agent /t/agent', '--mca plm_rsh_no_tree_spawn 1', '--mca orte_leave_session_attached 1', '--mca btl self,tcp', '--mca btl_tcp_if_include 10.0.0.0/24', '--mca oob_tcp_if_include 10.0.0.0/24', '--wdir /tmp/bramble-exec/r']) expect(args).toContain(want);
+    for (const want of ['--mca plm_rsh_agent /t/agent', '--mca plm_rsh_no_tree_spawn 1', '--mca orte_leave_session_attached 1', '--mca btl self,tcp', '--mca rtc_hwloc_vmhole none', '--mca btl_tcp_if_include 10.0.0.0/24', '--mca oob_tcp_if_include 10.0.0.0/24', '--wdir /tmp/bramble-exec/r']) expect(args).toContain(want);
     expect(c.args.slice(-2)).toEqual(['python3', 'x.py']);
   });
   it("gives Hydra bramble as its rsh launcher, this machine's address, and no forking of local hosts", () => {

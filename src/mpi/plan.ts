@@ -154,6 +154,10 @@ export function launchCommand(o: LaunchOptions): { file: string; args: string[];
         ...mca('orte_leave_session_attached', '1'),
         // two hostfile names on one machine crash the shared-memory transport
         ...mca('btl', 'self,tcp'),
+        // no topology shared in memory mapped at a "hole" of the address space: orted (and ranks that
+        // adopt it) segfaulted in hwloc_shmem_topology_write about one run in four here ("Address not
+        // mapped"); each process then reads the topology itself
+        ...mca('rtc_hwloc_vmhole', 'none'),
         ...(o.net ? [...mca('btl_tcp_if_include', o.net), ...mca('oob_tcp_if_include', o.net)] : []),
         '--wdir', o.wdir,
         ...o.command,
