@@ -47,7 +47,7 @@ export interface JobPlan {
  * Validates a job request and fills in defaults (the chunk size, about 1-2 s of work per chunk on a
  * typical slot). Every error is an InputError naming the flag.
  */
-export function planJob(input: JobInput, slots = 4, limits: AdmitLimits = admitLimits()): JobPlan {
+export function planJob(input: JobInput, slots = 4, limits: AdmitLimits = admitLimits(), options: { request?: boolean } = {}): JobPlan {
   const task = getTask(input.task);
   const params = task.params(input.params ?? {});
   let start: bigint;
@@ -93,7 +93,9 @@ export function planJob(input: JobInput, slots = 4, limits: AdmitLimits = admitL
   }
   if (replicas > 1 && verify > 0) throw new InputError('--verify', 'give either --replicas or --verify, not both (with --replicas every chunk is compared already)');
   // the request in the user's words, normalised: what a repeated submit with the job's id must match
+  // (not made for a caller that only validates: a Life pattern's is the SHA-256 of its JSON)
   const entries: JobRequestEntries = [['task', task.name]];
+  if (options.request === false) return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, request: '' };
   if (!task.range) entries.push(['--start', start.toString()], ['--end', end.toString()]);
   entries.push(['--chunk', input.chunk === undefined ? null : asked.toString()], ['--chunk-time', chunkMs === null ? null : chunkMs / 1000], ['--priority', priority], ['--max-attempts', maxAttempts], ['--replicas', replicas], ['--verify', verify]);
   const named = new Set<string>();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { LinkEnd } from '../net/index.js';
 import { TrustError, connectFramed } from '../net/index.js';
@@ -63,6 +64,8 @@ export interface WorkerAgentOptions {
   connect?: () => Promise<LinkEnd>;
   /** Slot threads started earlier (`bramble run` starts them before loading the head's modules). */
   pool?: SlotPool;
+  /** Threads for Life parts started earlier (`bramble run life`: worker/life-parts.ts, startLifeThreads). */
+  lifeThreads?: Worker[];
 }
 
 /** The worker switch that lets it run what a task needs. */
@@ -85,7 +88,7 @@ export class WorkerAgent {
   readonly node: string;
   private pool: SlotPool;
   /** Strips of distributed Life jobs held here (worker/life-parts.ts). */
-  private readonly life = new LifeParts((m) => this.link?.conn.send(m));
+  private readonly life: LifeParts;
   private link: LinkEnd | null = null;
   private readonly queue: AssignedChunk[] = [];
   private readonly running = new Map<string, Running>();
@@ -125,6 +128,7 @@ export class WorkerAgent {
   constructor(private readonly o: WorkerAgentOptions) {
     this.node = o.node ?? `${os.hostname()}#${o.instance}-${randomUUID().slice(0, 8)}`;
     this.pool = o.pool ?? new SlotPool(o.slots);
+    this.life = new LifeParts((m) => this.link?.conn.send(m), o.lifeThreads);
     this.log = o.logger.child({ worker: o.name });
     this.exec = o.allowExec ? new ExecRunner({ node: this.node, log: this.log, send: (m) => this.link?.conn.send(m) }) : null;
     this.heads = o.heads && o.heads.length > 0 ? o.heads : [{ host: o.host, port: o.port }];

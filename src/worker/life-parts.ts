@@ -9,7 +9,11 @@ import { threadUrl } from './thread-url.js';
 export class LifeParts {
   private readonly threads = new Map<string, Worker>();
 
-  constructor(private readonly send: (m: LifeMessage) => void) {}
+  /** `spare`: threads started ahead (startLifeThreads), taken by the first parts loaded here. */
+  constructor(
+    private readonly send: (m: LifeMessage) => void,
+    private readonly spare: Worker[] = [],
+  ) {}
 
   get size(): number {
     return this.threads.size;
@@ -28,7 +32,8 @@ export class LifeParts {
     const key = `${m.job}/${m.part}`;
     let t = this.threads.get(key);
     if (m.type === 'life-load' && !t) {
-      t = new Worker(threadUrl('life-part-thread'));
+      t = this.spare.pop() ?? new Worker(threadUrl('life-part-thread'));
+      t.ref();
       const thread = t;
       t.on('message', (reply: LifeMessage) => this.send(reply));
       t.on('error', (err) => {
@@ -44,5 +49,18 @@ export class LifeParts {
   dropAll(): void {
     for (const t of this.threads.values()) void t.terminate();
     this.threads.clear();
+    for (const t of this.spare.splice(0)) void t.terminate();
   }
+}
+
+/**
+ * Threads for the parts of a Life job, started before it is loaded (`bramble run life`: while the
+ * main thread reads and checks the pattern); they do not keep the process alive until a part takes them.
+ */
+export function startLifeThreads(n: number): Worker[] {
+  return Array.from({ length: n }, () => {
+    const t = new Worker(threadUrl('life-part-thread'));
+    t.unref();
+    return t;
+  });
 }

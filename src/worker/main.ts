@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { LinkEnd } from '../net/index.js';
 import { WorkerAgent } from './agent.js';
+import type { Worker } from 'node:worker_threads';
 import type { SlotPool } from './slot-pool.js';
 
 export interface WorkerProcessOptions {
@@ -29,6 +30,8 @@ export interface WorkerProcessOptions {
   connect?: () => Promise<LinkEnd>;
   /** Slot threads already started. */
   pool?: SlotPool;
+  /** Life part threads already started (`bramble run life`). */
+  lifeThreads?: Worker[];
 }
 
 /** Composition root of a worker: the agent, its slots, and a clean drain on SIGTERM/SIGINT. */
@@ -54,6 +57,7 @@ export function startWorkerProcess(o: WorkerProcessOptions): WorkerAgent {
     codeMemoryMb: o.codeMemoryMb,
     connect: o.connect,
     pool: o.pool,
+    lifeThreads: o.lifeThreads,
   });
   agent.start();
   return agent;

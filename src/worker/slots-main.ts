@@ -10,3 +10,5 @@ export type { SlotPool } from './slot-pool.js';
 export function startSlots(n: number, options: { lazy?: boolean } = {}): SlotPool {
   return new SlotPool(n, options);
 }
+
+export { startLifeThreads } from './life-parts.js';

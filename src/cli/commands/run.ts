@@ -7,6 +7,7 @@ import { findTask, planJob, publicTasks, taskFlags } from '../../tasks/index.js'
 import { anyJobInput, follow, printJson, rawArgs, taskArgumentHelp, taskOptions, writeFileFrom } from '../shared.js';
 import type { Message } from '../../protocol/index.js';
 import type { JobInput } from '../../tasks/index.js';
+import type { Worker } from 'node:worker_threads';
 import type { SlotPool } from '../../worker/slots-main.js';
 import { VERSION } from '../version.js';
 
@@ -32,13 +33,15 @@ export function register(program: Command): void {
     // Life: its strips are this run's slots, so the job starts when they connect (no wait for more workers)
     const lifeJob = findTask(input.task)?.coordinator === 'life-strips';
     if (lifeJob && input.params?.['parts'] === undefined) input.params = { ...input.params, parts: workers };
-    const plan = planJob(input, workers); // validate before starting anything
+    const { startSlots, startLifeThreads } = await import('../../worker/slots-main.js');
+    // a Life job's strips run in threads of their own, started while this thread reads and checks the
+    // pattern below (they keep nothing alive until a strip takes them); its slots start only if used
+    const lifeThreads = lifeJob ? startLifeThreads(Number(input.params?.['parts'] ?? workers) || workers) : [];
+    const plan = planJob(input, workers, undefined, { request: false }); // validate before starting anything
     // the slot threads first: their start (a Node bootstrap each, the task registry, the kernels'
-    // WebAssembly) runs while this thread loads the head's and the worker's modules; a Life job's
-    // strips run in threads of their own, so its slots start only if used
-    const { startSlots } = await import('../../worker/slots-main.js');
+    // WebAssembly) runs while this thread loads the head's and the worker's modules
     const pool = startSlots(workers, { lazy: lifeJob });
-    const local = await startLocal({ pool, input, params: plan.params, module, files, logLevel: String(o['logLevel']) }).catch(async (err: unknown) => {
+    const local = await startLocal({ pool, lifeThreads, input, params: plan.params, module, files, logLevel: String(o['logLevel']) }).catch(async (err: unknown) => {
       await pool.close(); // its threads would keep this process alive
       throw err;
     });
@@ -71,7 +74,7 @@ export function register(program: Command): void {
  * and fold as a worker over TLS, without sockets or encoding, and nothing on the network can join a
  * run. BRAMBLE_CHECK_LOCAL_LINK=1 (tests) sends every message through the wire's encoding and checks.
  */
-async function startLocal(o: { pool: SlotPool; input: JobInput; params: Record<string, unknown>; module: { bytes: Uint8Array } | null; files: { bytes: Uint8Array }[]; logLevel: string }) {
+async function startLocal(o: { pool: SlotPool; lifeThreads: Worker[]; input: JobInput; params: Record<string, unknown>; module: { bytes: Uint8Array } | null; files: { bytes: Uint8Array }[]; logLevel: string }) {
   const { pool, input, params, module, files } = o;
   const [{ makeLogger }, { runCredentials }, { startHeadProcess }, { startWorkerProcess }, { MemoryJournal }, { formatResult }, { ProgressBar }, wire] = await Promise.all([
     import('../logger.js'),
@@ -101,7 +104,7 @@ async function startLocal(o: { pool: SlotPool; input: JobInput; params: Record<s
   for (const code of [...(module ? [module.bytes] : []), ...files.map((f) => f.bytes)]) hp.head.code?.put(code);
   const agent = startWorkerProcess({
     ...{ host: 'in-process', port: 0, caHash: null, secret: cluster.secret, slots: pool.size, name: 'local', logger, version: VERSION },
-    ...{ pool, connect: () => Promise.resolve(hp.head.acceptLocal(check)) },
+    ...{ pool, lifeThreads: o.lifeThreads, connect: () => Promise.resolve(hp.head.acceptLocal(check)) },
     ...(dir && userCode ? { allowCode: true, allowExec: true, codeDir: path.join(dir, 'code-local') } : {}),
   });
   const stop = async (): Promise<void> => {
