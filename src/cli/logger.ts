@@ -42,5 +42,9 @@ function lazyLogger(level: string, make: () => Logger): Logger {
       const v = l[prop];
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(l) : v;
     },
+    set(_t, prop, value) {
+      (get() as unknown as Record<string | symbol, unknown>)[prop] = value;
+      return true;
+    },
   });
 }
