@@ -113,6 +113,14 @@ export class EtcdElection extends EventEmitter {
     this.tick();
   }
 
+  /**
+   * Until when (by this election's monotonic clock, `performance.now()` unless given) the last renewal
+   * that etcd accepted lets this candidate act as leader: that renewal's send time + renewDeadlineMs.
+   */
+  get authorityUntil(): number {
+    return this.validUntil;
+  }
+
   /** Leader by its own clock right now. Check it before every act of leadership (handing out a lease). */
   isLeader(): boolean {
     return this.state === 'leader' && this.now() < this.validUntil;
