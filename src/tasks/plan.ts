@@ -2,7 +2,7 @@ import type { JobRequestEntries } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import { InputError, canonicalJson, chunkCount, jobRequest, makeRange, parseInteger } from '../core/index.js';
 import { getTask } from './registry.js';
-import type { AdmitLimits } from './define-task.js';
+import type { AdmitLimits, Task } from './define-task.js';
 import { admitLimits } from './define-task.js';
 
 /** A job as a user asks for it: flags from the CLI or fields of an HTTP body. */
@@ -92,23 +92,26 @@ export function planJob(input: JobInput, slots = 4, limits: AdmitLimits = admitL
     throw new InputError('--verify', `--verify must be a percentage between 0 and 100 (got ${JSON.stringify(input.verify)})`);
   }
   if (replicas > 1 && verify > 0) throw new InputError('--verify', 'give either --replicas or --verify, not both (with --replicas every chunk is compared already)');
-  // the request in the user's words, normalised: what a repeated submit with the job's id must match
-  // (not made for a caller that only validates: a Life pattern's is the SHA-256 of its JSON)
+  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, ...(replicas > 1 ? { replicas } : {}), ...(verify > 0 ? { verify } : {}),
+    ...(admission.storedBytes !== undefined ? { storedBytes: admission.storedBytes, storedBy: admission.storedBy ?? (task.range ? '--chunk' : '--end') } : {}),
+    ...(admission.note !== undefined ? { note: admission.note } : {}),
+    // not made for a caller that only validates (`bramble run`): a Life pattern's is the SHA-256 of its JSON
+    request: options.request === false ? '' : requestOf(task, params, start, end, input.chunk === undefined ? null : asked, chunkMs, priority, maxAttempts, replicas, verify),
+  };
+}
+
+/** The request in the user's words, normalised: what a repeated submit with the job's id must match. */
+function requestOf(task: Task, params: Record<string, unknown>, start: bigint, end: bigint, chunk: bigint | null, chunkMs: number | null, priority: number, maxAttempts: number, replicas: number, verify: number): string {
   const entries: JobRequestEntries = [['task', task.name]];
-  if (options.request === false) return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, request: '' };
   if (!task.range) entries.push(['--start', start.toString()], ['--end', end.toString()]);
-  entries.push(['--chunk', input.chunk === undefined ? null : asked.toString()], ['--chunk-time', chunkMs === null ? null : chunkMs / 1000], ['--priority', priority], ['--max-attempts', maxAttempts], ['--replicas', replicas], ['--verify', verify]);
+  entries.push(['--chunk', chunk === null ? null : chunk.toString()], ['--chunk-time', chunkMs === null ? null : chunkMs / 1000], ['--priority', priority], ['--max-attempts', maxAttempts], ['--replicas', replicas], ['--verify', verify]);
   const named = new Set<string>();
   for (const p of task.paramInfo) {
     named.add(p.name);
     entries.push([p.flag, requestValue(params[p.name])]);
   }
   for (const k of Object.keys(params).sort()) if (!named.has(k)) entries.push([`params.${k}`, requestValue(params[k])]);
-  return { task: task.name, params, ...range, chunks: chunkCount(range), chunkMs, priority, maxAttempts, ...(replicas > 1 ? { replicas } : {}), ...(verify > 0 ? { verify } : {}),
-    ...(admission.storedBytes !== undefined ? { storedBytes: admission.storedBytes, storedBy: admission.storedBy ?? (task.range ? '--chunk' : '--end') } : {}),
-    ...(admission.note !== undefined ? { note: admission.note } : {}),
-    request: jobRequest(entries),
-  };
+  return jobRequest(entries);
 }
 
 /**
