@@ -38,7 +38,7 @@ function buildHeadSettings(z: typeof Zod) {
     port: port.default(HEAD_DEFAULTS.port).describe('worker port'),
     httpPort: port.default(HEAD_DEFAULTS.httpPort).describe('HTTP API and dashboard port'),
     bind: z.string().min(1).default(HEAD_DEFAULTS.bind).describe('address to listen on'),
-    logLevel: LogLevel.default(HEAD_DEFAULTS.logLevel).describe('fatal, error, warn, info, debug, trace, silent'),
+    logLevel: LogLevel.default(HEAD_DEFAULTS.logLevel).describe(LOG_LEVELS.join(', ')),
     insecure: z.boolean().default(HEAD_DEFAULTS.insecure).describe('PLAINTEXT worker port and HTTP, no authentication of workers'),
     leaseMs: z.number().int().min(50).max(3_600_000).default(HEAD_DEFAULTS.leaseMs).describe('lease time without heartbeat'),
     maxFrameBytes: z.number().int().min(1024).max(1 << 30).default(HEAD_DEFAULTS.maxFrameBytes).describe('largest frame accepted'),
