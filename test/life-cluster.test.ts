@@ -1,7 +1,6 @@
 // Distributed Life (issue 14) with real processes: a head, worker processes over TLS on loopback, the
 // grid in strips over their slots. Every final grid is checked cell for cell against the one-slot
 // kernel and against bgolly (Debian package golly; the rule's :T / :P suffix gives the topology).
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,9 +8,9 @@ import { CONWAY, LifeGrid, parseRle, rleToGrid, toRle } from '../src/kernels/ind
 import type { HeadHandle, Proc } from './helpers/procs.js';
 import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 import { browserTestsEnabled, launchBrowser } from './helpers/browser.js';
+import { bgolly, hasBgolly } from './helpers/golly.js';
 
 const inCi = process.env['CI'] === 'true';
-const hasBgolly = spawnSync('bgolly', ['--help'], { encoding: 'utf8' }).error === undefined;
 
 const dirs: string[] = [];
 const procs: Proc[] = [];
@@ -29,14 +28,12 @@ interface LifeStatus {
 
 /** bgolly's answer for `grid` after `gens` generations (QuickLife): the RLE of the live cells' bounding box. */
 function golly(grid: LifeGrid, gens: number): Golly {
-  expect(hasBgolly, 'bgolly (Debian package golly) must be installed in CI').toBe(true);
   const dir = tmpDir('bramble-life-golly-');
   dirs.push(dir);
   const input = path.join(dir, 'in.rle');
   const output = path.join(dir, 'out.rle');
   writeFileSync(input, toRle(grid, CONWAY));
-  const r = spawnSync('bgolly', ['-a', 'QuickLife', '-m', String(gens), '-q', '-q', '-o', output, input], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
+  bgolly(input, gens, output);
   return new Golly(parseRle(readFileSync(output, 'utf8')));
 }
 

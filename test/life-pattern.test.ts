@@ -1,17 +1,16 @@
 // A Life pattern is stored once on the head and referenced by its hash (issue 16): real head and worker
 // processes over TLS on loopback, a head SIGKILLed and restarted on its data dir, `bramble run life`
 // with its output streamed to a file and compared with bgolly's (Debian package golly).
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONWAY, LifeGrid, parseRle, rleToGrid, toRle } from '../src/kernels/index.js';
 import { patternRef } from '../src/tasks/index.js';
+import { bgolly, hasBgolly } from './helpers/golly.js';
 import type { Proc } from './helpers/procs.js';
 import { api, cleanup, run, startHead, startWorker, tmpDir, waitFor, waitJob } from './helpers/procs.js';
 
 const inCi = process.env['CI'] === 'true';
-const hasBgolly = spawnSync('bgolly', ['--help'], { encoding: 'utf8' }).error === undefined;
 
 const dirs: string[] = [];
 const procs: Proc[] = [];
@@ -92,8 +91,7 @@ describe.skipIf(!hasBgolly && !inCi)('bramble run life --out', () => {
     const theirs = path.join(d, 'theirs.rle');
     const r = await run(['run', 'life', '--size', '300x200', '--generations', '100', '--pattern', input, '--workers', '2', '--out', ours]);
     expect(r.code, r.err).toBe(0);
-    const g = spawnSync('bgolly', ['-a', 'QuickLife', '-m', '100', '-q', '-q', '-o', theirs, input], { encoding: 'utf8' });
-    expect(g.status, g.stderr).toBe(0);
+    bgolly(input, 100, theirs);
     // bgolly writes the live cells' bounding box: after 100 generations a soup still spans the torus
     const golly = parseRle(readFileSync(theirs, 'utf8'));
     expect([golly.width, golly.height]).toEqual([300, 200]);
