@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CONWAY, LifeGrid, parseRule } from './life.js';
 import { parseRle, placePattern, rleToGrid, RleError, toRle } from './rle.js';
+import { readRunsFast } from './rle-wasm.js';
 
 const GLIDER_RLE = `#N Glider
 #C The smallest spaceship.
@@ -110,5 +111,86 @@ describe('toRle', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('parseRle in WebAssembly (rle-wasm.ts: bodies of 4 KiB and more)', () => {
+  /** What the two readers make of a text: the pattern's cells and population, or the error's message. */
+  const read = (text: string, wasm: boolean): unknown => {
+    try {
+      const p = parseRle(text, { wasm });
+      return { bits: Array.from(p.bits), population: p.population, comments: p.comments };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
+  // a valid body as writers make them (runs that fit the rows, blank-row counts, line breaks, blanks),
+  // then, in some, one of the mistakes and oddities the JavaScript reader names or skips
+  const run = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 4, max: 40 }), fc.integer({ min: 41, max: 120 })), fc.constantFrom('b', 'o', 'o', '.'), fc.constantFrom('', '', '', '', '', '', '\n', ' ', '\r\n', '\t'));
+  const odd = fc.constantFrom('0o', '0b', '0$', '5', '999999999999o', 'x', '#C mid\n', '\n#C comment\n', 'é', '!', '3!', '0!', '300o', '4000b', '70$', '$$$$', '12');
+  const body = (width: number, height: number, runs: [number, string, string][], rowEnds: number[]): string => {
+    let out = '';
+    let x = 0;
+    let y = 0;
+    runs.forEach(([n, c, gap], k) => {
+      if (x + n > width) {
+        const skip = Math.min(rowEnds[k % rowEnds.length] as number, height - 1 - y);
+        if (skip < 1) return;
+        out += `${skip > 1 ? skip : ''}$`;
+        y += skip;
+        x = 0;
+        if (n > width) return;
+      }
+      out += `${n > 1 ? n : ''}${c}${gap}`;
+      x += n;
+    });
+    return out;
+  };
+  it('reads every body as the JavaScript reader does: the same cells, population and errors', () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2500 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.array(run, { minLength: 1500, maxLength: 4000 }),
+        fc.array(fc.constantFrom(1, 1, 1, 2, 3), { minLength: 1, maxLength: 5 }),
+        fc.option(fc.tuple(odd, fc.double({ min: 0, max: 1, noNaN: true })), { freq: 3 }),
+        fc.boolean(),
+        (width, height, runs, rowEnds, oddity, end) => {
+          let b = body(width, height, runs, rowEnds);
+          if (oddity) {
+            const at = Math.floor(oddity[1] * b.length);
+            b = b.slice(0, at) + oddity[0] + b.slice(at);
+          }
+          const text = `x = ${width}, y = ${height}, rule = B3/S23\n${b}${end ? '!' : ''}`;
+          if (b.length >= 4096 && readRunsFast(text.slice(text.indexOf('\n') + 1), width, height)) fast++;
+          expect(read(text, true)).toEqual(read(text, false));
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // about a quarter are valid and long enough (~50 of 200): the WebAssembly reader must have read those
+    expect(fast).toBeGreaterThan(25);
+  });
+
+  it('reads a 2048 x 2048 soup as the JavaScript reader does', () => {
+    let s = 1;
+    const rows: string[] = [];
+    for (let y = 0; y < 2048; y++) {
+      let row = '';
+      let x = 0;
+      while (x < 2048) {
+        s = (s * 1103515245 + 12345) >>> 0;
+        const n = Math.min(2048 - x, 1 + ((s >>> 16) % (y % 7 === 0 ? 70 : 4)));
+        row += `${n > 1 ? n : ''}${(s >>> 27) & 1 ? 'o' : 'b'}`;
+        x += n;
+      }
+      rows.push(row);
+    }
+    const text = `x = 2048, y = 2048, rule = B3/S23\n${rows.join('$\n')}!`;
+    expect(readRunsFast(text.slice(text.indexOf('\n') + 1), 2048, 2048)).not.toBeNull();
+    const a = read(text, true) as { population: number };
+    expect(a).toEqual(read(text, false));
+    expect(a.population).toBeGreaterThan(1_000_000);
   });
 });

@@ -8,6 +8,7 @@
 // breaks anywhere between runs, '.' for a dead cell, and refuses anything else naming line and column.
 // Patterns larger than `maxCells` (header x * y) are refused before anything is allocated.
 
+import { readRunsFast } from './rle-wasm.js';
 import { LifeGrid, parseRuleSpec, type LifeGridOptions, type LifeRule, type LifeTopology, RuleError } from './life.js';
 
 export class RleError extends Error {
@@ -21,12 +22,17 @@ export class RleError extends Error {
   }
 }
 
+/** Bodies at least this long are read by the WebAssembly loop first (rle-wasm.ts). */
+const FAST_BYTES = 4096;
+
 /** Default bound on header x * y: 2^28 cells (a 16384 x 16384 grid). */
 export const DEFAULT_MAX_RLE_CELLS = 1 << 28;
 
 export interface RleParseOptions {
   /** Refuse patterns whose header x * y exceeds this (default 2^28). */
   maxCells?: number;
+  /** false: read the runs in JavaScript only, never in WebAssembly (tests compare the two). */
+  wasm?: boolean;
 }
 
 export interface RlePattern {
@@ -93,6 +99,21 @@ function headLines(text: string): string[] {
   return out;
 }
 
+/** Line and column (1-based) of offset `at` in `text`, line breaks as parseRle counts them (LF, CR, CRLF). */
+function lineAndColumn(text: string, at: number): [number, number] {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < at; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 10 || ch === 13) {
+      if (ch === 13 && text.charCodeAt(i + 1) === 10) i++;
+      line++;
+      start = i + 1;
+    }
+  }
+  return [line, at - start + 1];
+}
+
 /** Offset of the text just after line `li` (0-based) and its line break. */
 function headerEnd(text: string, li: number): number {
   let i = 0;
@@ -142,23 +163,73 @@ export function parseRle(text: string, options: RleParseOptions = {}): RlePatter
   }
   const rw = Math.ceil(width / 32);
   const bits = new Uint32Array(rw * height);
-  // one pass over the text after the header: line numbers only counted, columns found on an error
+  // one pass over the text after the header, the common case first; an error's line and column are
+  // found from its offset (`at`), so the loop keeps offsets only
   let i = headerEnd(text, li);
-  let lineNo = li + 2;
+  // a big body in WebAssembly when it is valid; else (or without WebAssembly) the loop below
+  const fast = options.wasm !== false && text.length - i >= FAST_BYTES ? readRunsFast(text.slice(i), width, height) : null;
+  if (fast) {
+    pattern.bits = fast.bits;
+    pattern.population = fast.population;
+    pattern.cells = { [Symbol.iterator]: () => liveCells(fast.bits, width, height) };
+    return pattern;
+  }
   let lineStart = i;
   let x = 0;
   let y = 0;
+  let base = 0;
   let count = -1;
   let countAt = 0;
-  let countLine = 0;
   let population = 0;
   const n = text.length;
+  const at = (offset: number): [number, number] => lineAndColumn(text, offset);
   while (i < n) {
     const ch = text.charCodeAt(i);
+    if (ch >= 48 && ch <= 57) {
+      if (count < 0) {
+        count = 0;
+        countAt = i;
+      }
+      count = count * 10 + (ch - 48);
+      if (count > 1e12) throw new RleError('run count is too large', ...at(countAt));
+      i++;
+      continue;
+    }
+    if (ch === 98 /* b */ || ch === 111 /* o */ || ch === 36 /* $ */ || ch === 46 /* . */) {
+      // errors point at the start of the run (its count, if it has one)
+      let run = 1;
+      let runAt = i;
+      if (count >= 0) {
+        if (count === 0) throw new RleError('run count 0', ...at(countAt));
+        run = count;
+        runAt = countAt;
+        count = -1;
+      }
+      if (ch === 111) {
+        if (y >= height || x + run > width) {
+          throw new RleError(`live cells at x = ${x}..${x + run - 1}, y = ${y} fall outside the header's ${width} x ${height}`, ...at(runAt));
+        }
+        if (run === 1) {
+          const k = base + (x >>> 5);
+          bits[k] = (bits[k] as number) | (1 << (x & 31));
+        } else setRun(bits, base, x, x + run);
+        population += run;
+        x += run;
+      } else if (ch === 36) {
+        y += run;
+        base = y * rw;
+        x = 0;
+      } else x += run;
+      i++;
+      continue;
+    }
     if (ch === 10 || ch === 13) {
       i += ch === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
-      lineNo++;
       lineStart = i;
+      continue;
+    }
+    if (ch === 32 || ch === 9) {
+      i++;
       continue;
     }
     if (ch === 35 /* # */ && i === lineStart && count < 0 && x === 0) {
@@ -168,47 +239,14 @@ export function parseRle(text: string, options: RleParseOptions = {}): RlePatter
       i = e;
       continue;
     }
-    if (ch >= 48 && ch <= 57) {
-      if (count < 0) {
-        count = 0;
-        countAt = i - lineStart;
-        countLine = lineNo;
-      }
-      count = count * 10 + (ch - 48);
-      if (count > 1e12) throw new RleError('run count is too large', countLine, countAt + 1);
-      i++;
-      continue;
-    }
-    if (ch === 32 || ch === 9) {
-      i++;
-      continue;
-    }
-    const run = count < 0 ? 1 : count;
-    if (count === 0) throw new RleError('run count 0', countLine, countAt + 1);
-    // errors point at the start of the run (its count, if it has one)
-    const runLine = count < 0 ? lineNo : countLine;
-    const runCol = count < 0 ? i - lineStart + 1 : countAt + 1;
-    count = -1;
-    if (ch === 98 /* b */ || ch === 46 /* . */) {
-      x += run;
-    } else if (ch === 111 /* o */) {
-      if (y >= height || x + run > width) {
-        throw new RleError(`live cells at x = ${x}..${x + run - 1}, y = ${y} fall outside the header's ${width} x ${height}`, runLine, runCol);
-      }
-      setRun(bits, y * rw, x, x + run);
-      population += run;
-      x += run;
-    } else if (ch === 36 /* $ */) {
-      y += run;
-      x = 0;
-    } else if (ch === 33 /* ! */) {
+    if (ch === 33 /* ! */) {
+      if (count === 0) throw new RleError('run count 0', ...at(countAt));
+      count = -1;
       break;
-    } else {
-      throw new RleError(`unexpected ${JSON.stringify(text[i])} (expected a run count, b, o, $ or !)`, lineNo, i - lineStart + 1);
     }
-    i++;
+    throw new RleError(`unexpected ${JSON.stringify(text[i])} (expected a run count, b, o, $ or !)`, ...at(i));
   }
-  if (count >= 0) throw new RleError('run count without a cell state', countLine, countAt + 1);
+  if (count >= 0) throw new RleError('run count without a cell state', ...at(countAt));
   pattern.bits = bits;
   pattern.population = population;
   pattern.cells = { [Symbol.iterator]: () => liveCells(bits, width, height) };
