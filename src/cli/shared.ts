@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -67,6 +68,15 @@ export async function anyJobInput(task: string, words: string[], o: Record<strin
 }
 
 /** A job from `run`/`submit` flags: each task flag goes to the params of the task that owns it. */
+/**
+ * A text file as a string: ASCII (an RLE pattern, a list) copied as it is, which is several times
+ * faster than decoding UTF-8 (3 MB: 1 ms against 5-11 ms); anything else decoded as UTF-8.
+ */
+export function readText(file: string): string {
+  const bytes = readFileSync(file);
+  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+}
+
 export function jobInput(task: string, o: Record<string, unknown>): JobInput {
   const params: Record<string, unknown> = {};
   const s = (k: string): string | undefined => (o[k] === undefined ? undefined : String(o[k]));
@@ -83,7 +93,7 @@ export function jobInput(task: string, o: Record<string, unknown>): JobInput {
         const max = info?.fileMaxBytes ?? null;
         const size = max === null ? 0 : statSync(String(v)).size;
         if (max !== null && size > max) throw new InputError(f.flag, `${f.flag}: ${String(v)} is ${(size / 2 ** 20).toFixed(1)} MiB; at most ${(max / 2 ** 20).toFixed(0)} MiB`);
-        params[name] = readFileSync(String(v), 'utf8');
+        params[name] = readText(String(v));
       } catch (err) {
         if (err instanceof InputError) throw err;
         throw new InputError(f.flag, `${f.flag}: cannot read ${String(v)}: ${(err as Error).message}`);

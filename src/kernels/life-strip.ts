@@ -41,6 +41,11 @@ export function patternRow(width: number, height: number, pattern: RlePattern, y
   const w0 = ox >>> 5;
   const sh = ox & 31;
   const base = py * pw;
+  if (sh === 0) {
+    // word-aligned (a pattern as wide as the grid): the row copied natively
+    out.set(pattern.bits.subarray(base, base + Math.min(pw, rowWords - w0)), w0);
+    return;
+  }
   for (let w = 0; w < pw; w++) {
     const v = pattern.bits[base + w] as number;
     if (v === 0) continue;

@@ -326,7 +326,9 @@ export class LifeGrid {
 
   private writeRow(base: number, words: ArrayLike<number>): void {
     if (words.length < this.rowWords) throw new RangeError(`a packed row of width ${this.width} needs ${this.rowWords} words (got ${words.length})`);
-    for (let w = 0; w < this.rowWords; w++) this.m[base + w] = (words[w] as number) | 0;
+    // typed arrays (the usual case: rows from a checkpoint or a halo) copied natively, a row at a time
+    if (words instanceof Uint32Array || words instanceof Int32Array) this.m.set(words.length === this.rowWords ? words : words.subarray(0, this.rowWords), base);
+    else for (let w = 0; w < this.rowWords; w++) this.m[base + w] = (words[w] as number) | 0;
     const tail = this.width & 31;
     if (tail !== 0) this.m[base + this.rowWords - 1] = (this.m[base + this.rowWords - 1] as number) & ((1 << tail) - 1);
   }
