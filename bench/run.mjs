@@ -2,7 +2,7 @@
 // `npm run bench`: every benchmark, each against a yardstick measured in the same run.
 // BENCH=primes,coordinator (or `npm run bench -- startup coordinator`) to pick; RUNS=N for the number
 // of interleaved runs (median reported).
-const all = ['startup', 'primes', 'collatz', 'life', 'life-cluster', 'coordinator', 'ha', 'submit', 'mpi', 'hostile', 'user-code'];
+const all = ['startup', 'primes', 'collatz', 'life', 'life-cluster', 'coordinator', 'scaling', 'ha', 'submit', 'mpi', 'hostile', 'user-code'];
 const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const pick = named.length > 0 ? named : (process.env.BENCH ?? all.join(',')).split(',');
 for (const n of pick) if (!all.includes(n)) throw new Error(`unknown benchmark ${n} (known: ${all.join(', ')})`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // What a user waits for, process start to exit (issue 16's first three rows): `bramble --help` and
 // `bramble run primes --help` against `node -e 0`, and `bramble run primes` end to end against
-// primesieve, every command run RUNS times (default 5) interleaved, median reported, with the CPU time
+// primesieve (and the 1e9 run against bench/floor-primes.mjs, the Node floor), every command run RUNS times (default 5) interleaved, median reported, with the CPU time
 // (user + system, from bash's `times`) beside the wall time, the fairer measure on a shared machine.
 //   npm run bench -- startup        (or: npm run build && node bench/startup.mjs)
 // Exports run() for bench/run.mjs; prints a table when executed directly.
@@ -40,6 +40,9 @@ const ROWS = [
   { name: 'bramble --help', ours: [node, BRAMBLE, '--help'], yard: 'node -e 0', theirs: [node, '-e', '0'], expect: /Commands:/ },
   { name: 'bramble run primes --help', ours: [node, BRAMBLE, 'run', 'primes', '--help'], yard: 'node -e 0', theirs: [node, '-e', '0'], expect: /--start/ },
   { name: 'bramble run primes --start 1 --end 1e9', ours: [node, BRAMBLE, 'run', 'primes', '--start', '1', '--end', '1e9', '--workers', '2'], yard: 'primesieve 1e9 -c (2 threads)', theirs: ['primesieve', '1e9', '-c', '-t2', '--no-status'], expect: /50847534/, theirsExpect: /50847534/ },
+  // the same command against the least any Node program with this kernel takes (bench/floor-primes.mjs):
+  // what of the row above is bramble's own, and what is Node's start and the kernel's first run
+  { name: 'bramble run primes --start 1 --end 1e9 (against the Node floor)', ours: [node, BRAMBLE, 'run', 'primes', '--start', '1', '--end', '1e9', '--workers', '2'], yard: 'node bench/floor-primes.mjs (2 threads, the kernel alone)', theirs: [node, path.join(ROOT, 'bench', 'floor-primes.mjs'), '1e9'], expect: /50847534/, theirsExpect: /50847534/ },
   { name: 'bramble run primes --start 0 --end 1e10 --workers 1', ours: [node, BRAMBLE, 'run', 'primes', '--start', '0', '--end', '1e10', '--workers', '1'], yard: 'primesieve 1e10 -c -t1', theirs: ['primesieve', '1e10', '-c', '-t1', '--no-status'], expect: /455052511/, theirsExpect: /455052511/ },
 ];
 

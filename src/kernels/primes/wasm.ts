@@ -25,7 +25,20 @@ import { wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
 export type { WasmMemory, WasmModule } from '../wasm/module.js';
 import { DC, DQ, MASK, NEXT210, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
 
-export const SEG_BITS = 19;
+/**
+ * Benchmark knobs (bench/weak-scaling.mjs), read once at load: the segment's size and how many pre-sieve
+ * groups are used. A bundle carries the module assembled with the defaults, so a knob set there makes
+ * the module be assembled again (sieveBytes). Not for users: the defaults are the measured best.
+ */
+const knob = (name: string, dflt: number, lo: number, hi: number): number => {
+  const v = typeof process === 'undefined' ? undefined : process.env[name];
+  const n = v === undefined || v === '' ? dflt : Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}] (got ${v})`);
+  return n;
+};
+const KNOBS_SET = typeof process !== 'undefined' && Boolean(process.env['BRAMBLE_PRIMES_SEG_BITS'] || process.env['BRAMBLE_PRIMES_PRESIEVE']);
+/** 16-19 tested (src/kernels/primes.test.ts passes with each). */
+export const SEG_BITS = knob('BRAMBLE_PRIMES_SEG_BITS', 19, 16, 19);
 export const SEG = 1 << SEG_BITS;
 export const SEG_MASK = SEG - 1;
 /**
@@ -33,7 +46,7 @@ export const SEG_MASK = SEG - 1;
  * bytes (scattered writes over a smaller range: fewer TLB misses); the larger ones in one pass (fewer visits).
  */
 export const MED_SPLIT = 1 << 16;
-export const MED_WINDOW = 1 << 18;
+export const MED_WINDOW = Math.min(1 << 18, 1 << SEG_BITS);
 /** Block size for the small sieving primes (fits the L1 data cache). */
 export const BLOCK = 1 << 15;
 /**
@@ -47,7 +60,7 @@ export const BIG_LIMIT = SEG;
 export const BLOCK_BYTES = 8192;
 export const BS = (BLOCK_BYTES - 8) / 8;
 
-export const PRESIEVE_GROUPS: readonly (readonly number[])[] = [
+const ALL_PRESIEVE_GROUPS: readonly (readonly number[])[] = [
   [7, 11, 13, 17],
   [19, 23, 29],
   [31, 37, 41],
@@ -65,6 +78,7 @@ export const PRESIEVE_GROUPS: readonly (readonly number[])[] = [
   [149, 151],
   [157, 163],
 ];
+export const PRESIEVE_GROUPS = ALL_PRESIEVE_GROUPS.slice(0, knob('BRAMBLE_PRIMES_PRESIEVE', ALL_PRESIEVE_GROUPS.length, 1, ALL_PRESIEVE_GROUPS.length));
 export const PRESIEVE_PRIMES: readonly number[] = PRESIEVE_GROUPS.flat();
 export const PRESIEVE_MAX = Math.max(...PRESIEVE_PRIMES);
 export const PERIODS: readonly number[] = PRESIEVE_GROUPS.map((g) => g.reduce((a, b) => a * b, 1));
@@ -529,7 +543,7 @@ declare const BRAMBLE_PRIMES_WASM: string | undefined;
 
 /** The module's bytes: as assembled at build time where this runs from a bundle, else assembled now. */
 export function sieveBytes(): Uint8Array {
-  if (typeof BRAMBLE_PRIMES_WASM === 'string') return new Uint8Array(Buffer.from(BRAMBLE_PRIMES_WASM, 'base64'));
+  if (typeof BRAMBLE_PRIMES_WASM === 'string' && !KNOBS_SET) return new Uint8Array(Buffer.from(BRAMBLE_PRIMES_WASM, 'base64'));
   return assembleSieveBytes();
 }
 
