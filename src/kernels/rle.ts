@@ -162,7 +162,6 @@ export function parseRle(text: string, options: RleParseOptions = {}): RlePatter
     }
   }
   const rw = Math.ceil(width / 32);
-  const bits = new Uint32Array(rw * height);
   // one pass over the text after the header, the common case first; an error's line and column are
   // found from its offset (`at`), so the loop keeps offsets only
   let i = headerEnd(text, li);
@@ -174,6 +173,7 @@ export function parseRle(text: string, options: RleParseOptions = {}): RlePatter
     pattern.cells = { [Symbol.iterator]: () => liveCells(fast.bits, width, height) };
     return pattern;
   }
+  const bits = new Uint32Array(rw * height);
   let lineStart = i;
   let x = 0;
   let y = 0;
