@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // What a user waits for, process start to exit (issue 16's first three rows): `bramble --help` and
 // `bramble run primes --help` against `node -e 0`, and `bramble run primes` end to end against
-// primesieve (and the 1e9 run against bench/floor-primes.mjs, the Node floor), every command run RUNS times (default 5) interleaved, median reported, with the CPU time
-// (user + system, from bash's `times`) beside the wall time, the fairer measure on a shared machine.
+// primesieve (the 1e9 run also against bench/floor-primes.mjs, the Node floor), every command run RUNS
+// times (default 5) interleaved, median reported, with the CPU time (user + system, from bash's
+// `times`) beside the wall time, the fairer measure on a shared machine.
 //   npm run bench -- startup        (or: npm run build && node bench/startup.mjs)
 // Exports run() for bench/run.mjs; prints a table when executed directly.
 import { spawnSync } from 'node:child_process';

@@ -67,7 +67,6 @@ export async function anyJobInput(task: string, words: string[], o: Record<strin
   return { input, module: null, files };
 }
 
-/** A job from `run`/`submit` flags: each task flag goes to the params of the task that owns it. */
 /**
  * A text file as a string: ASCII (an RLE pattern, a list) copied as it is, which is several times
  * faster than decoding UTF-8 (3 MB: 1 ms against 5-11 ms); anything else decoded as UTF-8.
@@ -77,6 +76,7 @@ export function readText(file: string): string {
   return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
 }
 
+/** A job from `run`/`submit` flags: each task flag goes to the params of the task that owns it. */
 export function jobInput(task: string, o: Record<string, unknown>): JobInput {
   const params: Record<string, unknown> = {};
   const s = (k: string): string | undefined => (o[k] === undefined ? undefined : String(o[k]));
