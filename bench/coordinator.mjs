@@ -19,7 +19,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BIN, freePort, median, ROOT, sleep } from './lib.mjs';
+import { BIN, freePort, kernelThreads, median, ROOT, sleep } from './lib.mjs';
 
 /** BASE=DIR: a checkout of an earlier version, built, whose `run noop` is timed in the same run (before/after). */
 const BASE = process.env.BASE ? path.resolve(process.env.BASE) : null;
@@ -193,20 +193,9 @@ async function memory() {
   return { perQueuedChunk: (r1 - r0) / 1_000_000, perWorker: (r2 - r1) / 200 };
 }
 
-/** The machine's own ceiling: the same kernel in 1 and then 2 bare worker threads, no bramble at all. */
-async function rawThreads(n, width) {
-  const { Worker } = await import('node:worker_threads');
-  const url = new URL('../dist/kernels/primes.js', import.meta.url).href;
-  const code = `const { parentPort, workerData } = require('node:worker_threads');
-    import(workerData.url).then(({ countPrimes }) => { countPrimes(0n, 10n ** 6n); parentPort.postMessage('ready');
-      parentPort.once('message', () => { countPrimes(BigInt(workerData.start), BigInt(workerData.start) + BigInt(workerData.width) - 1n); parentPort.postMessage('done'); }); });`;
-  const ws = Array.from({ length: n }, (_, i) => new Worker(code, { eval: true, workerData: { url, start: String(BigInt(i) * BigInt(width)), width: String(width) } }));
-  await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
-  const t0 = performance.now();
-  await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })));
-  const secs = (performance.now() - t0) / 1000;
-  await Promise.all(ws.map((w) => w.terminate()));
-  return secs;
+/** The machine's own ceiling: the same kernel in n bare worker threads, each [i * width, (i + 1) * width). */
+function rawThreads(n, width) {
+  return kernelThreads(Array.from({ length: n }, (_, i) => [BigInt(i) * BigInt(width), BigInt(i + 1) * BigInt(width) - 1n]));
 }
 
 export async function scaling(runs) {

@@ -1,5 +1,6 @@
 // What every benchmark script shares: where the CLI is, a median, a free loopback port, a sleep.
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,4 +26,23 @@ export function freePort() {
       s.close(() => resolve(p));
     });
   });
+}
+
+/**
+ * The primes kernel alone (dist/kernels/primes.js) in one bare worker thread per [a, b] of `parts`, no
+ * bramble around it: each thread warms up, then all start at once; seconds from the start to the last
+ * done. The machine's own ceiling for the kernel's scaling (bench/coordinator.mjs, bench/scaling.mjs).
+ */
+export async function kernelThreads(parts) {
+  const url = new URL('../dist/kernels/primes.js', import.meta.url).href;
+  const code = `const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.url).then(({ countPrimes }) => { countPrimes(0n, 10n ** 6n); parentPort.postMessage('ready');
+      parentPort.once('message', () => { countPrimes(BigInt(workerData.a), BigInt(workerData.b)); parentPort.postMessage('done'); }); });`;
+  const ws = parts.map(([a, b]) => new Worker(code, { eval: true, workerData: { url, a: String(a), b: String(b) } }));
+  await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
+  const t0 = performance.now();
+  await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })));
+  const secs = (performance.now() - t0) / 1000;
+  await Promise.all(ws.map((w) => w.terminate()));
+  return secs;
 }

@@ -12,8 +12,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { BIN, median } from './lib.mjs';
+import { BIN, kernelThreads, median } from './lib.mjs';
 
 const cores = os.availableParallelism();
 const END = BigInt(Number(process.env.END ?? (cores >= 8 ? 1e11 : 1e10)));
@@ -42,19 +41,9 @@ function timed(cmd, args) {
 }
 
 /** The kernel alone in n bare threads, [0, END] split in n equal parts: seconds from go to the last done. */
-async function bare(n) {
-  const url = new URL('../dist/kernels/primes.js', import.meta.url).href;
-  const code = `const { parentPort, workerData } = require('node:worker_threads');
-    import(workerData.url).then(({ countPrimes }) => { countPrimes(0n, 10n ** 6n); parentPort.postMessage('ready');
-      parentPort.once('message', () => { const c = countPrimes(BigInt(workerData.a), BigInt(workerData.b)); parentPort.postMessage(String(c.count ?? c)); }); });`;
+function bare(n) {
   const step = (END + 1n) / BigInt(n);
-  const ws = Array.from({ length: n }, (_, i) => new Worker(code, { eval: true, workerData: { url, a: String(BigInt(i) * step), b: String(i === n - 1 ? END : BigInt(i + 1) * step - 1n) } }));
-  await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
-  const t0 = performance.now();
-  await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })));
-  const secs = (performance.now() - t0) / 1000;
-  await Promise.all(ws.map((w) => w.terminate()));
-  return secs;
+  return kernelThreads(Array.from({ length: n }, (_, i) => [BigInt(i) * step, i === n - 1 ? END : BigInt(i + 1) * step - 1n]));
 }
 
 export async function run({ log = console.log } = {}) {
