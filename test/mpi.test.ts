@@ -203,7 +203,9 @@ suite('bramble mpirun on three namespaces', () => {
 
   const killMidRun = async (how: 'worker' | 'sigint'): Promise<void> => {
     const r = mpirun(['-n', '4', '--', '/usr/bin/python3', 'bmpi_prime.py', '3e7']);
-    await waitFor('4 ranks running', () => processesWith('bmpi_prime.py 3e7').filter((l) => l.includes('/usr/bin/python3')).length >= 4, 60_000, 100);
+    // the ranks themselves: the command lines of mpirun and of bramble mpirun hold the rank's command
+    // too, and counting them saw "4 ranks" while ns1's had not started (the kill then met the launch)
+    await waitFor('4 ranks running', () => processesWith('bmpi_prime.py 3e7').filter((l) => /^\s*\d+ \/usr\/bin\/python3 bmpi_prime\.py 3e7/.test(l)).length >= 4, 60_000, 100);
     const t0 = Date.now();
     if (how === 'worker') workers.get(1)?.child.kill('SIGKILL');
     else r.child.kill('SIGINT');
@@ -220,9 +222,13 @@ suite('bramble mpirun on three namespaces', () => {
   };
 
   it('fails fast when a worker is SIGKILLed mid-run: non-zero within 10 s, naming the node and its ranks, nothing left running', async () => {
-    await killMidRun('worker');
-    startWorker(1);
-    await waitReady(['ns1']);
+    try {
+      await killMidRun('worker');
+    } finally {
+      // back for the tests after this one, whatever this one found
+      startWorker(1);
+      await waitReady(['ns1']);
+    }
   }, 120_000);
 
   it('Ctrl-C (SIGINT to bramble mpirun) stops every rank on every node', async () => {
