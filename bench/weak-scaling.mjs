@@ -42,9 +42,8 @@ async function batch(n, variant) {
   const wall = (performance.now() - t0) / 1000;
   // every variant must count what primesieve counts in the same ranges (a knob that breaks the sieve shows here)
   const counts = outs.map((o) => Number(o.trim().split(/\s+/).pop()));
-  const key = `${n}`;
-  if (variant === 'primesieve') expected.set(key, counts);
-  else if (expected.has(key) && counts.some((c, i) => c !== expected.get(key)[i])) throw new Error(`${variant}: counted ${counts} primes, primesieve ${expected.get(key)}`);
+  if (variant === 'primesieve') expected.set(n, counts);
+  else if (expected.has(n) && counts.some((c, i) => c !== expected.get(n)[i])) throw new Error(`${variant}: counted ${counts} primes, primesieve ${expected.get(n)}`);
   return variant === 'primesieve' ? wall : Math.max(...outs.map((o) => Number(o.trim().split(/\s+/)[0])));
 }
 const expected = new Map();

@@ -161,18 +161,22 @@ export function parseRle(text: string, options: RleParseOptions = {}): RlePatter
       throw err;
     }
   }
+  const from = headerEnd(text, li);
+  // a big body in WebAssembly when it is valid; else (or without WebAssembly) in JavaScript
+  const runs = (options.wasm !== false && text.length - from >= FAST_BYTES ? readRunsFast(text.slice(from), width, height) : null) ?? readRuns(text, from, width, height, comments);
+  pattern.bits = runs.bits;
+  pattern.population = runs.population;
+  pattern.cells = { [Symbol.iterator]: () => liveCells(runs.bits, width, height) };
+  return pattern;
+}
+
+/**
+ * The runs after the header (from offset `i`) in one pass, the common case first; an error's line and
+ * column are found from its offset (`at`), so the loop keeps offsets only. Comment lines among the
+ * runs go to `comments`.
+ */
+function readRuns(text: string, i: number, width: number, height: number, comments: string[]): { bits: Uint32Array; population: number } {
   const rw = Math.ceil(width / 32);
-  // one pass over the text after the header, the common case first; an error's line and column are
-  // found from its offset (`at`), so the loop keeps offsets only
-  let i = headerEnd(text, li);
-  // a big body in WebAssembly when it is valid; else (or without WebAssembly) the loop below
-  const fast = options.wasm !== false && text.length - i >= FAST_BYTES ? readRunsFast(text.slice(i), width, height) : null;
-  if (fast) {
-    pattern.bits = fast.bits;
-    pattern.population = fast.population;
-    pattern.cells = { [Symbol.iterator]: () => liveCells(fast.bits, width, height) };
-    return pattern;
-  }
   const bits = new Uint32Array(rw * height);
   let lineStart = i;
   let x = 0;
@@ -247,10 +251,7 @@ export function parseRle(text: string, options: RleParseOptions = {}): RlePatter
     throw new RleError(`unexpected ${JSON.stringify(text[i])} (expected a run count, b, o, $ or !)`, ...at(i));
   }
   if (count >= 0) throw new RleError('run count without a cell state', ...at(countAt));
-  pattern.bits = bits;
-  pattern.population = population;
-  pattern.cells = { [Symbol.iterator]: () => liveCells(bits, width, height) };
-  return pattern;
+  return { bits, population };
 }
 
 /**
