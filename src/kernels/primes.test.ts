@@ -5,7 +5,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { countPrimes, decodePrimeList, listPrimes, primeListText, primesModule, usePrimesModule, type PrimeStats } from './primes.js';
 import { SEG, tuning } from './primes/engine.js';
-import { BLOCK, MED_WINDOW } from './primes/wasm.js';
+import { BLOCK, BUF, G_GAPAT, MED_WINDOW, POOL, instantiate } from './primes/wasm.js';
+import { WHEEL } from './primes/tables.js';
 import { wasmApi } from './wasm/module.js';
 
 const MAX = (1n << 64n) - 1n;
@@ -304,6 +305,57 @@ describe('listPrimes', () => {
     } finally {
       tuning.narrow = true;
     }
+  });
+});
+
+describe("count mode's gap scan (WebAssembly)", () => {
+  // Byte k of a segment holds the candidates 30k + WHEEL[b]: the scan must find the first largest gap of
+  // any bitmap, whatever its runs of zero bytes and wherever they fall against its 64-byte steps.
+  const { mem, x } = instantiate(POOL);
+  const reference = (bytes: Uint8Array, i0: number, i1: number, g: number): [number, number] => {
+    let best = g;
+    let at = -1;
+    let prev = -1;
+    for (let k = i0; k <= i1; k++) {
+      for (let b = 0; b < 8; b++) {
+        if ((bytes[k]! & (1 << b)) === 0) continue;
+        const pos = 30 * k + WHEEL[b]!;
+        if (prev >= 0 && pos - prev > best) [best, at] = [pos - prev, prev];
+        prev = pos;
+      }
+    }
+    return [best, at];
+  };
+  const bitmap = fc
+    .tuple(
+      fc.array(fc.oneof(fc.integer({ min: 1, max: 255 }), fc.constant(0), fc.integer({ min: 1, max: 300 }).map((n) => -n)), { minLength: 2, maxLength: 400 }),
+      fc.integer({ min: 0, max: 63 }),
+      fc.integer({ min: 60, max: 3000 }),
+    )
+    .map(([items, lead, g]) => {
+      // a negative item is a run of that many zero bytes
+      const bytes: number[] = Array(lead).fill(0);
+      for (const v of items) bytes.push(...(v < 0 ? Array(-v).fill(0) : [v]));
+      bytes.push(1 + (lead % 255));
+      return { bytes: Uint8Array.from(bytes), g };
+    });
+
+  it('finds the largest gap above g exactly as a scan of every prime does, ties to the first', () => {
+    fc.assert(
+      fc.property(bitmap, ({ bytes, g }) => {
+        const u8 = new Uint8Array(mem.buffer);
+        u8.fill(0, BUF, BUF + bytes.length + 256); // zero bytes after i1 are not a gap (the segment's tail is zero)
+        u8.set(bytes, BUF);
+        let i0 = 0;
+        while (bytes[i0] === 0) i0++;
+        const i1 = bytes.length - 1;
+        const [best, at] = reference(bytes, i0, i1, g);
+        const got = x.gapScan(i0, i1, g);
+        expect(got).toBe(best);
+        if (at >= 0) expect(new Int32Array(mem.buffer)[G_GAPAT >>> 2]).toBe(at);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 

@@ -113,7 +113,7 @@ function sieve(start: bigint, end: bigint, list: boolean): PrimeList {
 
   if (end >= 7n) {
     engine ??= new Engine();
-    const zeroWord = engine.zeroWord;
+    const scanner = engine;
     let L = L0;
     let startOff = Number(start - L0);
     for (;;) {
@@ -149,7 +149,7 @@ function sieve(start: bigint, end: bigint, list: boolean): PrimeList {
             listSegment(b32, segLen, segBase, st, listBuf);
           }
         : (b8: Uint8Array, b32: Int32Array, segLen: number, segStart: number, c: number): void => {
-            countSegment(b8, b32, segLen, segStart * 30, st, c, zeroWord);
+            countSegment(b8, b32, segLen, segStart * 30, st, c, scanner);
           };
       engine.run(L, nBytes, startOff, endOff, consumer, sieveLimit(endOff - startOff + 1, L + BigInt(endOff)));
       if (st[ST_FIRST]! >= 0 && first === null) first = passBase + BigInt(st[ST_FIRST]!);

@@ -67,7 +67,10 @@ export const w = {
   i64Popcnt: un(0x7b),
   i64Ctz: un(0x7a),
   i64Eqz: un(0x50),
+  i64Eq: bin(0x51),
   i64Ne: bin(0x52),
+  i64Xor: bin(0x85),
+  i64Clz: un(0x79),
   i64ExtendU: un(0xad),
   wrap: un(0xa7),
   // f64
@@ -97,6 +100,10 @@ export const w = {
   v128Load: (addr: Code, off = 0): Code => [addr, 0xfd, uleb(0x00), 0, uleb(off)],
   v128Store: (addr: Code, v: Code, off = 0): Code => [addr, v, 0xfd, uleb(0x0b), 0, uleb(off)],
   v128And: (a: Code, b: Code): Code => [a, b, 0xfd, uleb(0x4e)],
+  i8x16Splat: (a: Code): Code => [a, 0xfd, uleb(0x0f)],
+  i8x16Eq: (a: Code, b: Code): Code => [a, b, 0xfd, uleb(0x23)],
+  /** i8x16.bitmask: bit t of the i32 = the top bit of lane t */
+  i8x16Bitmask: (a: Code): Code => [a, 0xfd, uleb(0x64)],
   // control
   block: (...body: Code[]): Code => [0x02, 0x40, body, 0x0b],
   loop: (...body: Code[]): Code => [0x03, 0x40, body, 0x0b],

@@ -28,6 +28,14 @@ function highPos(w: number): number {
   return OFF32[31 - Math.clz32(w)]!;
 }
 
+/** The largest-gap scan of count mode in WebAssembly (wasm.ts gapScan), over the segment's bytes. */
+export interface GapScanner {
+  /** The largest gap of bytes [i0, i1] (both non-zero) if larger than g (>= 60), else g. */
+  gapScan(i0: number, i1: number, g: number): number;
+  /** Where gapScan's last larger gap begins: numbers from the segment's first byte. */
+  gapAt(): number;
+}
+
 /** Count mode: statistics of one segment of c primes (bytes [0, segLen) of b8/b32; zero after, up to a multiple of 8). */
 export function countSegment(
   b8: Uint8Array,
@@ -36,7 +44,7 @@ export function countSegment(
   segBase: number,
   st: Float64Array,
   c: number,
-  zeroWord?: (from: number, to: number) => number,
+  scanner: GapScanner,
 ): void {
   if (c === 0) return;
   const nWords = (segLen + 3) >>> 2;
@@ -57,24 +65,36 @@ export function countSegment(
   }
   let l = nWords - 1;
   while (b32[l] === 0) l--;
-  const G = st[ST_GAP]!;
-  if (G < 60) gapsAll(b8, b32, f, l, segBase, firstPos, st);
-  else if (G < 240) gapsByByte(b8, b32, f, l, segBase, st);
-  else gapsByWord(b32, f, l, segBase, st, zeroWord);
+  let last = 4 * l + 3;
+  while (b8[last] === 0) last--;
+  // the byte of the last prime looked at, from which the scan goes on
+  let from = 4 * f;
+  if (st[ST_GAP]! < 60) from = gapsAll(b32, f, l, segBase, firstPos, st);
+  else while (b8[from] === 0) from++;
+  if (from < last) {
+    const G = st[ST_GAP]!;
+    const g = scanner.gapScan(from, last, G);
+    if (g > G) {
+      st[ST_GAP] = g;
+      st[ST_GAP_AFTER] = segBase + scanner.gapAt();
+      st[ST_GAP_NEW] = 1;
+    }
+  }
   st[ST_LAST] = segBase + 120 * l + highPos(b32[l]!);
 }
 
 /**
- * Every gap between the primes of words [f, l] while the largest is below 60; once it reaches 60, the
- * rest of the segment goes to gapsByByte (a gap of 60 or more holds a whole zero byte), after the gap
- * into the next word with a prime. A call's first segment starts with no gap known: it used to look at
- * each of its primes (~2.5 ms of a 2e7-number chunk, about half its time).
+ * Every gap between the primes of words [f, l] while the largest is below 60 (a call's first segment
+ * starts with none known). Returns the byte of the last prime looked at: once the largest gap reaches 60,
+ * the end of the word it is in; the rest goes to the scan in WebAssembly, which needs a gap of 60 to pass
+ * over most bytes unread.
  */
-function gapsAll(b8: Uint8Array, b32: Int32Array, f: number, l: number, segBase: number, firstPos: number, st: Float64Array): void {
+function gapsAll(b32: Int32Array, f: number, l: number, segBase: number, firstPos: number, st: Float64Array): number {
   let prev = firstPos;
   let G = st[ST_GAP]!;
   for (let k = f; k <= l; k++) {
-    let w = b32[k]!;
+    const word = b32[k]!;
+    let w = word;
     const base = segBase + 120 * k;
     while (w !== 0) {
       const t = w & -w;
@@ -88,91 +108,9 @@ function gapsAll(b8: Uint8Array, b32: Int32Array, f: number, l: number, segBase:
       }
       prev = pos;
     }
-    if (G >= 60 && k < l) {
-      let m = k + 1;
-      while (b32[m] === 0) m++; // b32[l] !== 0
-      const next = segBase + 120 * m + lowPos(b32[m]!);
-      if (next - prev > G) {
-        st[ST_GAP] = next - prev;
-        st[ST_GAP_AFTER] = prev;
-        st[ST_GAP_NEW] = 1;
-      }
-      gapsByByte(b8, b32, m, l, segBase, st);
-      return;
-    }
+    if (G >= 60 && word !== 0) return 4 * k + ((31 - Math.clz32(word)) >>> 3);
   }
-}
-
-/**
- * Gaps when the largest so far is >= 60: a larger gap holds a whole zero byte (30 numbers), so only runs
- * of zero bytes are looked at, and words without one are passed over four bytes at a time. From 120 on,
- * a larger gap holds three zero bytes in a row, so an aligned zero half-word: words whose halves are both
- * non-zero are passed over (at 1e9, most words have a zero byte but few a zero half-word).
- */
-function gapsByByte(b8: Uint8Array, b32: Int32Array, f: number, l: number, segBase: number, st: Float64Array): void {
-  let lastByte = 4 * l + 3;
-  while (b8[lastByte] === 0) lastByte--;
-  let i = 4 * f;
-  while (b8[i] === 0) i++;
-  // invariant: b8[nz] !== 0, and no byte in (nz, i) is
-  let nz = i;
-  i++;
-  let G = st[ST_GAP]!;
-  while (i < lastByte) {
-    if ((i & 3) === 0 && i + 3 < lastByte) {
-      const w = b32[i >>> 2]!;
-      if (G >= 120 ? (w & 0xffff) !== 0 && w >>> 16 !== 0 : ((w - 0x01010101) & ~w & 0x80808080) === 0) {
-        nz = w >>> 24 !== 0 ? i + 3 : i + 2; // the high half is non-zero
-        i += 4;
-        continue;
-      }
-    }
-    if (b8[i] !== 0) {
-      nz = i++;
-      continue;
-    }
-    const prevPos = segBase + 30 * nz + OFF32[31 - Math.clz32(b8[nz]!)]!;
-    let c = i + 1;
-    while (b8[c] === 0) c++;
-    const v = b8[c]!;
-    const nextPos = segBase + 30 * c + OFF32[31 - Math.clz32(v & -v)]!;
-    if (nextPos - prevPos > G) {
-      G = nextPos - prevPos;
-      st[ST_GAP] = G;
-      st[ST_GAP_AFTER] = prevPos;
-      st[ST_GAP_NEW] = 1;
-    }
-    nz = c;
-    i = c + 1;
-  }
-}
-
-/** Gaps when the largest so far is >= 240: a larger gap contains a whole zero word (120 numbers). */
-function gapsByWord(b32: Int32Array, f: number, l: number, segBase: number, st: Float64Array, zeroWord?: (from: number, to: number) => number): void {
-  let G = st[ST_GAP]!;
-  let k = f + 1; // invariant: b32[k - 1] !== 0
-  while (k < l) {
-    if (b32[k] !== 0) {
-      if (zeroWord === undefined) {
-        k++;
-        continue;
-      }
-      // the next zero word, found in WebAssembly (the segment is BUF there)
-      k = zeroWord(k + 1, l);
-      if (k >= l) break;
-    }
-    const prevPos = segBase + 120 * (k - 1) + highPos(b32[k - 1]!);
-    let c = k + 1;
-    while (b32[c] === 0) c++;
-    const nextPos = segBase + 120 * c + lowPos(b32[c]!);
-    if (nextPos - prevPos > G) {
-      G = nextPos - prevPos;
-      st[ST_GAP] = G;
-      st[ST_GAP_AFTER] = prevPos;
-      st[ST_GAP_NEW] = 1;
-    }
-    k = c + 1;
-  }
+  return 4 * l + 3;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   BS,
   BUF,
   GLOB,
+  G_GAPAT,
   HEADS,
   MED_CAP,
   MED_SPLIT,
@@ -40,6 +41,7 @@ import {
   SMALL,
   SMALL_LIMIT,
   instantiate,
+  MEDIUM_NAMES,
   type SieveExports,
   type WasmMemory,
 } from './wasm.js';
@@ -229,14 +231,17 @@ export class Engine {
   private nb = 4;
   private batch = new Float64Array(4096);
 
-  /** The first zero 32-bit word of the segment in [from, to), or to (for the gap scan of collect.ts). */
-  readonly zeroWord: (from: number, to: number) => number;
+  /** Count mode's largest-gap scan (collect.ts GapScanner): see wasm.ts fGapScan. */
+  readonly gapScan: (i0: number, i1: number, g: number) => number;
+  /** The medium primes' loops by residue class (wasm.ts fMedium). */
+  private readonly medium: ((base: number, end: number, n: number) => void)[];
 
   constructor() {
     const { mem, x } = instantiate(POOL + 64 * BLOCK_BYTES);
     this.mem = mem;
     this.x = x;
-    this.zeroWord = x.zeroWord;
+    this.gapScan = x.gapScan;
+    this.medium = MEDIUM_NAMES.map((name) => x[name]);
     this.views();
     this.nBlocks = Math.floor((this.mem.buffer.byteLength - POOL) / BLOCK_BYTES);
   }
@@ -249,6 +254,12 @@ export class Engine {
     this.buf8 = new Uint8Array(b, BUF, SEG + 64);
     this.buf32 = new Int32Array(b, BUF, (SEG + 64) / 4);
     this.viewsOf = b;
+  }
+
+  /** Where the last larger gap gapScan found begins (numbers from the segment's first byte). */
+  gapAt(): number {
+    this.views();
+    return this.i32[G_GAPAT >>> 2]!;
   }
 
   /** Makes sure the pool can hold `more` further entries; new blocks go on the free list. */
@@ -491,10 +502,11 @@ export class Engine {
       for (let rc = 0; rc < 16; rc++) {
         const n = this.nMed[rc]!;
         if (n === 0) continue;
-        if (rc < 8) x.medium(MED + 16 * MED_CAP * rc, segLen, n);
+        const medium = this.medium[rc & 7]!;
+        if (rc < 8) medium(MED + 16 * MED_CAP * rc, segLen, n);
         else {
           for (let w0 = MED_WINDOW; ; w0 += MED_WINDOW) {
-            x.medium(MED + 16 * MED_CAP * rc, Math.min(segLen, w0), n);
+            medium(MED + 16 * MED_CAP * rc, Math.min(segLen, w0), n);
             if (w0 >= segLen) break;
           }
         }

@@ -106,6 +106,8 @@ const T_NEXT210 = TBL + 3072;
 export const GLOB = 1024;
 const G_FREE = GLOB;
 const G_NBMASK = GLOB + 4;
+/** gapScan's result: the position of the lower prime of the gap it found. */
+export const G_GAPAT = GLOB + 8;
 export const BUF = 4096;
 export const PAT: readonly number[] = (() => {
   const out: number[] = [];
@@ -286,35 +288,31 @@ function fSmall() {
  * after the last full turn: primes with a few multiples per segment pay nothing for alignment.
  * State ws = rc * 48 + j as in the bucket sieve (STEP210 in tables.ts).
  */
-function fMedium() {
+function fMedium(rc: number) {
   const p = ['base', 'end', 'n'];
-  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'q2', 'q4', 'q6', 'q8', 'q10', 'j', 'rc'];
+  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'q2', 'q4', 'q6', 'q8', 'q10', 'j'];
   const L = names(p, l);
   const g = (n: string) => get(L[n]!);
-  /** The loop of residue class rc, nested inside the blocks of classes rc + 1 .. 7 and `done`. */
-  const rcLoop = (rc: number): Code => {
-    const sites: Code[] = [];
-    for (let m = 0; m < 48; m++) {
-      const ws = rc * 48 + m;
-      const t = STEP210[ws]!;
-      const dm = (t >> 8) & 15;
-      const dc = (t >> 12) & 15;
-      const doneDepth = 1 + (47 - m) + 1 + (7 - rc);
-      sites.push([
-        w.if(w.geS(g('idx'), g('end')), [set(L.ws!, i32(ws)), br(doneDepth)]),
-        store8(g('idx'), and(load8(g('idx'), BUF), i32(t & 255)), BUF),
-        set(L.idx!, add(add(g('idx'), g(`q${dm}`)), i32(dc))),
-      ]);
-    }
-    // blocks p0 .. p47: the br_table enters at position j; code m follows the end of block p_m
-    let inner: Code = block(w.brTable(Array.from({ length: 48 }, (_, k) => k), 0, g('j')));
-    for (let m = 0; m < 47; m++) inner = block(inner, sites[m]!);
-    return loop(inner, sites[47]!, set(L.j!, i32(0)), br(0));
-  };
-  let dispatch: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('rc')));
-  for (let rc = 0; rc < 8; rc++) dispatch = rc < 7 ? block(dispatch, rcLoop(rc)) : [dispatch, rcLoop(rc)];
+  const sites: Code[] = [];
+  for (let m = 0; m < 48; m++) {
+    const ws = rc * 48 + m;
+    const t = STEP210[ws]!;
+    const dm = (t >> 8) & 15;
+    const dc = (t >> 12) & 15;
+    // from inside the if: the blocks of sites m + 1 .. 47, the loop, the block around it
+    const doneDepth = 1 + (47 - m) + 1;
+    sites.push([
+      w.if(w.geS(g('idx'), g('end')), [set(L.ws!, i32(ws)), br(doneDepth)]),
+      store8(g('idx'), and(load8(g('idx'), BUF), i32(t & 255)), BUF),
+      set(L.idx!, add(add(g('idx'), g(`q${dm}`)), i32(dc))),
+    ]);
+  }
+  // blocks p0 .. p47: the br_table enters at position j; code m follows the end of block p_m
+  let inner: Code = block(w.brTable(Array.from({ length: 48 }, (_, k) => k), 0, g('j')));
+  for (let m = 0; m < 47; m++) inner = block(inner, sites[m]!);
+  const turn = loop(inner, sites[47]!, set(L.j!, i32(0)), br(0));
   return {
-    name: 'medium',
+    name: `medium${rc}`,
     params: p.map(() => T.i32),
     results: [],
     locals: l.map(() => T.i32),
@@ -333,9 +331,8 @@ function fMedium() {
             set(L.q6!, add(g('q4'), g('q2'))),
             set(L.q8!, add(g('q4'), g('q4'))),
             set(L.q10!, add(g('q8'), g('q2'))),
-            set(L.rc!, w.divU(g('ws'), i32(48))),
-            set(L.j!, sub(g('ws'), mul(g('rc'), i32(48)))),
-            block(dispatch),
+            set(L.j!, sub(g('ws'), i32(rc * 48))),
+            block(turn),
             store(g('e'), g('idx'), 8),
             store(g('e'), g('ws'), 12),
           ]),
@@ -475,19 +472,93 @@ function fSetupBig() {
   };
 }
 
-/** The first index k in [from, to) with BUF's 32-bit word k zero, or to (the gap scan of collect.ts). */
-function fZeroWord() {
-  const L = names(['from', 'to'], ['k']);
+/**
+ * Count mode's largest gap (collect.ts), once the largest so far, g, is at least 60: the largest gap
+ * between consecutive primes of BUF's bytes [i0, i1] (both non-zero) if it is larger than g, else g;
+ * the position of its lower prime (numbers from BUF's byte 0) goes to G_GAPAT.
+ *
+ * A gap between the highest prime of byte i and the lowest of byte j is at most 30 (j - i) + 28, so one
+ * larger than g has a run of at least k = floor((g - 58) / 30) + 1 zero bytes between: 64 bytes at a
+ * time, the zero bytes become a 64-bit mask (four SIMD compares), runs of k ones are found by shifting
+ * the mask against itself, and only those runs are looked at byte by byte. A run may cross into the
+ * next 64 bytes: its length so far is carried (tail). Below 1e9, where a fifth of the bytes are zero
+ * and g is 150-280, that is a handful of runs per segment; the JavaScript scan it replaces looked at
+ * every zero byte (~35 ms of a thread's 0.25 s in `bramble run primes --end 1e9`).
+ */
+function fGapScan() {
+  const L = names(['i0', 'i1', 'g'], ['k', 'blk', 'last', 'tail', 'head', 'x', 'c', 'p', 'gap', 'n', 's', 'z', 'r']);
   const g = (n: string) => get(L[n]!);
+  const to = (n: string, e: Code) => set(L[n]!, e);
+  const I64 = w.i64ExtendU;
+  const ALL = w.i64(-1);
+  const minRun = to('k', add(w.divU(sub(g('g'), i32(58)), i32(30)), i32(1)));
+  // bit t set when byte blk + t is zero
+  const zero = w.i8x16Splat(i32(0));
+  const part = (o: number): Code => I64(w.i8x16Bitmask(w.i8x16Eq(w.v128Load(g('blk'), BUF + o), zero)));
+  const zeroMask = w.i64Or(w.i64Or(part(0), w.i64Shl(part(16), w.i64(16))), w.i64Or(w.i64Shl(part(32), w.i64(32)), w.i64Shl(part(48), w.i64(48))));
+  // the run of zero bytes from byte x (byte x - 1 is not zero): c is the next non-zero byte
+  const check: Code = [
+    to('c', g('x')),
+    block(loop(brIf(1, load8(g('c'), BUF)), to('c', add(g('c'), i32(1))), br(0))),
+    to('p', add(mul(sub(g('x'), i32(1)), i32(30)), load8(sub(i32(31), w.clz(load8(g('x'), BUF - 1))), T_WHEEL8))),
+    to('gap', sub(add(mul(g('c'), i32(30)), load8(w.ctz(load8(g('c'), BUF)), T_WHEEL8)), g('p'))),
+    w.if(w.gtS(g('gap'), g('g')), [to('g', g('gap')), store(i32(0), g('p'), G_GAPAT), minRun]),
+  ];
   return {
-    name: 'zeroWord',
-    params: [T.i32, T.i32],
+    name: 'gapScan',
+    params: [T.i32, T.i32, T.i32],
     results: [T.i32],
-    locals: [T.i32],
+    locals: [...Array<number>(11).fill(T.i32), T.i64, T.i64],
     body: [
-      set(L.k!, g('from')),
-      block(loop(brIf(1, w.geU(g('k'), g('to'))), brIf(1, w.eqz(load(shl(g('k'), i32(2)), BUF))), set(L.k!, add(g('k'), i32(1))), br(0))),
-      g('k'),
+      minRun,
+      to('blk', and(g('i0'), i32(-64))),
+      to('last', and(g('i1'), i32(-64))),
+      block(
+        loop(
+          brIf(1, w.gtU(g('blk'), g('last'))),
+          to('z', zeroMask),
+          // bytes outside [i0, i1] count as non-zero
+          w.if(w.eq(g('blk'), and(g('i0'), i32(-64))), [to('z', w.i64And(g('z'), w.i64Shl(ALL, I64(sub(g('i0'), g('blk'))))))]),
+          w.if(w.eq(g('blk'), g('last')), [to('z', w.i64And(g('z'), w.i64ShrU(ALL, I64(sub(i32(63), sub(g('i1'), g('blk')))))))]),
+          w.if(w.i64Eq(g('z'), ALL), [to('tail', add(g('tail'), i32(64))), to('blk', add(g('blk'), i32(64))), br(1)]),
+          // the run that began before these 64 bytes (tail) and ends in them (head)
+          to('head', w.wrap(w.i64Ctz(w.i64Xor(g('z'), ALL)))),
+          w.if(w.geU(add(g('tail'), g('head')), g('k')), [to('x', sub(g('blk'), g('tail'))), check]),
+          to('z', w.i64And(g('z'), w.i64Shl(ALL, I64(g('head'))))),
+          // the run at the end goes on into the next 64 bytes
+          to('tail', w.wrap(w.i64Clz(w.i64Xor(g('z'), ALL)))),
+          to('z', w.i64And(g('z'), w.i64ShrU(ALL, I64(g('tail'))))),
+          // runs inside: r = the starts of runs of at least k ones (r &= r >> s, the run length n doubling)
+          w.if(w.i64Ne(g('z'), w.i64(0)), [
+            w.if(w.leU(g('k'), i32(62)), [
+              to('r', g('z')),
+              to('n', i32(1)),
+              block(
+                loop(
+                  brIf(1, w.geU(g('n'), g('k'))),
+                  to('s', w.select(g('n'), sub(g('k'), g('n')), w.leU(g('n'), sub(g('k'), g('n'))))),
+                  to('r', w.i64And(g('r'), w.i64ShrU(g('r'), I64(g('s'))))),
+                  to('n', add(g('n'), g('s'))),
+                  br(0),
+                ),
+              ),
+              block(
+                loop(
+                  brIf(1, w.i64Eqz(g('r'))),
+                  to('x', add(g('blk'), w.wrap(w.i64Ctz(g('r'))))),
+                  check,
+                  // a run inside ends inside: c - blk < 64
+                  to('r', w.i64And(g('r'), w.i64Shl(ALL, I64(sub(g('c'), g('blk')))))),
+                  br(0),
+                ),
+              ),
+            ]),
+          ]),
+          to('blk', add(g('blk'), i32(64))),
+          br(0),
+        ),
+      ),
+      g('g'),
     ],
   };
 }
@@ -515,15 +586,18 @@ function fCount() {
   };
 }
 
-export interface SieveExports {
+/** medium0 .. medium7: the medium primes of one residue class (mod 30), see fMedium. */
+export type MediumName = `medium${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}`;
+export const MEDIUM_NAMES = Array.from({ length: 8 }, (_, rc) => `medium${rc}` as MediumName);
+
+export interface SieveExports extends Record<MediumName, (base: number, end: number, n: number) => void> {
   presieve(dst: number, n: number, ...offsets: number[]): void;
   small(base: number, end: number, n: number): void;
-  medium(base: number, end: number, n: number): void;
   shift(at: number, n: number, by: number): void;
   bucket(s: number, numSegs: number): void;
   setupBig(nWords: number, k0: number, numSegs: number, L: bigint): number;
   count(n: number): number;
-  zeroWord(from: number, to: number): number;
+  gapScan(i0: number, i1: number, g: number): number;
 }
 
 const api = wasmApi();
@@ -532,7 +606,7 @@ let compiled: WasmModule | null = null;
 
 /** The module's bytes, assembled from the functions above (~15-30 ms of CPU in a fresh thread). */
 export function assembleSieveBytes(): Uint8Array {
-  return assemble([fPresieve(), fSmall(), fMedium(), fShift(), fBucket(), fSetupBig(), fCount(), fZeroWord()], 1, 65536);
+  return assemble([fPresieve(), fSmall(), ...MEDIUM_NAMES.map((_, rc) => fMedium(rc)), fShift(), fBucket(), fSetupBig(), fCount(), fGapScan()], 1, 65536);
 }
 
 /**
@@ -555,7 +629,7 @@ export function sieveModule(): WasmModule {
   return compiled;
 }
 
-const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', 'small', 'medium', 'shift', 'bucket', 'setupBig', 'count', 'zeroWord'];
+const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', 'small', ...MEDIUM_NAMES, 'shift', 'bucket', 'setupBig', 'count', 'gapScan'];
 
 /** Instantiates `module` over `mem`, checking that it is the sieve's module (it may come from another thread). */
 function instanceOf(module: WasmModule, mem: WasmMemory): SieveExports {
@@ -612,5 +686,5 @@ function initMemory(mem: WasmMemory): void {
     const len = P + BLOCK + 64;
     for (let x = 0; x < len; x += P) u8.set(period.subarray(0, Math.min(P, len - x)), at + x);
   });
-  new Int32Array(mem.buffer, GLOB, 2).fill(0);
+  new Int32Array(mem.buffer, GLOB, 3).fill(0);
 }
