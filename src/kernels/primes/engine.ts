@@ -25,7 +25,6 @@ import {
   MED_CAP,
   MED_SPLIT,
   MED_WINDOW,
-  MAX_SMALL,
   MED,
   NB_MAX,
   ONE_HIT_Q,
@@ -42,6 +41,8 @@ import {
   SMALL_LIMIT,
   instantiate,
   MEDIUM_NAMES,
+  SMALL_CAP,
+  SMALL_NAMES,
   type SieveExports,
   type WasmMemory,
 } from './wasm.js';
@@ -220,7 +221,8 @@ export class Engine {
   buf32!: Int32Array;
   private viewsOf: ArrayBuffer | null = null;
 
-  private nSmall = 0;
+  /** Small primes per residue class (mod 30). */
+  private readonly nSmall = new Int32Array(8);
   /** Medium primes per residue class (mod 30). */
   private readonly nMed = new Int32Array(16);
   private pend = new Float64Array(0);
@@ -235,6 +237,8 @@ export class Engine {
   readonly gapScan: (i0: number, i1: number, g: number) => number;
   /** The medium primes' loops by residue class (wasm.ts fMedium). */
   private readonly medium: ((base: number, end: number, n: number) => void)[];
+  /** The small primes' loops by residue class (wasm.ts fSmall). */
+  private readonly small: ((base: number, end: number, n: number) => void)[];
 
   constructor() {
     const { mem, x } = instantiate(POOL + 64 * BLOCK_BYTES);
@@ -242,6 +246,7 @@ export class Engine {
     this.x = x;
     this.gapScan = x.gapScan;
     this.medium = MEDIUM_NAMES.map((name) => x[name]);
+    this.small = SMALL_NAMES.map((name) => x[name]);
     this.views();
     this.nBlocks = Math.floor((this.mem.buffer.byteLength - POOL) / BLOCK_BYTES);
   }
@@ -316,8 +321,9 @@ export class Engine {
   }
 
   private addSmall(p: number, q: number, idx: number, ws: number): void {
-    if (this.nSmall >= MAX_SMALL) throw new Error('primes: small-prime table overflow');
-    const at = (SMALL >> 2) + 4 * this.nSmall++;
+    const rc = BIT_OF_RESIDUE[p - 30 * q]!;
+    if (this.nSmall[rc]! >= SMALL_CAP) throw new Error('primes: small-prime table overflow');
+    const at = ((SMALL + 16 * SMALL_CAP * rc) >> 2) + 4 * this.nSmall[rc]!++;
     const i32 = this.i32;
     i32[at] = p;
     i32[at + 1] = q;
@@ -410,7 +416,7 @@ export class Engine {
     const sqrtL = Number(isqrt(L));
     const numSegs = Math.ceil(nBytes / SEG);
 
-    this.nSmall = 0;
+    this.nSmall.fill(0);
     this.nMed.fill(0);
     this.nPend = 0;
     // Buckets are sized by the largest hop of the largest prime (10q + 10 on the mod-210 wheel).
@@ -496,9 +502,10 @@ export class Engine {
       for (let b0 = 0; b0 < segLen; b0 += BLOCK) {
         for (let g = 0; g < PERIODS.length; g++) offs[g] = (gm[g]! + S + b0) % PERIODS[g]!;
         x.presieve(b0, Math.min(BLOCK, padLen - b0), ...offs);
-        x.small(SMALL, Math.min(segLen, b0 + BLOCK), this.nSmall);
+        const end = Math.min(segLen, b0 + BLOCK);
+        for (let rc = 0; rc < 8; rc++) if (this.nSmall[rc]! > 0) this.small[rc]!(SMALL + 16 * SMALL_CAP * rc, end, this.nSmall[rc]!);
       }
-      x.shift(SMALL + 8, this.nSmall, segLen);
+      for (let rc = 0; rc < 8; rc++) x.shift(SMALL + 16 * SMALL_CAP * rc + 8, this.nSmall[rc]!, segLen);
       for (let rc = 0; rc < 16; rc++) {
         const n = this.nMed[rc]!;
         if (n === 0) continue;

@@ -10,7 +10,8 @@
  *   BUF     the segment (SEG bytes + padding)
  *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + BLOCK + 64
  *           (the segment is pre-sieved block by block, just before the small primes cross off that block)
- *   SMALL   small sieving primes, 16 bytes each: p, q, next byte index (in the segment), wheel state
+ *   SMALL   small sieving primes, 16 bytes each: p, q, next byte index (in the segment), wheel state, in
+ *           8 tables of SMALL_CAP by residue class (mod 30) of the prime, each with a function of its own
  *   MED     medium sieving primes, the same, in 8 tables of MED_CAP by residue class (mod 30) of the
  *           prime, so that medium()'s dispatch on the class is predicted
  *   HEADS   bucket list heads (block addresses, 0 = empty): NB_MAX for primes that may hit a segment
@@ -86,6 +87,8 @@ export const PERIODS: readonly number[] = PRESIEVE_GROUPS.map((g) => g.reduce((a
 // Largest number of small / medium primes (primes below SMALL_LIMIT / BIG_LIMIT), with room to spare.
 const MAX_SMALL = Math.ceil((1.3 * SMALL_LIMIT) / Math.log(SMALL_LIMIT)) + 64;
 const MAX_MED = Math.ceil((1.3 * BIG_LIMIT) / Math.log(BIG_LIMIT)) + 64;
+/** Room for the small primes of one residue class (mod 30). */
+export const SMALL_CAP = Math.ceil((MAX_SMALL / 8) * 1.5) + 64;
 /** Room for the medium primes of one residue class (the classes hold within a few % of an eighth each). */
 export const MED_CAP = Math.ceil((MAX_MED / 8) * 1.15) + 256;
 /** Largest bucket count: hops of primes up to 2^32. */
@@ -120,7 +123,7 @@ export const PAT: readonly number[] = (() => {
   return out;
 })();
 export const SMALL = PAT[PAT.length - 1]!;
-export const MED = align(SMALL + 16 * MAX_SMALL, 64);
+export const MED = align(SMALL + 16 * 8 * SMALL_CAP, 64);
 export const HEADS = align(MED + 16 * 16 * MED_CAP, 64);
 export const SCRATCH = align(HEADS + 8 * NB_MAX, 64);
 /** Big primes with q >= ONE_HIT_Q step at least 2q >= SEG bytes: one hit per segment at most. */
@@ -202,48 +205,45 @@ function fPresieve() {
  * start of a turn, a loop crosses off 8 multiples per iteration at offsets q * (WHEEL[j] - 1) + const
  * while the whole turn fits the block, then single crossings with their own end test finish the block.
  */
-function fSmall() {
+function fSmall(rc: number) {
   const p = ['base', 'end', 'n'];
-  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'pp', 'lim', 'a', 'j', 'rc', 'q2', 'q4', 'o6', 'o10', 'o12', 'o16', 'o18', 'o22', 'o28'];
+  const l = ['e', 'eEnd', 'idx', 'ws', 'q', 'pp', 'lim', 'a', 'j', 'q2', 'q4', 'o6', 'o10', 'o12', 'o16', 'o18', 'o22', 'o28'];
   const L = names(p, l);
   const g = (n: string) => get(L[n]!);
   const mults = [0, 6, 10, 12, 16, 18, 22, 28];
   const qOf: Record<number, string> = { 2: 'q2', 4: 'q4', 6: 'o6' };
-  const rcLoop = (rc: number): Code => {
-    const sites: Code[] = [];
-    for (let m = 0; m < 8; m++) {
-      const ws = rc * 8 + m;
-      const doneDepth = 1 + (7 - m) + 1 + (7 - rc);
-      const site: Code[] = [];
-      if (m === 0) {
-        // the whole turn while it fits: 8 crossings, constant masks, constant parts in the offsets
-        const clears = mults.map((k, jj) => {
-          const wsj = rc * 8 + jj;
-          const off = BUF + UNROLL_ADD[wsj]!;
-          if (k === 0) return store8(g('idx'), and(load8(g('idx'), off), i32(MASK[wsj]!)), off);
-          return [set(L.a!, add(g('idx'), g(`o${k}`))), store8(g('a'), and(load8(g('a'), off), i32(MASK[wsj]!)), off)];
-        });
-        site.push(
-          set(L.pp!, add(mul(g('q'), i32(30)), i32(WHEEL[rc]!))),
-          set(L.lim!, sub(g('end'), add(g('o28'), i32(UNROLL_ADD[rc * 8 + 7]!)))),
-          block(loop(brIf(1, w.geS(g('idx'), g('lim'))), ...clears, set(L.idx!, add(g('idx'), g('pp'))), br(0))),
-        );
-      }
+  const sites: Code[] = [];
+  for (let m = 0; m < 8; m++) {
+    const ws = rc * 8 + m;
+    // from inside the if: the blocks of sites m + 1 .. 7, the loop, the block around it
+    const doneDepth = 1 + (7 - m) + 1;
+    const site: Code[] = [];
+    if (m === 0) {
+      // the whole turn while it fits: 8 crossings, constant masks, constant parts in the offsets
+      const clears = mults.map((k, jj) => {
+        const wsj = rc * 8 + jj;
+        const off = BUF + UNROLL_ADD[wsj]!;
+        if (k === 0) return store8(g('idx'), and(load8(g('idx'), off), i32(MASK[wsj]!)), off);
+        return [set(L.a!, add(g('idx'), g(`o${k}`))), store8(g('a'), and(load8(g('a'), off), i32(MASK[wsj]!)), off)];
+      });
       site.push(
-        w.if(w.geS(g('idx'), g('end')), [set(L.ws!, i32(ws)), br(doneDepth)]),
-        store8(g('idx'), and(load8(g('idx'), BUF), i32(MASK[ws]!)), BUF),
-        set(L.idx!, add(add(g('idx'), g(qOf[DQ[ws]!]!)), i32(DC[ws]!))),
+        set(L.pp!, add(mul(g('q'), i32(30)), i32(WHEEL[rc]!))),
+        set(L.lim!, sub(g('end'), add(g('o28'), i32(UNROLL_ADD[rc * 8 + 7]!)))),
+        block(loop(brIf(1, w.geS(g('idx'), g('lim'))), ...clears, set(L.idx!, add(g('idx'), g('pp'))), br(0))),
       );
-      sites.push(site);
     }
-    let inner: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('j')));
-    for (let m = 0; m < 7; m++) inner = block(inner, sites[m]!);
-    return loop(inner, sites[7]!, set(L.j!, i32(0)), br(0));
-  };
-  let dispatch: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('rc')));
-  for (let rc = 0; rc < 8; rc++) dispatch = rc < 7 ? block(dispatch, rcLoop(rc)) : [dispatch, rcLoop(rc)];
+    site.push(
+      w.if(w.geS(g('idx'), g('end')), [set(L.ws!, i32(ws)), br(doneDepth)]),
+      store8(g('idx'), and(load8(g('idx'), BUF), i32(MASK[ws]!)), BUF),
+      set(L.idx!, add(add(g('idx'), g(qOf[DQ[ws]!]!)), i32(DC[ws]!))),
+    );
+    sites.push(site);
+  }
+  let inner: Code = block(w.brTable([0, 1, 2, 3, 4, 5, 6, 7], 0, g('j')));
+  for (let m = 0; m < 7; m++) inner = block(inner, sites[m]!);
+  const turn = loop(inner, sites[7]!, set(L.j!, i32(0)), br(0));
   return {
-    name: 'small',
+    name: `small${rc}`,
     params: p.map(() => T.i32),
     results: [],
     locals: l.map(() => T.i32),
@@ -266,9 +266,8 @@ function fSmall() {
             set(L.o18!, add(g('o12'), g('o6'))),
             set(L.o22!, add(g('o18'), g('q4'))),
             set(L.o28!, add(g('o22'), g('o6'))),
-            set(L.rc!, shrU(g('ws'), i32(3))),
             set(L.j!, and(g('ws'), i32(7))),
-            block(dispatch),
+            block(turn),
             store(g('e'), g('idx'), 8),
             store(g('e'), g('ws'), 12),
           ]),
@@ -589,10 +588,12 @@ function fCount() {
 /** medium0 .. medium7: the medium primes of one residue class (mod 30), see fMedium. */
 export type MediumName = `medium${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}`;
 export const MEDIUM_NAMES = Array.from({ length: 8 }, (_, rc) => `medium${rc}` as MediumName);
+/** small0 .. small7: the small primes of one residue class (mod 30), see fSmall. */
+export type SmallName = `small${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}`;
+export const SMALL_NAMES = Array.from({ length: 8 }, (_, rc) => `small${rc}` as SmallName);
 
-export interface SieveExports extends Record<MediumName, (base: number, end: number, n: number) => void> {
+export interface SieveExports extends Record<MediumName | SmallName, (base: number, end: number, n: number) => void> {
   presieve(dst: number, n: number, ...offsets: number[]): void;
-  small(base: number, end: number, n: number): void;
   shift(at: number, n: number, by: number): void;
   bucket(s: number, numSegs: number): void;
   setupBig(nWords: number, k0: number, numSegs: number, L: bigint): number;
@@ -606,7 +607,7 @@ let compiled: WasmModule | null = null;
 
 /** The module's bytes, assembled from the functions above (~15-30 ms of CPU in a fresh thread). */
 export function assembleSieveBytes(): Uint8Array {
-  return assemble([fPresieve(), fSmall(), ...MEDIUM_NAMES.map((_, rc) => fMedium(rc)), fShift(), fBucket(), fSetupBig(), fCount(), fGapScan()], 1, 65536);
+  return assemble([fPresieve(), ...SMALL_NAMES.map((_, rc) => fSmall(rc)), ...MEDIUM_NAMES.map((_, rc) => fMedium(rc)), fShift(), fBucket(), fSetupBig(), fCount(), fGapScan()], 1, 65536);
 }
 
 /**
@@ -629,7 +630,7 @@ export function sieveModule(): WasmModule {
   return compiled;
 }
 
-const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', 'small', ...MEDIUM_NAMES, 'shift', 'bucket', 'setupBig', 'count', 'gapScan'];
+const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', ...SMALL_NAMES, ...MEDIUM_NAMES, 'shift', 'bucket', 'setupBig', 'count', 'gapScan'];
 
 /** Instantiates `module` over `mem`, checking that it is the sieve's module (it may come from another thread). */
 function instanceOf(module: WasmModule, mem: WasmMemory): SieveExports {
