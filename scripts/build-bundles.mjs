@@ -55,9 +55,12 @@ const rewrite = (base, cjs) => ({
 });
 
 // the kernels' WebAssembly, assembled once here instead of in every thread at its first chunk
-// (src/kernels/primes/wasm.ts: sieveBytes)
+// (src/kernels/primes/wasm.ts: sieveBytes), and the primes kernel's first table of sieving primes
+// (src/kernels/primes/engine.ts: initCache)
 const { assembleSieveBytes } = await import(new URL('../dist/kernels/primes/wasm.js', import.meta.url).href);
-const define = { BRAMBLE_PRIMES_WASM: JSON.stringify(Buffer.from(assembleSieveBytes()).toString('base64')) };
+const { initialCacheBits } = await import(new URL('../dist/kernels/primes/engine.js', import.meta.url).href);
+const base64 = (bytes) => JSON.stringify(Buffer.from(bytes).toString('base64'));
+const define = { BRAMBLE_PRIMES_WASM: base64(assembleSieveBytes()), BRAMBLE_PRIMES_CACHE: base64(initialCacheBits()) };
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', define };
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assembleSieveBytes } from '../src/kernels/primes/wasm.js';
+import { initialCacheBits } from '../src/kernels/primes/engine.js';
 import { taskNames } from '../src/tasks/index.js';
 import type { SlotReply, SlotRequest } from '../src/worker/slot-thread.js';
 import { BIN } from './helpers/procs.js';
@@ -47,6 +48,15 @@ describe('the bundles', () => {
     for (const f of ['slot-thread.cjs', 'life-part-thread.cjs']) {
       const text = readFileSync(dist(f), 'utf8');
       if (text.includes('BRAMBLE_PRIMES_WASM') || text.includes('assembleSieveBytes')) expect(text, f).toContain(b64);
+    }
+    expect(readFileSync(dist('slot-thread.cjs'), 'utf8')).toContain(b64);
+  });
+
+  it("hold the primes kernel's first table of sieving primes as the kernel computes it now", () => {
+    const b64 = Buffer.from(initialCacheBits()).toString('base64');
+    for (const f of ['slot-thread.cjs', 'life-part-thread.cjs']) {
+      const text = readFileSync(dist(f), 'utf8');
+      if (text.includes('BRAMBLE_PRIMES_CACHE') || text.includes('initialCacheBits')) expect(text, f).toContain(b64);
     }
     expect(readFileSync(dist('slot-thread.cjs'), 'utf8')).toContain(b64);
   });

@@ -69,11 +69,12 @@ export function isqrt(n: bigint): bigint {
 // ---------------------------------------------------------------- the sieving-prime cache
 
 /** Wheel-30 bitmap of the primes in [0, cacheLimit): bit set = prime (7 and up; 1 cleared). */
-let cacheBits = new Uint8Array(0);
+let cacheBits: Uint8Array = new Uint8Array(0);
 let cacheLimit = 0;
 const INITIAL_CACHE = 240 * 546; // 131040 > 2 * 65536: enough to sieve anything below 2^34.
 
-function initCache(): void {
+/** The first cache: the wheel-30 bitmap of the primes below INITIAL_CACHE, by a plain sieve. */
+export function initialCacheBits(): Uint8Array {
   const n = INITIAL_CACHE;
   const composite = new Uint8Array(n);
   composite[0] = 1;
@@ -87,8 +88,18 @@ function initCache(): void {
     for (let b = 0; b < 8; b++) if (composite[30 * k + WHEEL[b]!] === 0) v |= 1 << b;
     bits[k] = v;
   }
-  cacheBits = bits;
-  cacheLimit = n;
+  return bits;
+}
+
+/**
+ * initialCacheBits() as scripts/build-bundles.mjs computed it for the bundle this runs from (base64;
+ * test/bundles.test.ts holds it equal): a thread's start skips the sieve (3-7 ms of cold JavaScript).
+ */
+declare const BRAMBLE_PRIMES_CACHE: string | undefined;
+
+function initCache(): void {
+  cacheBits = typeof BRAMBLE_PRIMES_CACHE === 'string' ? new Uint8Array(Buffer.from(BRAMBLE_PRIMES_CACHE, 'base64')) : initialCacheBits();
+  cacheLimit = INITIAL_CACHE;
 }
 
 let cacheEngine: Engine | null = null;

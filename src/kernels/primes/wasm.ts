@@ -562,6 +562,19 @@ function fGapScan() {
   };
 }
 
+/** ANDs mask into every step-th byte of [at, end) (the pre-sieve patterns, filled in at instantiation). */
+function fAndStride() {
+  const L = names(['at', 'end', 'step', 'mask'], []);
+  const g = (n: string) => get(L[n]!);
+  return {
+    name: 'andStride',
+    params: [T.i32, T.i32, T.i32, T.i32],
+    results: [],
+    locals: [],
+    body: [block(loop(brIf(1, w.geU(g('at'), g('end'))), store8(g('at'), and(load8(g('at')), g('mask'))), set(L.at!, add(g('at'), g('step'))), br(0)))],
+  };
+}
+
 /** Set bits in the first n bytes of BUF (n a multiple of 8). */
 function fCount() {
   const L = names(['n'], ['i', 'c']);
@@ -599,6 +612,7 @@ export interface SieveExports extends Record<MediumName | SmallName, (base: numb
   setupBig(nWords: number, k0: number, numSegs: number, L: bigint): number;
   count(n: number): number;
   gapScan(i0: number, i1: number, g: number): number;
+  andStride(at: number, end: number, step: number, mask: number): void;
 }
 
 const api = wasmApi();
@@ -607,7 +621,7 @@ let compiled: WasmModule | null = null;
 
 /** The module's bytes, assembled from the functions above (~15-30 ms of CPU in a fresh thread). */
 export function assembleSieveBytes(): Uint8Array {
-  return assemble([fPresieve(), ...SMALL_NAMES.map((_, rc) => fSmall(rc)), ...MEDIUM_NAMES.map((_, rc) => fMedium(rc)), fShift(), fBucket(), fSetupBig(), fCount(), fGapScan()], 1, 65536);
+  return assemble([fPresieve(), ...SMALL_NAMES.map((_, rc) => fSmall(rc)), ...MEDIUM_NAMES.map((_, rc) => fMedium(rc)), fShift(), fBucket(), fSetupBig(), fCount(), fGapScan(), fAndStride()], 1, 65536);
 }
 
 /**
@@ -630,7 +644,7 @@ export function sieveModule(): WasmModule {
   return compiled;
 }
 
-const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', ...SMALL_NAMES, ...MEDIUM_NAMES, 'shift', 'bucket', 'setupBig', 'count', 'gapScan'];
+const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', ...SMALL_NAMES, ...MEDIUM_NAMES, 'shift', 'bucket', 'setupBig', 'count', 'gapScan', 'andStride'];
 
 /** Instantiates `module` over `mem`, checking that it is the sieve's module (it may come from another thread). */
 function instanceOf(module: WasmModule, mem: WasmMemory): SieveExports {
@@ -661,31 +675,29 @@ export function instantiate(bytes: number): { mem: WasmMemory; x: SieveExports }
   const module = sieveModule();
   const mem = new api!.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536 });
   const x = instanceOf(module, mem);
-  initMemory(mem);
+  initMemory(mem, x);
   return { mem, x };
 }
 
-/** Fills the constant part of a fresh memory: tables and pre-sieve patterns. */
-function initMemory(mem: WasmMemory): void {
+/**
+ * Fills the constant part of a fresh memory: tables and pre-sieve patterns. A pattern is crossed off in
+ * WebAssembly (andStride): in JavaScript, at a thread's start, that took ~4 ms of its first chunk.
+ */
+function initMemory(mem: WasmMemory, x: SieveExports): void {
   const u8 = new Uint8Array(mem.buffer);
   u8.set(WHEEL, T_WHEEL8);
   new Int32Array(mem.buffer, T_STEP210, 384).set(STEP210);
   new Uint16Array(mem.buffer, T_NEXT210, 210).set(NEXT210);
   PRESIEVE_GROUPS.forEach((primes, gi) => {
-    const P = PERIODS[gi]!;
-    // byte k holds 30k + WHEEL[b]; for each prime p and bit b the multiples of p are at k = k0 (mod p)
-    const period = new Uint8Array(P).fill(255);
-    for (const p of primes) {
-      for (let b = 0; b < 8; b++) {
-        let k0 = 0;
-        while ((30 * k0 + WHEEL[b]!) % p !== 0) k0++;
-        const m = ~(1 << b) & 255;
-        for (let k = k0; k < P; k += p) period[k] = period[k]! & m;
-      }
-    }
     const at = PAT[gi]!;
-    const len = P + BLOCK + 64;
-    for (let x = 0; x < len; x += P) u8.set(period.subarray(0, Math.min(P, len - x)), at + x);
+    const end = at + PERIODS[gi]! + BLOCK + 64;
+    u8.fill(255, at, end);
+    for (const p of primes) {
+      let inv30 = 1; // 30^-1 (mod p)
+      while ((30 * inv30) % p !== 1) inv30++;
+      // byte k holds 30k + WHEEL[b]: the multiples of p among them are at k = -WHEEL[b] / 30 (mod p)
+      for (let b = 0; b < 8; b++) x.andStride(at + (((p - (WHEEL[b]! % p)) * inv30) % p), end, p, ~(1 << b) & 255);
+    }
   });
   new Int32Array(mem.buffer, GLOB, 3).fill(0);
 }
