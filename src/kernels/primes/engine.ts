@@ -21,6 +21,7 @@ import {
   BUF,
   GLOB,
   G_GAPAT,
+  G_NMED,
   HEADS,
   MED_CAP,
   MED_SPLIT,
@@ -47,7 +48,7 @@ import {
   type WasmMemory,
 } from './wasm.js';
 import { isPrimeMR } from './mr.js';
-import { BIT_OF_RESIDUE, INDEX210, INV210, INV30, NEXT210, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
+import { BIT_OF_RESIDUE, INDEX210, INV30, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
 
 export { SEG };
 
@@ -390,13 +391,16 @@ export class Engine {
   }
 
   /** First multiples >= L of the primes in [from, to] (all >= BIG_LIMIT, p^2 <= L), into the buckets. */
-  private setupBig(from: number, to: number, L: bigint, numSegs: number): void {
+  /**
+   * Hands the sieving primes in [from, to] to a WebAssembly set-up (setupBig, setupMedium) in slices of
+   * the bitmap copied to SCRATCH: fill(k0, nWords) for each slice of 64-bit words from byte k0.
+   */
+  private slices(from: number, to: number, fill: (k0: number, nWords: number, bytes: number) => void): void {
     const bits = cacheBits;
     const kFrom = Math.floor(from / 30);
     const kTo = Math.floor(to / 30);
     for (let ps = kFrom & ~7; ps <= kTo; ps += SCRATCH_BYTES) {
       const pe = Math.min(ps + SCRATCH_BYTES, kTo + 1);
-      this.reserve(8 * (pe - ps));
       const u8 = this.u8;
       u8.set(bits.subarray(ps, pe), SCRATCH);
       const padded = (pe - ps + 7) & ~7;
@@ -406,10 +410,26 @@ export class Engine {
         u8[SCRATCH + kFrom - ps] = u8[SCRATCH + kFrom - ps]! & KEEP_FROM[from - 30 * kFrom]!;
       }
       if (pe === kTo + 1) u8[SCRATCH + kTo - ps] = u8[SCRATCH + kTo - ps]! & KEEP_UPTO[to - 30 * kTo]!;
-      const added = this.x.setupBig(padded >> 3, ps, numSegs, BigInt.asIntN(64, L));
-      // Only `added` entries went in; give back the rest of the reservation.
-      this.entries -= 8 * (pe - ps) - added;
+      fill(ps, padded >> 3, pe - ps);
     }
+  }
+
+  private setupBig(from: number, to: number, L: bigint, numSegs: number): void {
+    this.slices(from, to, (k0, nWords, bytes) => {
+      this.reserve(8 * bytes);
+      const added = this.x.setupBig(nWords, k0, numSegs, BigInt.asIntN(64, L));
+      // Only `added` entries went in; give back the rest of the reservation.
+      this.entries -= 8 * bytes - added;
+    });
+  }
+
+  /** The medium primes in [from, to] (to < BIG_LIMIT), started at their first multiple >= L, in WebAssembly. */
+  private setupMedium(from: number, to: number, L: bigint): void {
+    const at = G_NMED >> 2;
+    this.i32.set(this.nMed, at);
+    this.slices(from, to, (k0, nWords) => this.x.setupMedium(nWords, k0, BigInt.asIntN(64, L)));
+    this.views();
+    this.nMed.set(this.i32.subarray(at, at + 16));
   }
 
   /**
@@ -440,42 +460,34 @@ export class Engine {
     const aL = Number(L >> 40n);
     const bL = Number((L >> 20n) & 0xfffffn);
     const cL = Number(L & 0xfffffn);
-    const L210 = Number(L % 210n);
 
     // Sieving primes: (PRESIEVE_MAX, sqrtEnd]. Those <= sqrtL start at their first multiple >= L, the
     // others at their square (pending, activated when the sieve gets there).
     const lastDirect = Math.min(sqrtL, sqrtEnd);
     const batch = this.batch;
     const state = { byte: 0, bits: 0 };
-    const aEnd = Math.min(lastDirect, BIG_LIMIT - 1);
+    // the small primes here (a few hundred), the medium ones in WebAssembly
+    const aEnd = Math.min(lastDirect, SMALL_LIMIT - 1);
     if (aEnd > PRESIEVE_MAX) {
       batchFrom(state, PRESIEVE_MAX + 1);
       for (;;) {
         const n = primeBatch(state, aEnd, batch);
         for (let i = 0; i < n; i++) {
-          // p < BIG_LIMIT (2^19): as int32s (| 0), p, q, d0 make the % and / below integer operations
-          // rather than fmod on doubles (which took most of this loop's time)
-          const p = batch[i]! | 0;
+          const p = batch[i]! | 0; // < SMALL_LIMIT: int32 arithmetic below, no fmod on doubles
           const q = (p / 30) | 0;
           const r = p - 30 * q;
           const r0 = modL(aL, bL, cL, p);
           // The first multiple >= L is L + d0 = p * m0 with m0 = d0 / p (mod 30).
           const d0 = r0 === 0 ? 0 : (p - r0) | 0;
-          if (p < SMALL_LIMIT) {
-            const t = ((d0 % 30) * INV30[r]!) % 30;
-            const d = d0 + (NEXT_WHEEL_VALUE[t]! - t) * p;
-            this.place(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 8 + NEXT_WHEEL_INDEX[t]!, numSegs, 0);
-          } else {
-            // medium primes are on the mod-210 wheel: m0 = (L + d0) / p (mod 210)
-            const t = (((L210 + d0) % 210) * INV210[p % 210]!) % 210;
-            const st = NEXT210[t]!;
-            const d = d0 + (st & 15) * p;
-            this.place(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 48 + (st >> 4), numSegs, 0);
-          }
+          const t = ((d0 % 30) * INV30[r]!) % 30;
+          const d = d0 + (NEXT_WHEEL_VALUE[t]! - t) * p;
+          this.addSmall(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 8 + NEXT_WHEEL_INDEX[t]!);
         }
         if (n < batch.length) break;
       }
     }
+    const mEnd = Math.min(lastDirect, BIG_LIMIT - 1);
+    if (mEnd >= SMALL_LIMIT) this.setupMedium(Math.max(SMALL_LIMIT, PRESIEVE_MAX + 1), mEnd, L);
     if (lastDirect >= BIG_LIMIT) this.setupBig(Math.max(BIG_LIMIT, PRESIEVE_MAX + 1), lastDirect, L, numSegs);
     if (sqrtEnd > lastDirect) {
       batchFrom(state, Math.max(lastDirect + 1, PRESIEVE_MAX + 1));
