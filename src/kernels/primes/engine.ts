@@ -22,6 +22,7 @@ import {
   GLOB,
   G_GAPAT,
   G_NMED,
+  G_NSMALL,
   HEADS,
   MED_CAP,
   MED_SPLIT,
@@ -48,7 +49,7 @@ import {
   type WasmMemory,
 } from './wasm.js';
 import { isPrimeMR } from './mr.js';
-import { BIT_OF_RESIDUE, INDEX210, INV30, KEEP_FROM, KEEP_UPTO, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, OFF32, WHEEL } from './tables.js';
+import { BIT_OF_RESIDUE, INDEX210, KEEP_FROM, KEEP_UPTO, OFF32, WHEEL } from './tables.js';
 
 export { SEG };
 
@@ -160,18 +161,6 @@ function batchFrom(state: { byte: number; bits: number }, from: number): void {
   const k = Math.floor(from / 30);
   state.byte = k;
   state.bits = (cacheBits[k] ?? 0) & KEEP_FROM[from - 30 * k]!;
-}
-
-/** L mod p for L = aL * 2^40 + bL * 2^20 + cL (aL < 2^24, bL, cL < 2^20), p < 2^33, exactly. */
-function modL(aL: number, bL: number, cL: number, p: number): number {
-  let r0 = aL < p ? aL : aL % p;
-  let x = r0 * 1048576 + bL;
-  r0 = x - Math.floor(x / p) * p;
-  if (r0 < 0) r0 += p;
-  x = r0 * 1048576 + cL;
-  r0 = x - Math.floor(x / p) * p;
-  if (r0 < 0) r0 += p;
-  return r0;
 }
 
 // ---------------------------------------------------------------- pass sizes
@@ -423,13 +412,13 @@ export class Engine {
     });
   }
 
-  /** The medium primes in [from, to] (to < BIG_LIMIT), started at their first multiple >= L, in WebAssembly. */
-  private setupMedium(from: number, to: number, L: bigint): void {
-    const at = G_NMED >> 2;
-    this.i32.set(this.nMed, at);
-    this.slices(from, to, (k0, nWords) => this.x.setupMedium(nWords, k0, BigInt.asIntN(64, L)));
-    this.views();
-    this.nMed.set(this.i32.subarray(at, at + 16));
+  /** The small or medium primes in [from, to], started at their first multiple >= L, in WebAssembly (wasm.ts fSetup). */
+  private setupTables(kind: 'small' | 'medium', from: number, to: number, L: bigint): void {
+    const [counts, n] = kind === 'small' ? [this.nSmall, G_NSMALL] : [this.nMed, G_NMED];
+    const fill = kind === 'small' ? this.x.setupSmall : this.x.setupMedium;
+    this.i32.set(counts, n >> 2);
+    this.slices(from, to, (k0, nWords) => fill(nWords, k0, BigInt.asIntN(64, L)));
+    counts.set(this.i32.subarray(n >> 2, (n >> 2) + counts.length));
   }
 
   /**
@@ -456,38 +445,17 @@ export class Engine {
     while (nb < Math.ceil((11 * qMax + 16) / SEG) + 2) nb *= 2;
     this.resetBuckets(nb);
 
-    // L = aL * 2^40 + bL * 2^20 + cL, for exact L mod p with doubles.
-    const aL = Number(L >> 40n);
-    const bL = Number((L >> 20n) & 0xfffffn);
-    const cL = Number(L & 0xfffffn);
 
     // Sieving primes: (PRESIEVE_MAX, sqrtEnd]. Those <= sqrtL start at their first multiple >= L, the
     // others at their square (pending, activated when the sieve gets there).
     const lastDirect = Math.min(sqrtL, sqrtEnd);
     const batch = this.batch;
     const state = { byte: 0, bits: 0 };
-    // the small primes here (a few hundred), the medium ones in WebAssembly
-    const aEnd = Math.min(lastDirect, SMALL_LIMIT - 1);
-    if (aEnd > PRESIEVE_MAX) {
-      batchFrom(state, PRESIEVE_MAX + 1);
-      for (;;) {
-        const n = primeBatch(state, aEnd, batch);
-        for (let i = 0; i < n; i++) {
-          const p = batch[i]! | 0; // < SMALL_LIMIT: int32 arithmetic below, no fmod on doubles
-          const q = (p / 30) | 0;
-          const r = p - 30 * q;
-          const r0 = modL(aL, bL, cL, p);
-          // The first multiple >= L is L + d0 = p * m0 with m0 = d0 / p (mod 30).
-          const d0 = r0 === 0 ? 0 : (p - r0) | 0;
-          const t = ((d0 % 30) * INV30[r]!) % 30;
-          const d = d0 + (NEXT_WHEEL_VALUE[t]! - t) * p;
-          this.addSmall(p, q, Math.floor(d / 30), BIT_OF_RESIDUE[r]! * 8 + NEXT_WHEEL_INDEX[t]!);
-        }
-        if (n < batch.length) break;
-      }
-    }
+    // Those up to lastDirect (below BIG_LIMIT) are set up in WebAssembly, a slice of the bitmap at a time
+    const sEnd = Math.min(lastDirect, SMALL_LIMIT - 1);
+    if (sEnd > PRESIEVE_MAX) this.setupTables('small', PRESIEVE_MAX + 1, sEnd, L);
     const mEnd = Math.min(lastDirect, BIG_LIMIT - 1);
-    if (mEnd >= SMALL_LIMIT) this.setupMedium(Math.max(SMALL_LIMIT, PRESIEVE_MAX + 1), mEnd, L);
+    if (mEnd >= SMALL_LIMIT) this.setupTables('medium', Math.max(SMALL_LIMIT, PRESIEVE_MAX + 1), mEnd, L);
     if (lastDirect >= BIG_LIMIT) this.setupBig(Math.max(BIG_LIMIT, PRESIEVE_MAX + 1), lastDirect, L, numSegs);
     if (sqrtEnd > lastDirect) {
       batchFrom(state, Math.max(lastDirect + 1, PRESIEVE_MAX + 1));

@@ -24,7 +24,7 @@ import { assemble, T, w, type Code } from './asm.js';
 import { wasmApi, type WasmMemory, type WasmModule } from '../wasm/module.js';
 
 export type { WasmMemory, WasmModule } from '../wasm/module.js';
-import { DC, DQ, MASK, NEXT210, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
+import { DC, DQ, MASK, NEXT210, NEXT_WHEEL_INDEX, NEXT_WHEEL_VALUE, STEP210, UNROLL_ADD, WHEEL } from './tables.js';
 
 /**
  * Benchmark knobs (bench/weak-scaling.mjs), read once at load: the segment's size and how many pre-sieve
@@ -103,6 +103,8 @@ const align = (x: number, a: number): number => Math.ceil(x / a) * a;
 
 export const TBL = 0;
 const T_WHEEL8 = TBL + 576;
+/** NEXT_WHEEL_VALUE[t] | NEXT_WHEEL_INDEX[t] << 5 (tables.ts), t < 30. */
+const T_NEXTW = TBL + 640;
 /** The bucket sieve's mod-210 wheel: STEP210 (384 x i32), NEXT210 (210 x u16), see tables.ts. */
 const T_STEP210 = TBL + 1536;
 const T_NEXT210 = TBL + 3072;
@@ -113,6 +115,8 @@ const G_NBMASK = GLOB + 4;
 export const G_GAPAT = GLOB + 8;
 /** The lengths of the 16 medium-prime tables while setupMedium fills them (16 x i32). */
 export const G_NMED = GLOB + 16;
+/** The lengths of the 8 small-prime tables while setupSmall fills them (8 x i32). */
+export const G_NSMALL = GLOB + 80;
 export const BUF = 4096;
 export const PAT: readonly number[] = (() => {
   const out: number[] = [];
@@ -474,20 +478,39 @@ function fSetupBig() {
 }
 
 /**
- * The medium sieving primes of a slice of the sieving-prime bitmap (SCRATCH: byte k holds the primes
- * 30 (k0 + k) + WHEEL[b], every one below BIG_LIMIT), at the first multiple >= L on the mod-210 wheel,
- * appended to their tables (MED, by residue class and MED_SPLIT) in order, the tables' lengths at
- * G_NMED. The same as the engine's JavaScript did per prime (~50 ns each: at 1e11 a fifth of a chunk).
+ * The small (kind 'small', below SMALL_LIMIT) or medium (below BIG_LIMIT) sieving primes of a slice of
+ * the sieving-prime bitmap (SCRATCH: byte k holds the primes 30 (k0 + k) + WHEEL[b]), each at its first
+ * multiple >= L (L a multiple of 30), on the mod-30 wheel (small) or the mod-210 wheel (medium),
+ * appended in order to its table (SMALL or MED, by residue class, and for the medium ones MED_SPLIT);
+ * the tables' lengths are at G_NSMALL / G_NMED. The engine's JavaScript did the same per prime (~50 ns
+ * each: at 1e11 a fifth of a chunk, and cold in a fresh thread).
  */
-function fSetupMedium() {
+function fSetup(kind: 'small' | 'medium') {
   const l = ['i', 'bits', 'j', 'q', 'rc', 'p', 'd0', 'mi', 'st', 'tbl', 'n', 'at'];
   const ll = ['m', 'r'];
   const L = names(['nWords', 'k0', 'L'], [...l, ...ll]);
   const g = (n: string) => get(L[n]!);
   const to = (n: string, e: Code) => set(L[n]!, e);
   const I64 = w.i64ExtendU;
+  const small = kind === 'small';
+  const [modulus, counts, cap, table] = small ? [30, G_NSMALL, SMALL_CAP, SMALL] : [210, G_NMED, MED_CAP, MED];
+  // mi = the multiplier of the first multiple >= L (mod 30 or 210); st = where the wheel goes on from it
+  const place: Code = small
+    ? [
+        // NEXTW[mi]: the next wheel residue >= mi (5 bits) and its index (3 bits)
+        to('st', load8(g('mi'), T_NEXTW)),
+        to('tbl', g('rc')),
+        to('d0', add(g('d0'), mul(sub(and(g('st'), i32(31)), g('mi')), g('p')))),
+        to('st', add(mul(g('rc'), i32(8)), shrU(g('st'), i32(5)))),
+      ]
+    : [
+        to('st', w.load16(shl(g('mi'), i32(1)), T_NEXT210)),
+        to('tbl', add(g('rc'), w.select(i32(8), i32(0), w.ltU(g('p'), i32(MED_SPLIT))))),
+        to('d0', add(g('d0'), mul(and(g('st'), i32(15)), g('p')))),
+        to('st', add(mul(g('rc'), i32(48)), shrU(g('st'), i32(4)))),
+      ];
   return {
-    name: 'setupMedium',
+    name: small ? 'setupSmall' : 'setupMedium',
     params: [T.i32, T.i32, T.i64],
     results: [],
     locals: [...l.map(() => T.i32), ...ll.map(() => T.i64)],
@@ -506,22 +529,20 @@ function fSetupMedium() {
                   to('q', add(add(add(g('k0'), shl(g('i'), i32(3))), i32(half)), shrU(g('j'), i32(3)))),
                   to('rc', and(g('j'), i32(7))),
                   to('p', add(mul(g('q'), i32(30)), load8(g('rc'), T_WHEEL8))),
-                  // L = m p + r; the first multiple >= L is (m + (r > 0)) p, moved up to the next
-                  // multiplier prime to 210
+                  // L = m p + r: the first multiple >= L is L + d0 = (m + (r > 0)) p
                   to('m', w.i64DivU(g('L'), I64(g('p')))),
                   to('r', w.i64Sub(g('L'), w.i64Mul(g('m'), I64(g('p'))))),
                   to('d0', w.select(i32(0), sub(g('p'), w.wrap(g('r'))), w.i64Eqz(g('r')))),
-                  to('mi', w.wrap(w.i64RemU(w.i64Add(g('m'), I64(w.i64Ne(g('r'), w.i64(0)))), w.i64(210)))),
-                  to('st', w.load16(shl(g('mi'), i32(1)), T_NEXT210)),
-                  to('tbl', add(g('rc'), w.select(i32(8), i32(0), w.ltU(g('p'), i32(MED_SPLIT))))),
-                  to('n', load(shl(g('tbl'), i32(2)), G_NMED)),
-                  w.if(w.geU(g('n'), i32(MED_CAP)), [0x00]), // a table full: cannot happen (MED_CAP has room), trap
-                  store(shl(g('tbl'), i32(2)), add(g('n'), i32(1)), G_NMED),
-                  to('at', add(add(mul(g('tbl'), i32(16 * MED_CAP)), shl(g('n'), i32(4))), i32(MED))),
+                  to('mi', w.wrap(w.i64RemU(w.i64Add(g('m'), I64(w.i64Ne(g('r'), w.i64(0)))), w.i64(modulus)))),
+                  place,
+                  to('n', load(shl(g('tbl'), i32(2)), counts)),
+                  w.if(w.geU(g('n'), i32(cap)), [0x00]), // a table full: cannot happen (the caps have room), trap
+                  store(shl(g('tbl'), i32(2)), add(g('n'), i32(1)), counts),
+                  to('at', add(add(mul(g('tbl'), i32(16 * cap)), shl(g('n'), i32(4))), i32(table))),
                   store(g('at'), g('p')),
                   store(g('at'), g('q'), 4),
-                  store(g('at'), w.divU(add(g('d0'), mul(and(g('st'), i32(15)), g('p'))), i32(30)), 8),
-                  store(g('at'), add(mul(g('rc'), i32(48)), shrU(g('st'), i32(4))), 12),
+                  store(g('at'), w.divU(g('d0'), i32(30)), 8),
+                  store(g('at'), g('st'), 12),
                   br(0),
                 ),
               ),
@@ -677,6 +698,7 @@ export interface SieveExports extends Record<MediumName | SmallName, (base: numb
   count(n: number): number;
   gapScan(i0: number, i1: number, g: number): number;
   andStride(at: number, end: number, step: number, mask: number): void;
+  setupSmall(nWords: number, k0: number, L: bigint): void;
   setupMedium(nWords: number, k0: number, L: bigint): void;
 }
 
@@ -686,7 +708,7 @@ let compiled: WasmModule | null = null;
 
 /** The module's bytes, assembled from the functions above (~15-30 ms of CPU in a fresh thread). */
 export function assembleSieveBytes(): Uint8Array {
-  return assemble([fPresieve(), ...SMALL_NAMES.map((_, rc) => fSmall(rc)), ...MEDIUM_NAMES.map((_, rc) => fMedium(rc)), fShift(), fBucket(), fSetupBig(), fCount(), fGapScan(), fAndStride(), fSetupMedium()], 1, 65536);
+  return assemble([fPresieve(), ...SMALL_NAMES.map((_, rc) => fSmall(rc)), ...MEDIUM_NAMES.map((_, rc) => fMedium(rc)), fShift(), fBucket(), fSetupBig(), fCount(), fGapScan(), fAndStride(), fSetup('small'), fSetup('medium')], 1, 65536);
 }
 
 /**
@@ -709,7 +731,7 @@ export function sieveModule(): WasmModule {
   return compiled;
 }
 
-const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', ...SMALL_NAMES, ...MEDIUM_NAMES, 'shift', 'bucket', 'setupBig', 'count', 'gapScan', 'andStride', 'setupMedium'];
+const EXPORTS: readonly (keyof SieveExports)[] = ['presieve', ...SMALL_NAMES, ...MEDIUM_NAMES, 'shift', 'bucket', 'setupBig', 'count', 'gapScan', 'andStride', 'setupSmall', 'setupMedium'];
 
 /** Instantiates `module` over `mem`, checking that it is the sieve's module (it may come from another thread). */
 function instanceOf(module: WasmModule, mem: WasmMemory): SieveExports {
@@ -753,6 +775,7 @@ function initMemory(mem: WasmMemory, x: SieveExports): void {
   u8.set(WHEEL, T_WHEEL8);
   new Int32Array(mem.buffer, T_STEP210, 384).set(STEP210);
   new Uint16Array(mem.buffer, T_NEXT210, 210).set(NEXT210);
+  for (let t = 0; t < 30; t++) u8[T_NEXTW + t] = NEXT_WHEEL_VALUE[t]! | (NEXT_WHEEL_INDEX[t]! << 5);
   PRESIEVE_GROUPS.forEach((primes, gi) => {
     const at = PAT[gi]!;
     const end = at + PERIODS[gi]! + BLOCK + 64;
