@@ -233,6 +233,9 @@ export class Engine {
   private entries = 0;
   private nb = 4;
   private batch = new Float64Array(4096);
+  /** run()'s pre-sieve pattern offsets (see there). */
+  private readonly gm = new Int32Array(PERIODS.length);
+  private readonly offs: number[] = PERIODS.map(() => 0);
 
   /** Count mode's largest-gap scan (collect.ts GapScanner): see wasm.ts fGapScan. */
   readonly gapScan: (i0: number, i1: number, g: number) => number;
@@ -422,6 +425,66 @@ export class Engine {
   }
 
   /**
+   * Segment s (bytes [S, S + segLen) of the pass) crossed off: block by block the pre-sieve (copies of
+   * the patterns of the primes to 163) and the small primes, then the medium ones (below MED_SPLIT in
+   * windows of MED_WINDOW bytes), then the big ones' bucket. Its own method, not part of run(): V8's
+   * optimising compiler took 20-60 ms for run() as one function, again after each deoptimisation, in
+   * every thread.
+   */
+  private crossOff(S: number, segLen: number, s: number, numSegs: number): void {
+    const x = this.x;
+    const gm = this.gm;
+    const offs = this.offs;
+    const padLen = (segLen + 15) & ~15;
+    for (let b0 = 0; b0 < segLen; b0 += BLOCK) {
+      for (let g = 0; g < PERIODS.length; g++) offs[g] = ((gm[g]! + S + b0) % PERIODS[g]!) | 0;
+      x.presieve(b0, Math.min(BLOCK, padLen - b0), ...offs);
+      const end = Math.min(segLen, b0 + BLOCK);
+      for (let rc = 0; rc < 8; rc++) if (this.nSmall[rc]! > 0) this.small[rc]!(SMALL + 16 * SMALL_CAP * rc, end, this.nSmall[rc]!);
+    }
+    for (let rc = 0; rc < 8; rc++) x.shift(SMALL + 16 * SMALL_CAP * rc + 8, this.nSmall[rc]!, segLen);
+    for (let t = 0; t < 16; t++) {
+      const n = this.nMed[t]!;
+      if (n === 0) continue;
+      // one loop for both kinds of table: tables 0-7 (primes from MED_SPLIT) are empty below ~4e9, and
+      // code first reached in optimised code sends the function back to the interpreter
+      const medium = this.medium[t & 7]!;
+      const base = MED + 16 * MED_CAP * t;
+      const window = t < 8 ? segLen : MED_WINDOW;
+      for (let w0 = window; ; w0 += window) {
+        medium(base, Math.min(segLen, w0), n);
+        if (w0 >= segLen) break;
+      }
+      x.shift(base + 8, n, segLen);
+    }
+    x.bucket(s, numSegs);
+  }
+
+  /** Segment s crossed off: the pass's ends masked, the pre-sieved primes put back, handed to the consumer. */
+  private finishSegment(L: bigint, S: number, segLen: number, s: number, numSegs: number, startOff: number, endOff: number, verify: boolean, consumer: SegmentConsumer): void {
+    this.views();
+    const buf8 = this.buf8;
+    if (S === 0 && L <= BigInt(PRESIEVE_MAX)) {
+      // The patterns crossed off the pre-sieved primes themselves, and kept 1.
+      const l = Number(L);
+      if (l === 0) buf8[0] = buf8[0]! & 0xfe;
+      for (const p of PRESIEVE_PRIMES) {
+        const k = Math.floor((p - l) / 30);
+        if (p > l && k < segLen) buf8[k] = buf8[k]! | (1 << BIT_OF_RESIDUE[p % 30]!);
+      }
+    }
+    if (s === 0) buf8[0] = buf8[0]! & KEEP_FROM[startOff]!;
+    const padded = (segLen + 7) & ~7;
+    if (s === numSegs - 1) {
+      const lastByte = Math.floor(endOff / 30) - S;
+      buf8[lastByte] = buf8[lastByte]! & KEEP_UPTO[endOff % 30]!;
+      buf8.fill(0, lastByte + 1, padded);
+    }
+    if (verify) this.verify(L, S, padded);
+    consumer(buf8, this.buf32, segLen, S, this.x.count(padded));
+  }
+
+  /**
    * Sieves the bytes [0, nBytes) above L (L a multiple of 30), keeping only the numbers in
    * [L + startOff, L + endOff] (startOff < 30, endOff < 30 * nBytes), and hands each segment to the
    * consumer in order. 30 * nBytes must stay below 2^50.
@@ -475,9 +538,11 @@ export class Engine {
     };
     let nextPend = this.nPend > 0 ? pendByte(this.pend[0]!) : Infinity;
 
-    const gm = PERIODS.map((P) => Number((L / 30n) % BigInt(P)));
-    const offs = gm.slice();
-    const x = this.x;
+    // L / 30 (mod each pattern's period), as int32s in arrays of the engine's: new arrays per call, whose
+    // elements were doubles or small integers by the BigInt conversion, changed shape between calls and
+    // sent run() back to V8's interpreter (a 20-60 ms recompilation in each thread, several times a job)
+    const gm = this.gm;
+    for (let g = 0; g < PERIODS.length; g++) gm[g] = Number((L / 30n) % BigInt(PERIODS[g]!)) | 0;
 
     for (let s = 0; s < numSegs; s++) {
       const S = s * SEG;
@@ -490,50 +555,8 @@ export class Engine {
         this.place(p, q, nextPend - S, p < SMALL_LIMIT ? rc * 8 + rc : rc * 48 + INDEX210[p % 210]!, numSegs, s);
         nextPend = pendPos < this.nPend ? pendByte(this.pend[pendPos]!) : Infinity;
       }
-      // block by block: pre-sieve (copies of the patterns of the primes to 163), then the small primes
-      const padLen = (segLen + 15) & ~15;
-      for (let b0 = 0; b0 < segLen; b0 += BLOCK) {
-        for (let g = 0; g < PERIODS.length; g++) offs[g] = (gm[g]! + S + b0) % PERIODS[g]!;
-        x.presieve(b0, Math.min(BLOCK, padLen - b0), ...offs);
-        const end = Math.min(segLen, b0 + BLOCK);
-        for (let rc = 0; rc < 8; rc++) if (this.nSmall[rc]! > 0) this.small[rc]!(SMALL + 16 * SMALL_CAP * rc, end, this.nSmall[rc]!);
-      }
-      for (let rc = 0; rc < 8; rc++) x.shift(SMALL + 16 * SMALL_CAP * rc + 8, this.nSmall[rc]!, segLen);
-      for (let rc = 0; rc < 16; rc++) {
-        const n = this.nMed[rc]!;
-        if (n === 0) continue;
-        const medium = this.medium[rc & 7]!;
-        if (rc < 8) medium(MED + 16 * MED_CAP * rc, segLen, n);
-        else {
-          for (let w0 = MED_WINDOW; ; w0 += MED_WINDOW) {
-            medium(MED + 16 * MED_CAP * rc, Math.min(segLen, w0), n);
-            if (w0 >= segLen) break;
-          }
-        }
-        x.shift(MED + 16 * MED_CAP * rc + 8, n, segLen);
-      }
-      x.bucket(s, numSegs);
-
-      this.views();
-      const buf8 = this.buf8;
-      if (S === 0 && L <= BigInt(PRESIEVE_MAX)) {
-        // The patterns crossed off the pre-sieved primes themselves, and kept 1.
-        const l = Number(L);
-        if (l === 0) buf8[0] = buf8[0]! & 0xfe;
-        for (const p of PRESIEVE_PRIMES) {
-          const k = Math.floor((p - l) / 30);
-          if (p > l && k < segLen) buf8[k] = buf8[k]! | (1 << BIT_OF_RESIDUE[p % 30]!);
-        }
-      }
-      if (s === 0) buf8[0] = buf8[0]! & KEEP_FROM[startOff]!;
-      const padded = (segLen + 7) & ~7;
-      if (s === numSegs - 1) {
-        const lastByte = Math.floor(endOff / 30) - S;
-        buf8[lastByte] = buf8[lastByte]! & KEEP_UPTO[endOff % 30]!;
-        buf8.fill(0, lastByte + 1, padded);
-      }
-      if (verify) this.verify(L, S, padded);
-      consumer(buf8, this.buf32, segLen, S, x.count(padded));
+      this.crossOff(S, segLen, s, numSegs);
+      this.finishSegment(L, S, segLen, s, numSegs, startOff, endOff, verify, consumer);
     }
   }
 }
