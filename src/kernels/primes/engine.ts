@@ -487,13 +487,15 @@ export class Engine {
   /**
    * Sieves the bytes [0, nBytes) above L (L a multiple of 30), keeping only the numbers in
    * [L + startOff, L + endOff] (startOff < 30, endOff < 30 * nBytes), and hands each segment to the
-   * consumer in order. 30 * nBytes must stay below 2^50.
+   * consumer in order. 30 * nBytes must stay below 2^50. limit: the largest sieving prime, -1 for
+   * sqrt(end) (a small integer: Infinity there was a double where the callers pass integers, and sent the
+   * optimised run() back to the interpreter at the cache's first growth, in every thread).
    */
-  run(L: bigint, nBytes: number, startOff: number, endOff: number, consumer: SegmentConsumer, limit = Infinity): void {
+  run(L: bigint, nBytes: number, startOff: number, endOff: number, consumer: SegmentConsumer, limit = -1): void {
     const endBig = L + BigInt(endOff);
     const rootEnd = Number(isqrt(endBig));
     // With a limit below sqrt(end), survivors are checked by Miller-Rabin (only for L > 2^40).
-    const verify = limit < rootEnd;
+    const verify = limit >= 0 && limit < rootEnd;
     const sqrtEnd = verify ? limit : rootEnd;
     ensureCache(sqrtEnd);
     const sqrtL = Number(isqrt(L));
