@@ -425,6 +425,42 @@ export class Engine {
   }
 
   /**
+   * A pass's sieving primes (PRESIEVE_MAX, sqrtEnd] in their tables: those up to sqrt(L) at their first
+   * multiple >= L, the others pending until the sieve reaches their square. (A method of its own, as
+   * crossOff: V8 compiles run() in each thread, and its time grows faster than the function.)
+   */
+  private preparePass(L: bigint, sqrtL: number, sqrtEnd: number, numSegs: number): void {
+    this.nSmall.fill(0);
+    this.nMed.fill(0);
+    this.nPend = 0;
+    // Buckets are sized by the largest hop of the largest prime (10q + 10 on the mod-210 wheel).
+    const qMax = Math.floor(sqrtEnd / 30);
+    let nb = 4;
+    while (nb < Math.ceil((11 * qMax + 16) / SEG) + 2) nb *= 2;
+    this.resetBuckets(nb);
+
+    // Sieving primes: (PRESIEVE_MAX, sqrtEnd]. Those <= sqrtL start at their first multiple >= L, the
+    // others at their square (pending, activated when the sieve gets there).
+    const lastDirect = Math.min(sqrtL, sqrtEnd);
+    const batch = this.batch;
+    const state = { byte: 0, bits: 0 };
+    // Those up to lastDirect (below BIG_LIMIT) are set up in WebAssembly, a slice of the bitmap at a time
+    const sEnd = Math.min(lastDirect, SMALL_LIMIT - 1);
+    if (sEnd > PRESIEVE_MAX) this.setupTables('small', PRESIEVE_MAX + 1, sEnd, L);
+    const mEnd = Math.min(lastDirect, BIG_LIMIT - 1);
+    if (mEnd >= SMALL_LIMIT) this.setupTables('medium', Math.max(SMALL_LIMIT, PRESIEVE_MAX + 1), mEnd, L);
+    if (lastDirect >= BIG_LIMIT) this.setupBig(Math.max(BIG_LIMIT, PRESIEVE_MAX + 1), lastDirect, L, numSegs);
+    if (sqrtEnd > lastDirect) {
+      batchFrom(state, Math.max(lastDirect + 1, PRESIEVE_MAX + 1));
+      for (;;) {
+        const m = primeBatch(state, sqrtEnd, batch);
+        for (let j = 0; j < m; j++) this.addPending(batch[j]!);
+        if (m < batch.length) break;
+      }
+    }
+  }
+
+  /**
    * Segment s (bytes [S, S + segLen) of the pass) crossed off: block by block the pre-sieve (copies of
    * the patterns of the primes to 163) and the small primes, then the medium ones (below MED_SPLIT in
    * windows of MED_WINDOW bytes), then the big ones' bucket. Its own method, not part of run(): V8's
@@ -501,35 +537,7 @@ export class Engine {
     const sqrtL = Number(isqrt(L));
     const numSegs = Math.ceil(nBytes / SEG);
 
-    this.nSmall.fill(0);
-    this.nMed.fill(0);
-    this.nPend = 0;
-    // Buckets are sized by the largest hop of the largest prime (10q + 10 on the mod-210 wheel).
-    const qMax = Math.floor(sqrtEnd / 30);
-    let nb = 4;
-    while (nb < Math.ceil((11 * qMax + 16) / SEG) + 2) nb *= 2;
-    this.resetBuckets(nb);
-
-
-    // Sieving primes: (PRESIEVE_MAX, sqrtEnd]. Those <= sqrtL start at their first multiple >= L, the
-    // others at their square (pending, activated when the sieve gets there).
-    const lastDirect = Math.min(sqrtL, sqrtEnd);
-    const batch = this.batch;
-    const state = { byte: 0, bits: 0 };
-    // Those up to lastDirect (below BIG_LIMIT) are set up in WebAssembly, a slice of the bitmap at a time
-    const sEnd = Math.min(lastDirect, SMALL_LIMIT - 1);
-    if (sEnd > PRESIEVE_MAX) this.setupTables('small', PRESIEVE_MAX + 1, sEnd, L);
-    const mEnd = Math.min(lastDirect, BIG_LIMIT - 1);
-    if (mEnd >= SMALL_LIMIT) this.setupTables('medium', Math.max(SMALL_LIMIT, PRESIEVE_MAX + 1), mEnd, L);
-    if (lastDirect >= BIG_LIMIT) this.setupBig(Math.max(BIG_LIMIT, PRESIEVE_MAX + 1), lastDirect, L, numSegs);
-    if (sqrtEnd > lastDirect) {
-      batchFrom(state, Math.max(lastDirect + 1, PRESIEVE_MAX + 1));
-      for (;;) {
-        const m = primeBatch(state, sqrtEnd, batch);
-        for (let j = 0; j < m; j++) this.addPending(batch[j]!);
-        if (m < batch.length) break;
-      }
-    }
+    this.preparePass(L, sqrtL, sqrtEnd, numSegs);
 
     // Pending primes: first hit at p^2.
     let pendPos = 0;
