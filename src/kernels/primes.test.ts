@@ -273,8 +273,9 @@ describe('listPrimes', () => {
   };
 
   it("count mode's largest gap equals list mode's on ranges of many words and segments (the gap scans' word skipping)", () => {
-    // count mode finds gaps by scanning for zero bytes, half-words and words once the largest is 60,
-    // 120 and 240 (collect.ts); list mode writes every gap: the two must agree, ties to the first
+    // count mode looks at every gap only until the largest is 60, then only at runs of zero bytes long
+    // enough to hold a larger one (collect.ts, wasm.ts gapScan); list mode writes every gap: the two
+    // must agree, ties to the first
     const wide = fc
       .tuple(fc.integer({ min: 1, max: 44 }), fc.bigInt({ min: 0n, max: MAX }), fc.integer({ min: 0, max: 40_000_000 }))
       .map(([bits, x, width]) => {

@@ -382,7 +382,6 @@ export class Engine {
     }
   }
 
-  /** First multiples >= L of the primes in [from, to] (all >= BIG_LIMIT, p^2 <= L), into the buckets. */
   /**
    * Hands the sieving primes in [from, to] to a WebAssembly set-up (setupBig, setupMedium) in slices of
    * the bitmap copied to SCRATCH: fill(k0, nWords) for each slice of 64-bit words from byte k0.
@@ -406,6 +405,7 @@ export class Engine {
     }
   }
 
+  /** First multiples >= L of the primes in [from, to] (all >= BIG_LIMIT, p^2 <= L), into the buckets. */
   private setupBig(from: number, to: number, L: bigint, numSegs: number): void {
     this.slices(from, to, (k0, nWords, bytes) => {
       this.reserve(8 * bytes);
