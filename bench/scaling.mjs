@@ -22,11 +22,17 @@ const OUT = process.env.OUT ?? null;
 /** BARE=0 leaves out the bare-threads pass (bench/weak-scaling.mjs measures the kernel's own scaling better). */
 const BARE = process.env.BARE !== '0';
 
-/** Wall seconds from spawn to exit, and the last line of stdout (bramble's --json summary). */
+/**
+ * Wall seconds from spawn to exit, CPU seconds (user + system, from bash's `times`: the command and its
+ * threads, V8's compiler and collector threads included), and the last line of stdout (bramble's --json
+ * summary). At one slot, CPU above wall is work that ran beside the sieve on idle cores (a V8
+ * recompilation that deoptimised and recompiled Engine.run took 0.25 s of it): at N slots every core is
+ * busy and that work is paid in full.
+ */
 function timed(cmd, args) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bash', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => (out += d));
@@ -34,8 +40,11 @@ function timed(cmd, args) {
     c.on('error', reject);
     c.on('exit', (code) => {
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      // `times`: the shell's user and system time, then its children's (the last line)
+      const tm = [...err.matchAll(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/g)].pop();
+      const cpu = tm ? 60 * Number(tm[1]) + Number(tm[2]) + 60 * Number(tm[3]) + Number(tm[4]) : NaN;
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-400)}`));
-      else resolve({ wall, out });
+      else resolve({ wall, cpu, out });
     });
   });
 }
@@ -49,7 +58,7 @@ function bare(n) {
 export async function run({ log = console.log } = {}) {
   const have = spawnSync('primesieve', ['--version']).status === 0;
   if (!have) throw new Error('primesieve is not installed (apt-get install primesieve-bin): the yardstick of this benchmark');
-  const t = Object.fromEntries(SLOTS.map((n) => [n, { ours: [], theirs: [], bare: null }]));
+  const t = Object.fromEntries(SLOTS.map((n) => [n, { ours: [], theirs: [], oursCpu: [], theirsCpu: [], bare: null }]));
   const save = () => OUT && writeFileSync(path.join(OUT, 'scaling.json'), JSON.stringify({ end: String(END), cores, runs: RUNS, t }, null, 1));
   let count = null;
   for (let i = 0; i < RUNS; i++) {
@@ -62,7 +71,9 @@ export async function run({ log = console.log } = {}) {
       count = j.count;
       t[n].theirs.push(p.wall);
       t[n].ours.push(o.wall);
-      log(`  run ${i + 1} N=${n}: primesieve ${p.wall.toFixed(2)} s, bramble ${o.wall.toFixed(2)} s (its job ${j.seconds} s)`);
+      t[n].theirsCpu.push(p.cpu);
+      t[n].oursCpu.push(o.cpu);
+      log(`  run ${i + 1} N=${n}: primesieve ${p.wall.toFixed(2)} s (CPU ${p.cpu.toFixed(2)} s), bramble ${o.wall.toFixed(2)} s (CPU ${o.cpu.toFixed(2)} s, its job ${j.seconds} s)`);
       save();
     }
   }
@@ -78,7 +89,7 @@ export async function run({ log = console.log } = {}) {
     const theirs = m(one, 'theirs') / m(n, 'theirs');
     const bareUp = BARE ? t[one].bare / t[n].bare : NaN;
     return { name: `primes [0, ${END}] speed-up ${one} -> ${n} slots`, ours, yardstick: theirs, ratio: ours / theirs,
-      unit: `speed-up; yardstick: primesieve -t${one} / -t${n}; bramble ${m(n, 'ours').toFixed(2)} s vs primesieve ${m(n, 'theirs').toFixed(2)} s (${(m(n, 'ours') / m(n, 'theirs')).toFixed(2)}x), ${BARE ? `bare kernel threads ${t[n].bare.toFixed(2)} s (speed-up ${bareUp.toFixed(2)}); ` : ''}${count} primes, median of ${RUNS}` };
+      unit: `speed-up; yardstick: primesieve -t${one} / -t${n}; bramble ${m(n, 'ours').toFixed(2)} s (CPU ${m(n, 'oursCpu').toFixed(2)} s) vs primesieve ${m(n, 'theirs').toFixed(2)} s (CPU ${m(n, 'theirsCpu').toFixed(2)} s) (${(m(n, 'ours') / m(n, 'theirs')).toFixed(2)}x), ${BARE ? `bare kernel threads ${t[n].bare.toFixed(2)} s (speed-up ${bareUp.toFixed(2)}); ` : ''}${count} primes, median of ${RUNS}` };
   });
 }
 
