@@ -279,6 +279,28 @@ describe('Ledger', () => {
     expect(rows.every((r, k) => k === 0 || r.index === rows[k - 1]!.index + rows[k - 1]!.span)).toBe(true);
   });
 
+  it("shares a job's tail among the workers' slots, not a head-side helper's (the Life coordinator)", () => {
+    const clock = new ManualClock(0);
+    const ledger = new Ledger({ clock, journal: new MemoryJournal(), signer: new TestSigner(), leaseMs: 60_000, speculate: false });
+    ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 59n, chunk: 1n, chunks: 60, chunkMs: 2000, priority: 0, maxAttempts: 3 });
+    ledger.registerWorker('helper', 1, { retries: false });
+    ledger.registerWorker('w', 2);
+    const [a] = ledger.lease('w', 1);
+    ledger.complete([done(a!.token, a!.index, 'w', 1, 1)]);
+    // 2000 ms a chunk of 1 ms: as many as the tail allows, at least 3 leases for each of w's 2 slots
+    // in the 59 chunks left: 59 / 6 = 9 (counting the helper's slot too it was 59 / 9 = 6)
+    const [b] = ledger.lease('w', 1);
+    expect(b!.span).toBe(4); // grown at most 4x a step
+    ledger.complete([done(b!.token, b!.index, 'w', 4, 4)]);
+    const [c] = ledger.lease('w', 1);
+    expect(c!.span).toBe(Math.floor(55 / 6));
+    // a helper leaving changes nothing; a worker leaving shrinks the share
+    ledger.releaseWorker('helper', 'drained');
+    ledger.complete([done(c!.token, c!.index, 'w', c!.span, c!.span)]);
+    const [d] = ledger.lease('w', 1);
+    expect(d!.span).toBe(Math.floor((55 - c!.span) / 6));
+  });
+
   it('bounds a hoarder by slots, then by its own measured speed (issue 17, item 18)', () => {
     const { ledger, clock } = setup(1000, { speculate: true, leaseMs: 60_000 });
     ledger.registerWorker('hoarder', 1);

@@ -543,9 +543,20 @@ export class Ledger {
    */
   registerWorker(worker: string, slots = 1, o: { retries?: boolean } = {}): void {
     this.silent.delete(worker);
+    const n = Math.max(1, slots);
+    const before = this.sharedSlots(worker);
     if (o.retries === false) this.noRetries.add(worker);
-    this.slotTotal += Math.max(1, slots) - (this.slots.get(worker) ?? 0);
-    this.slots.set(worker, Math.max(1, slots));
+    this.slots.set(worker, n);
+    this.slotTotal += this.sharedSlots(worker) - before;
+  }
+
+  /**
+   * The slots of a worker that share a job's tail (spanFor): none for a head-side helper, which takes
+   * only its own jobs' chunks (the Life coordinator is registered in every head: counted, it made a
+   * two-slot run's tail leases a third smaller than its two slots needed).
+   */
+  private sharedSlots(worker: string): number {
+    return this.noRetries.has(worker) ? 0 : (this.slots.get(worker) ?? 0);
   }
 
   private totalSlots(): number {
@@ -557,7 +568,7 @@ export class Ledger {
    * leases count as failed attempts (a chunk that kills every worker ends in quarantine).
    */
   releaseWorker(worker: string, reason: 'lost' | 'drained'): Lease[] {
-    this.slotTotal -= this.slots.get(worker) ?? 0;
+    this.slotTotal -= this.sharedSlots(worker);
     this.slots.delete(worker);
     this.noRetries.delete(worker);
     this.silent.delete(worker);
