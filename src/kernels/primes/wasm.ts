@@ -419,6 +419,42 @@ function fBucket() {
 }
 
 /**
+ * The walk of setupBig and fSetup over the bitmap slice in SCRATCH (nWords 64-bit words, byte k holding
+ * the primes 30 (k0 + k) + WHEEL[b]): for each prime, q and rc (its byte and bit), then `each`.
+ * Locals named i, bits, j, q, rc; params nWords, k0.
+ */
+function bitmapWalk(L: Record<string, number>, each: Code): Code {
+  const g = (n: string) => get(L[n]!);
+  return [
+    set(L.i!, i32(0)),
+    block(
+      loop(
+        brIf(1, w.geU(g('i'), g('nWords'))),
+        // the two 32-bit halves of the 64-bit word
+        ...[0, 4].map(
+          (half): Code => [
+            set(L.bits!, load(add(shl(g('i'), i32(3)), i32(half)), SCRATCH)),
+            block(
+              loop(
+                brIf(1, w.eqz(g('bits'))),
+                set(L.j!, w.ctz(g('bits'))),
+                set(L.bits!, and(g('bits'), sub(g('bits'), i32(1)))),
+                set(L.q!, add(add(add(g('k0'), shl(g('i'), i32(3))), i32(half)), shrU(g('j'), i32(3)))),
+                set(L.rc!, and(g('j'), i32(7))),
+                each,
+                br(0),
+              ),
+            ),
+          ],
+        ),
+        set(L.i!, add(g('i'), i32(1))),
+        br(0),
+      ),
+    ),
+  ];
+}
+
+/**
  * First multiples >= L of the primes in the bitmap words at SCRATCH (nWords 64-bit words; bit j of word i
  * is the number 30 * (k0 + 8i + (j >> 3)) + WHEEL[j & 7]), pushed into the buckets when they fall in
  * the pass (segment < numSegs). L is a u64. Returns the number of entries added.
@@ -427,7 +463,7 @@ function fSetupBig() {
   const p = ['nWords', 'k0', 'numSegs'];
   const pl = ['L'];
   const l = ['i', 'bits', 'j', 'q', 'rc', 'd0i', 'st', 'db', 'seg', 'v', 'tb', 'h', 'nb', 'count', 'ws', 'nbm'];
-  const ll = ['p', 'r', 'd0', 'd'];
+  const ll = ['p', 'm', 'r', 'd0', 'd'];
   const L = names([...p, ...pl], [...l, ...ll]);
   const g = (n: string) => get(L[n]!);
   const { i64Add, i64Sub, i64Mul, i64RemU, i64DivU, i64ExtendU } = w;
@@ -438,45 +474,25 @@ function fSetupBig() {
     locals: [...l.map(() => T.i32), ...ll.map(() => T.i64)],
     body: [
       set(L.nbm!, load(i32(0), G_NBMASK)),
-      set(L.i!, i32(0)),
-      block(
-        loop(
-          brIf(1, w.geU(g('i'), g('nWords'))),
-          // Two 32-bit halves of the 64-bit word.
-          ...[0, 4].map(
-            (half): Code => [
-              set(L.bits!, load(add(shl(g('i'), i32(3)), i32(half)), SCRATCH)),
-              block(
-                loop(
-                  brIf(1, w.eqz(g('bits'))),
-                  set(L.j!, w.ctz(g('bits'))),
-                  set(L.bits!, and(g('bits'), sub(g('bits'), i32(1)))),
-                  set(L.q!, add(add(add(g('k0'), shl(g('i'), i32(3))), i32(half)), shrU(g('j'), i32(3)))),
-                  set(L.rc!, and(g('j'), i32(7))),
-                  set(L.p!, i64Add(i64Mul(i64ExtendU(g('q')), w.i64(30)), i64ExtendU(load8(g('rc'), T_WHEEL8)))),
-                  set(L.r!, i64RemU(g('L'), g('p'))),
-                  set(L.d0!, w.select(w.i64(0), i64Sub(g('p'), g('r')), w.i64Eqz(g('r')))),
-                  // the multiplier of the first multiple >= L, moved up to the next one prime to 210
-                  set(L.d0i!, w.wrap(w.i64RemU(i64Add(i64DivU(g('L'), g('p')), i64ExtendU(w.i64Ne(g('r'), w.i64(0)))), w.i64(210)))),
-                  set(L.st!, w.load16(shl(g('d0i'), i32(1)), T_NEXT210)),
-                  set(L.d!, i64Add(g('d0'), i64Mul(i64ExtendU(and(g('st'), i32(15))), g('p')))),
-                  set(L.db!, w.wrap(i64DivU(g('d'), w.i64(30)))),
-                  set(L.seg!, shrU(g('db'), i32(SEG_BITS))),
-                  w.if(w.ltU(g('seg'), g('numSegs')), [
-                    set(L.ws!, add(mul(g('rc'), i32(48)), shrU(g('st'), i32(4)))),
-                    set(L.v!, or(and(g('db'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
-                    push(L),
-                    set(L.count!, add(g('count'), i32(1))),
-                  ]),
-                  br(0),
-                ),
-              ),
-            ],
-          ),
-          set(L.i!, add(g('i'), i32(1))),
-          br(0),
-        ),
-      ),
+      bitmapWalk(L, [
+        set(L.p!, i64Add(i64Mul(i64ExtendU(g('q')), w.i64(30)), i64ExtendU(load8(g('rc'), T_WHEEL8)))),
+        // L = m p + r: the first multiple >= L is L + d0 = (m + (r > 0)) p
+        set(L.m!, i64DivU(g('L'), g('p'))),
+        set(L.r!, i64Sub(g('L'), i64Mul(g('m'), g('p')))),
+        set(L.d0!, w.select(w.i64(0), i64Sub(g('p'), g('r')), w.i64Eqz(g('r')))),
+        // the multiplier of the first multiple >= L, moved up to the next one prime to 210
+        set(L.d0i!, w.wrap(i64RemU(i64Add(g('m'), i64ExtendU(w.i64Ne(g('r'), w.i64(0)))), w.i64(210)))),
+        set(L.st!, w.load16(shl(g('d0i'), i32(1)), T_NEXT210)),
+        set(L.d!, i64Add(g('d0'), i64Mul(i64ExtendU(and(g('st'), i32(15))), g('p')))),
+        set(L.db!, w.wrap(i64DivU(g('d'), w.i64(30)))),
+        set(L.seg!, shrU(g('db'), i32(SEG_BITS))),
+        w.if(w.ltU(g('seg'), g('numSegs')), [
+          set(L.ws!, add(mul(g('rc'), i32(48)), shrU(g('st'), i32(4)))),
+          set(L.v!, or(and(g('db'), i32(SEG_MASK)), shl(g('ws'), i32(SEG_BITS)))),
+          push(L),
+          set(L.count!, add(g('count'), i32(1))),
+        ]),
+      ]),
       g('count'),
     ],
   };
@@ -519,45 +535,23 @@ function fSetup(kind: 'small' | 'medium') {
     params: [T.i32, T.i32, T.i64],
     results: [],
     locals: [...l.map(() => T.i32), ...ll.map(() => T.i64)],
-    body: [
-      block(
-        loop(
-          brIf(1, w.geU(g('i'), g('nWords'))),
-          ...[0, 4].map(
-            (half): Code => [
-              to('bits', load(add(shl(g('i'), i32(3)), i32(half)), SCRATCH)),
-              block(
-                loop(
-                  brIf(1, w.eqz(g('bits'))),
-                  to('j', w.ctz(g('bits'))),
-                  to('bits', and(g('bits'), sub(g('bits'), i32(1)))),
-                  to('q', add(add(add(g('k0'), shl(g('i'), i32(3))), i32(half)), shrU(g('j'), i32(3)))),
-                  to('rc', and(g('j'), i32(7))),
-                  to('p', add(mul(g('q'), i32(30)), load8(g('rc'), T_WHEEL8))),
-                  // L = m p + r: the first multiple >= L is L + d0 = (m + (r > 0)) p
-                  to('m', w.i64DivU(g('L'), I64(g('p')))),
-                  to('r', w.i64Sub(g('L'), w.i64Mul(g('m'), I64(g('p'))))),
-                  to('d0', w.select(i32(0), sub(g('p'), w.wrap(g('r'))), w.i64Eqz(g('r')))),
-                  to('mi', w.wrap(w.i64RemU(w.i64Add(g('m'), I64(w.i64Ne(g('r'), w.i64(0)))), w.i64(modulus)))),
-                  place,
-                  to('n', load(shl(g('tbl'), i32(2)), counts)),
-                  w.if(w.geU(g('n'), i32(cap)), [0x00]), // a table full: cannot happen (the caps have room), trap
-                  store(shl(g('tbl'), i32(2)), add(g('n'), i32(1)), counts),
-                  to('at', add(add(mul(g('tbl'), i32(16 * cap)), shl(g('n'), i32(4))), i32(table))),
-                  store(g('at'), g('p')),
-                  store(g('at'), g('q'), 4),
-                  store(g('at'), w.divU(g('d0'), i32(30)), 8),
-                  store(g('at'), g('st'), 12),
-                  br(0),
-                ),
-              ),
-            ],
-          ),
-          to('i', add(g('i'), i32(1))),
-          br(0),
-        ),
-      ),
-    ],
+    body: bitmapWalk(L, [
+      to('p', add(mul(g('q'), i32(30)), load8(g('rc'), T_WHEEL8))),
+      // L = m p + r: the first multiple >= L is L + d0 = (m + (r > 0)) p
+      to('m', w.i64DivU(g('L'), I64(g('p')))),
+      to('r', w.i64Sub(g('L'), w.i64Mul(g('m'), I64(g('p'))))),
+      to('d0', w.select(i32(0), sub(g('p'), w.wrap(g('r'))), w.i64Eqz(g('r')))),
+      to('mi', w.wrap(w.i64RemU(w.i64Add(g('m'), I64(w.i64Ne(g('r'), w.i64(0)))), w.i64(modulus)))),
+      place,
+      to('n', load(shl(g('tbl'), i32(2)), counts)),
+      w.if(w.geU(g('n'), i32(cap)), [0x00]), // a table full: cannot happen (the caps have room), trap
+      store(shl(g('tbl'), i32(2)), add(g('n'), i32(1)), counts),
+      to('at', add(add(mul(g('tbl'), i32(16 * cap)), shl(g('n'), i32(4))), i32(table))),
+      store(g('at'), g('p')),
+      store(g('at'), g('q'), 4),
+      store(g('at'), w.divU(g('d0'), i32(30)), 8),
+      store(g('at'), g('st'), 12),
+    ]),
   };
 }
 
