@@ -3,8 +3,9 @@
 // at once, each sieving its own range of WIDTH numbers above BASE with one thread, against one alone;
 // the same with `primesieve -t1`. T(N) / T(1) is 1 on a machine whose cores do not share a bottleneck
 // (caches, memory bandwidth, clock); a kernel with a larger working set loses more as N grows.
-// VARIANTS='default;BRAMBLE_PRIMES_PRESIEVE=4;NODE_FLAGS=--no-liftoff' sets the kernel's benchmark knobs
-// (primes/wasm.ts) or node's flags per row.
+// VARIANTS='default;BRAMBLE_PRIMES_PRESIEVE=4;NODE_FLAGS=--no-liftoff;threads' sets the kernel's benchmark knobs
+// (primes/wasm.ts) or node's flags per row; `threads` runs the N sieves as worker threads of one process
+// (as bramble's slots run) instead of N processes, and prints each thread's spread.
 //   npm run build && N=1,2 RUNS=3 node bench/weak-scaling.mjs
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -27,15 +28,40 @@ function one(cmd, args, env) {
   });
 }
 
+/** A variant's environment (NAME=value, comma-separated; the word `threads` is not one) and node flags (NODE_FLAGS). */
+function knobs(variant) {
+  const env = Object.fromEntries(variant === 'default' ? [] : variant.split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return { env, flags: env.NODE_FLAGS ? env.NODE_FLAGS.split(' ') : [] };
+}
+
+/**
+ * The `threads` variants: the same n sieves as worker threads of one Node process (as bramble's slots
+ * run), each warmed up, started together; one line per thread (its kernel seconds and count). Against
+ * n processes this shows what the threads of one process share: V8's platform threads (compilers,
+ * collector), the allocator, the address space.
+ */
+async function threads(n, variant) {
+  const { env, flags } = knobs(variant);
+  const parts = Array.from({ length: n }, (_, i) => [String(BASE + BigInt(i) * WIDTH), String(BASE + BigInt(i + 1) * WIDTH - 1n)]);
+  const code = `const { Worker } = require('node:worker_threads');
+    const body = "const { parentPort, workerData } = require('node:worker_threads'); import(workerData.url).then(({ countPrimes }) => { countPrimes(0n, 10n ** 6n); parentPort.postMessage('ready'); parentPort.once('message', () => { const t = performance.now(); const c = countPrimes(BigInt(workerData.a), BigInt(workerData.b)).count; parentPort.postMessage((performance.now() - t) / 1000 + ' ' + c); }); });";
+    const ws = ${JSON.stringify(parts)}.map(([a, b]) => new Worker(body, { eval: true, workerData: { url: ${JSON.stringify(kernel)}, a, b } }));
+    Promise.all(ws.map((w) => new Promise((r) => w.once('message', r)))).then(() => Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })))).then((lines) => { console.log(lines.join('\\n')); process.exit(0); });`;
+  const out = await one(process.execPath, [...flags, '-e', code], env);
+  const lines = out.split('\n');
+  const ts = lines.map((l) => Number(l.split(' ')[0])).sort((x, y) => x - y);
+  if (n > 1) console.log(`    ${variant} n=${n}: thread seconds min ${ts[0].toFixed(3)} median ${median(ts).toFixed(3)} max ${ts.at(-1).toFixed(3)}`);
+  return lines;
+}
+
 /** Seconds until the last of n concurrent sieves is done (the kernel's own time, or primesieve's wall time). */
 async function batch(n, variant) {
   const t0 = performance.now();
-  const outs = await Promise.all(Array.from({ length: n }, (_, i) => {
+  const outs = variant.split(',').includes('threads') ? await threads(n, variant) : await Promise.all(Array.from({ length: n }, (_, i) => {
     const a = BASE + BigInt(i) * WIDTH;
     const b = a + WIDTH - 1n;
     if (variant === 'primesieve') return one('primesieve', [String(a), String(b), '-c', '-t1', '--no-status']);
-    const env = Object.fromEntries(variant === 'default' ? [] : variant.split(',').map((kv) => kv.split('=')));
-    const flags = env.NODE_FLAGS ? env.NODE_FLAGS.split(' ') : [];
+    const { env, flags } = knobs(variant);
     const code = `import(${JSON.stringify(kernel)}).then(({ countPrimes }) => { countPrimes(0n, 10n ** 6n); const t = performance.now(); const c = countPrimes(${a}n, ${b}n).count; console.log((performance.now() - t) / 1000, c); })`;
     return one(process.execPath, [...flags, '-e', code], env);
   }));
