@@ -194,8 +194,8 @@ async function memory() {
 }
 
 /** The machine's own ceiling: the same kernel in n bare worker threads, each [i * width, (i + 1) * width). */
-function rawThreads(n, width) {
-  return kernelThreads(Array.from({ length: n }, (_, i) => [BigInt(i) * BigInt(width), BigInt(i + 1) * BigInt(width) - 1n]));
+async function rawThreads(n, width) {
+  return (await kernelThreads(Array.from({ length: n }, (_, i) => [BigInt(i) * BigInt(width), BigInt(i + 1) * BigInt(width) - 1n]))).secs;
 }
 
 export async function scaling(runs) {

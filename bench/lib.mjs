@@ -30,19 +30,20 @@ export function freePort() {
 
 /**
  * The primes kernel alone (dist/kernels/primes.js) in one bare worker thread per [a, b] of `parts`, no
- * bramble around it: each thread warms up, then all start at once; seconds from the start to the last
- * done. The machine's own ceiling for the kernel's scaling (bench/coordinator.mjs, bench/scaling.mjs).
+ * bramble around it: each thread warms up, then all start at once. `secs`: from the start to the last
+ * done; `each`: every thread's own sieve time and count. The machine's own ceiling for the kernel's
+ * scaling (bench/coordinator.mjs, bench/scaling.mjs; bench/weak-scaling.mjs's `threads` variants).
  */
 export async function kernelThreads(parts) {
   const url = new URL('../dist/kernels/primes.js', import.meta.url).href;
   const code = `const { parentPort, workerData } = require('node:worker_threads');
     import(workerData.url).then(({ countPrimes }) => { countPrimes(0n, 10n ** 6n); parentPort.postMessage('ready');
-      parentPort.once('message', () => { countPrimes(BigInt(workerData.a), BigInt(workerData.b)); parentPort.postMessage('done'); }); });`;
+      parentPort.once('message', () => { const t = performance.now(); const { count } = countPrimes(BigInt(workerData.a), BigInt(workerData.b)); parentPort.postMessage({ secs: (performance.now() - t) / 1000, count }); }); });`;
   const ws = parts.map(([a, b]) => new Worker(code, { eval: true, workerData: { url, a: String(a), b: String(b) } }));
   await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
   const t0 = performance.now();
-  await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })));
+  const each = await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })));
   const secs = (performance.now() - t0) / 1000;
   await Promise.all(ws.map((w) => w.terminate()));
-  return secs;
+  return { secs, each };
 }

@@ -50,9 +50,9 @@ function timed(cmd, args) {
 }
 
 /** The kernel alone in n bare threads, [0, END] split in n equal parts: seconds from go to the last done. */
-function bare(n) {
+async function bare(n) {
   const step = (END + 1n) / BigInt(n);
-  return kernelThreads(Array.from({ length: n }, (_, i) => [BigInt(i) * step, i === n - 1 ? END : BigInt(i + 1) * step - 1n]));
+  return (await kernelThreads(Array.from({ length: n }, (_, i) => [BigInt(i) * step, i === n - 1 ? END : BigInt(i + 1) * step - 1n]))).secs;
 }
 
 export async function run({ log = console.log } = {}) {

@@ -18,6 +18,7 @@ const BASE = BigInt(Number(process.env.BASE ?? 1e11));
 const WIDTH = BigInt(Number(process.env.WIDTH ?? 4e9));
 const VARIANTS = (process.env.VARIANTS ?? 'default').split(';');
 const kernel = new URL('../dist/kernels/primes.js', import.meta.url).href;
+const lib = new URL('./lib.mjs', import.meta.url).href;
 
 function one(cmd, args, env) {
   return new Promise((resolve, reject) => {
@@ -36,19 +37,15 @@ function knobs(variant) {
 
 /**
  * The `threads` variants: the same n sieves as worker threads of one Node process (as bramble's slots
- * run), each warmed up, started together; one line per thread (its kernel seconds and count). Against
- * n processes this shows what the threads of one process share: V8's platform threads (compilers,
- * collector), the allocator, the address space.
+ * run; bench/lib.mjs's kernelThreads in a process of their own, for the variant's flags and environment),
+ * one line per thread (its kernel seconds and count). Against n processes this shows what the threads
+ * of one process share: V8's platform threads (compilers, collector), the allocator, the address space.
  */
 async function threads(n, variant) {
   const { env, flags } = knobs(variant);
   const parts = Array.from({ length: n }, (_, i) => [String(BASE + BigInt(i) * WIDTH), String(BASE + BigInt(i + 1) * WIDTH - 1n)]);
-  const code = `const { Worker } = require('node:worker_threads');
-    const body = "const { parentPort, workerData } = require('node:worker_threads'); import(workerData.url).then(({ countPrimes }) => { countPrimes(0n, 10n ** 6n); parentPort.postMessage('ready'); parentPort.once('message', () => { const t = performance.now(); const c = countPrimes(BigInt(workerData.a), BigInt(workerData.b)).count; parentPort.postMessage((performance.now() - t) / 1000 + ' ' + c); }); });";
-    const ws = ${JSON.stringify(parts)}.map(([a, b]) => new Worker(body, { eval: true, workerData: { url: ${JSON.stringify(kernel)}, a, b } }));
-    Promise.all(ws.map((w) => new Promise((r) => w.once('message', r)))).then(() => Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })))).then((lines) => { console.log(lines.join('\\n')); process.exit(0); });`;
-  const out = await one(process.execPath, [...flags, '-e', code], env);
-  const lines = out.split('\n');
+  const code = `import(${JSON.stringify(lib)}).then(({ kernelThreads }) => kernelThreads(${JSON.stringify(parts)})).then(({ each }) => console.log(each.map((e) => e.secs + ' ' + e.count).join('\\n')));`;
+  const lines = (await one(process.execPath, [...flags, '-e', code], env)).split('\n');
   const ts = lines.map((l) => Number(l.split(' ')[0])).sort((x, y) => x - y);
   if (n > 1) console.log(`    ${variant} n=${n}: thread seconds min ${ts[0].toFixed(3)} median ${median(ts).toFixed(3)} max ${ts.at(-1).toFixed(3)}`);
   return lines;
