@@ -6,6 +6,7 @@
  * (rle.ts) reads the text again, with its exact error and line and column.
  */
 import { assemble, T, w } from './primes/asm.js';
+import { popcountFunction } from './life/popcount-kernel.js';
 import { wasmApi, type WasmApi, type WasmMemory, type WasmModule } from './wasm/module.js';
 
 /** Memory: bytes 8-15 a scratch word, 16-55 the loop's state, the byte classes at TABLE, the body at IN. */
@@ -185,28 +186,19 @@ const body = [
   w.i32(0),
 ];
 
-/** Live cells in n words from p. */
-const popcount = [
-  w.block(w.loop(w.brIf(1, w.eqz(w.get(1))), w.set(2, w.add(w.get(2), w.popcnt(w.load(w.get(0))))), w.set(0, w.add(w.get(0), w.i32(4))), w.set(1, w.sub(w.get(1), w.i32(1))), w.br(0))),
-  w.get(2),
-];
+type Exports = Record<'runs', (...a: number[]) => number>;
+/** The compiled module; null once compiling failed (the JavaScript parser reads every pattern then). */
+let module: WasmModule | null | undefined;
 
-type Exports = Record<'runs' | 'popcount', (...a: number[]) => number>;
-let module: WasmModule | null = null;
-
-function instance(api: WasmApi, mem: WasmMemory): Exports {
-  if (module === null) {
-    const bytes = assemble(
-      [
-        { name: 'runs', params: [T.i32, T.i32, T.i32, T.i32, T.i32, T.i32], results: [T.i32], locals: LOCALS, body },
-        { name: 'popcount', params: [T.i32, T.i32], results: [T.i32], locals: [T.i32], body: popcount },
-      ],
-      1,
-      65536,
-    );
-    module = new api.Module(bytes);
+function instance(api: WasmApi, mem: WasmMemory): Exports | null {
+  if (module === undefined) {
+    try {
+      module = new api.Module(assemble([{ name: 'runs', params: [T.i32, T.i32, T.i32, T.i32, T.i32, T.i32], results: [T.i32], locals: LOCALS, body }], 1, 65536));
+    } catch {
+      module = null;
+    }
   }
-  return new api.Instance(module, { env: { mem } }).exports as Exports;
+  return module === null ? null : (new api.Instance(module, { env: { mem } }).exports as Exports);
 }
 
 /**
@@ -228,6 +220,8 @@ export function readRunsFast(body: string, width: number, height: number): { bit
   const { read, written } = new TextEncoder().encodeInto(body, new Uint8Array(mem.buffer, IN, body.length));
   if (read !== body.length) return null;
   const x = instance(api, mem);
+  const popcount = popcountFunction(mem);
+  if (x === null || popcount === null) return null;
   // the state before the first run: row 0, x 0, its first word (SCRATCH for an empty pattern)
   const i32 = new Int32Array(mem.buffer, 0, 16);
   i32[S_BASE / 4] = out;
@@ -239,5 +233,5 @@ export function readRunsFast(body: string, width: number, height: number): { bit
   for (let p = IN; r === 0 && p < IN + written; p += CALL_BYTES) r = x.runs(p, Math.min(p + CALL_BYTES, IN + written), out, rw, width, height);
   // a fallback, or a count with no state after it at the end
   if (r === 1 || (r === 0 && i32[S_HAS / 4] !== 0)) return null;
-  return { bits: new Uint32Array(mem.buffer.slice(out, bytes)), population: x.popcount(out, rw * height) };
+  return { bits: new Uint32Array(mem.buffer.slice(out, bytes)), population: popcount(out, rw * 4, rw >>> 1, rw & 1, height) };
 }
