@@ -42,7 +42,7 @@ export function patternRow(width: number, height: number, pattern: RlePattern, y
   const sh = ox & 31;
   const base = py * pw;
   if (sh === 0) {
-    // word-aligned (a pattern as wide as the grid): the row copied natively
+    // word-aligned (an offset that is a multiple of 32, as for a pattern as wide as the grid): the row copied natively
     out.set(pattern.bits.subarray(base, base + Math.min(pw, rowWords - w0)), w0);
     return;
   }
@@ -50,7 +50,7 @@ export function patternRow(width: number, height: number, pattern: RlePattern, y
     const v = pattern.bits[base + w] as number;
     if (v === 0) continue;
     out[w0 + w] = (out[w0 + w] as number) | (v << sh);
-    if (sh !== 0 && w0 + w + 1 < rowWords) out[w0 + w + 1] = (out[w0 + w + 1] as number) | (v >>> (32 - sh));
+    if (w0 + w + 1 < rowWords) out[w0 + w + 1] = (out[w0 + w + 1] as number) | (v >>> (32 - sh));
   }
 }
 
