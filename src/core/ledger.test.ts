@@ -143,7 +143,7 @@ describe('Ledger', () => {
   it('gives a failed chunk back to the only worker, a head-side helper (the Life coordinator) registered beside it', () => {
     const { ledger } = setup(2, { maxAttempts: 3 });
     ledger.registerWorker('w1');
-    ledger.registerWorker('life-coordinator', 1, { retries: false });
+    ledger.registerWorker('life-coordinator', 1, { helper: true });
     const [c0, c1] = ledger.lease('w1', 2);
     ledger.fail('w1', c0!.token, 'slot thread exited');
     expect(ledger.complete([done(c1!.token, 1)])).toEqual(['accepted']);
@@ -158,7 +158,7 @@ describe('Ledger', () => {
     const { ledger } = setup(1, { maxAttempts: 3 });
     ledger.registerWorker('w1');
     ledger.registerWorker('w2');
-    ledger.registerWorker('life-coordinator', 1, { retries: false });
+    ledger.registerWorker('life-coordinator', 1, { helper: true });
     for (let attempt = 1; attempt <= 3; attempt++) {
       const [l] = ledger.lease('life-coordinator', 1, (j) => j.id === 'j');
       expect(l?.attempt, `attempt ${attempt}`).toBe(attempt);
@@ -283,7 +283,7 @@ describe('Ledger', () => {
     const clock = new ManualClock(0);
     const ledger = new Ledger({ clock, journal: new MemoryJournal(), signer: new TestSigner(), leaseMs: 60_000, speculate: false });
     ledger.submit({ id: 'j', task: 'noop', params: {}, start: 0n, end: 59n, chunk: 1n, chunks: 60, chunkMs: 2000, priority: 0, maxAttempts: 3 });
-    ledger.registerWorker('helper', 1, { retries: false });
+    ledger.registerWorker('helper', 1, { helper: true });
     ledger.registerWorker('w', 2);
     const [a] = ledger.lease('w', 1);
     ledger.complete([done(a!.token, a!.index, 'w', 1, 1)]);

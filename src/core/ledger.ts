@@ -294,8 +294,8 @@ export class Ledger {
   readonly stats = { duplicates: 0, rejected: 0, expired: 0, accepted: 0, backups: 0, overdueBackups: 0, votes: 0, verified: 0, disagreements: 0, rechecked: 0 };
   /** Results outvoted per worker (issue 17, item 17); at MAX_STRIKES it gets no work until cleared. */
   private readonly strikes = new Map<string, number>();
-  /** Registered workers that never take a retried chunk (see registerWorker). */
-  private readonly noRetries = new Set<string>();
+  /** Head-side helpers (see registerWorker). */
+  private readonly helpers = new Set<string>();
   /** Workers caught disagreeing: every later result of theirs is compared with another worker's. */
   private readonly suspects = new Set<string>();
   private readonly random: () => number;
@@ -537,15 +537,16 @@ export class Ledger {
   // ---- workers ----
 
   /**
-   * A worker joined with `slots` slots (its share of a job's tail is sized by slots). A head-side
-   * helper that holds leases but never takes a retried chunk (the Life coordinator) passes
-   * `retries: false`: it does not count as another worker a failed chunk could go to.
+   * A worker joined with `slots` slots (its share of a job's tail is sized by slots). `helper: true`
+   * registers a head-side helper that takes only its own jobs' chunks (the Life coordinator, in every
+   * head): it is not another worker a failed chunk could wait for (it takes its own jobs' retries),
+   * and its slots do not share other jobs' tails (sharedSlots).
    */
-  registerWorker(worker: string, slots = 1, o: { retries?: boolean } = {}): void {
+  registerWorker(worker: string, slots = 1, o: { helper?: boolean } = {}): void {
     this.silent.delete(worker);
     const n = Math.max(1, slots);
     const before = this.sharedSlots(worker);
-    if (o.retries === false) this.noRetries.add(worker);
+    if (o.helper === true) this.helpers.add(worker);
     this.slots.set(worker, n);
     this.slotTotal += this.sharedSlots(worker) - before;
   }
@@ -556,7 +557,7 @@ export class Ledger {
    * two-slot run's tail leases a third smaller than its two slots needed).
    */
   private sharedSlots(worker: string): number {
-    return this.noRetries.has(worker) ? 0 : (this.slots.get(worker) ?? 0);
+    return this.helpers.has(worker) ? 0 : (this.slots.get(worker) ?? 0);
   }
 
   private totalSlots(): number {
@@ -570,7 +571,7 @@ export class Ledger {
   releaseWorker(worker: string, reason: 'lost' | 'drained'): Lease[] {
     this.slotTotal -= this.sharedSlots(worker);
     this.slots.delete(worker);
-    this.noRetries.delete(worker);
+    this.helpers.delete(worker);
     this.silent.delete(worker);
     const tokens = this.byWorker.get(worker);
     this.byWorker.delete(worker);
@@ -661,7 +662,7 @@ export class Ledger {
       // registered beside it, the chunk comes back to this one, or a failure hung the job). A head-side
       // helper (the Life coordinator) is the only taker of its jobs' chunks: it takes its own retries,
       // or a Life job that failed once with two workers connected waited for ever
-      if (f && f.workers.has(worker) && !this.noRetries.has(worker) && this.slots.size - this.noRetries.size > f.workers.size) continue;
+      if (f && f.workers.has(worker) && !this.helpers.has(worker) && this.slots.size - this.helpers.size > f.workers.size) continue;
       book.retry.splice(k, 1);
       return r;
     }

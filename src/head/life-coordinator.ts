@@ -182,7 +182,7 @@ export class LifeCoordinator implements LifeListener {
   private admitted: { ref: string; text: string } | null = null;
 
   constructor(private readonly o: LifeCoordinatorOptions) {
-    o.ledger.registerWorker(this.workerId, 1, { retries: false });
+    o.ledger.registerWorker(this.workerId, 1, { helper: true });
     mkdirSync(o.dir, { recursive: true });
     this.patternDir = path.join(o.dir, 'patterns');
     mkdirSync(this.patternDir, { recursive: true });
