@@ -272,7 +272,7 @@ describe('listPrimes', () => {
     expect(statsOnly(got)).toEqual(statsOf(want));
   };
 
-  it("count mode's largest gap equals list mode's on ranges of many words and segments (the gap scans' word skipping)", () => {
+  it("count mode's largest gap equals list mode's on ranges of many words and segments (the gap scan over runs of zero bytes)", () => {
     // count mode looks at every gap only until the largest is 60, then only at runs of zero bytes long
     // enough to hold a larger one (collect.ts, wasm.ts gapScan); list mode writes every gap: the two
     // must agree, ties to the first

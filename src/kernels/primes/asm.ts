@@ -1,7 +1,8 @@
 /**
- * Expression builders for the sieve: expressions are nested arrays of bytes, flattened into function
- * bodies. Enough for the sieve's loops (i32 / i64 / f64 arithmetic, loads and stores, v128 and,
- * structured control flow); the module itself is assembled by ../wasm/module.ts.
+ * Expression builders for the kernels' WebAssembly (the primes sieve, collatz/wasm.ts, rle-wasm.ts):
+ * expressions are nested arrays of bytes, flattened into function bodies. i32 / i64 / f64 arithmetic,
+ * loads and stores, the v128 and i8x16 operations the loops use, structured control flow; the module
+ * itself is assembled by ../wasm/module.ts.
  */
 import { ValType, assembleModule, sleb, uleb } from '../wasm/module.js';
 

@@ -65,8 +65,7 @@ export function countSegment(
   }
   let l = nWords - 1;
   while (b32[l] === 0) l--;
-  let last = 4 * l + 3;
-  while (b8[last] === 0) last--;
+  const last = 4 * l + lastByte(b32[l]!);
   // the byte of the last prime looked at, from which the scan goes on
   let from = 4 * f;
   if (st[ST_GAP]! < 60) from = gapsAll(b32, f, l, segBase, firstPos, st);
@@ -83,11 +82,16 @@ export function countSegment(
   st[ST_LAST] = segBase + 120 * l + highPos(b32[l]!);
 }
 
+/** The highest non-zero byte (0-3) of a non-zero word. */
+function lastByte(word: number): number {
+  return (31 - Math.clz32(word)) >>> 3;
+}
+
 /**
  * Every gap between the primes of words [f, l] while the largest is below 60 (a call's first segment
  * starts with none known). Returns the byte of the last prime looked at: once the largest gap reaches 60,
- * the end of the word it is in; the rest goes to the scan in WebAssembly, which needs a gap of 60 to pass
- * over most bytes unread.
+ * the highest non-zero byte of the word it is in (else the last byte of word l); the rest goes to the
+ * scan in WebAssembly, which needs a gap of 60 to pass over most bytes unread.
  */
 function gapsAll(b32: Int32Array, f: number, l: number, segBase: number, firstPos: number, st: Float64Array): number {
   let prev = firstPos;
@@ -108,7 +112,7 @@ function gapsAll(b32: Int32Array, f: number, l: number, segBase: number, firstPo
       }
       prev = pos;
     }
-    if (G >= 60 && word !== 0) return 4 * k + ((31 - Math.clz32(word)) >>> 3);
+    if (G >= 60) return 4 * k + lastByte(word);
   }
   return 4 * l + 3;
 }

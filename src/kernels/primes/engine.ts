@@ -439,11 +439,7 @@ export class Engine {
     while (nb < Math.ceil((11 * qMax + 16) / SEG) + 2) nb *= 2;
     this.resetBuckets(nb);
 
-    // Sieving primes: (PRESIEVE_MAX, sqrtEnd]. Those <= sqrtL start at their first multiple >= L, the
-    // others at their square (pending, activated when the sieve gets there).
     const lastDirect = Math.min(sqrtL, sqrtEnd);
-    const batch = this.batch;
-    const state = { byte: 0, bits: 0 };
     // Those up to lastDirect (below BIG_LIMIT) are set up in WebAssembly, a slice of the bitmap at a time
     const sEnd = Math.min(lastDirect, SMALL_LIMIT - 1);
     if (sEnd > PRESIEVE_MAX) this.setupTables('small', PRESIEVE_MAX + 1, sEnd, L);
@@ -451,6 +447,9 @@ export class Engine {
     if (mEnd >= SMALL_LIMIT) this.setupTables('medium', Math.max(SMALL_LIMIT, PRESIEVE_MAX + 1), mEnd, L);
     if (lastDirect >= BIG_LIMIT) this.setupBig(Math.max(BIG_LIMIT, PRESIEVE_MAX + 1), lastDirect, L, numSegs);
     if (sqrtEnd > lastDirect) {
+      // the others pending at their square, activated when the sieve gets there
+      const batch = this.batch;
+      const state = { byte: 0, bits: 0 };
       batchFrom(state, Math.max(lastDirect + 1, PRESIEVE_MAX + 1));
       for (;;) {
         const m = primeBatch(state, sqrtEnd, batch);

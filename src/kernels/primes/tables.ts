@@ -79,16 +79,6 @@ for (let t = 0; t < 210; t++) {
 export const INDEX210 = new Int8Array(210).fill(-1);
 W210.forEach((m, j) => (INDEX210[m] = j));
 
-/** INV210[r] = r^-1 mod 210 for r coprime to 210. */
-export const INV210 = new Uint8Array(210);
-for (const r of W210) for (const s of W210) if ((r * s) % 210 === 1) INV210[r] = s;
-
-/** INV30[r] = r^-1 mod 30 for r coprime to 30. */
-export const INV30 = new Uint8Array(30);
-for (let r = 1; r < 30; r++) {
-  for (let s = 1; s < 30; s++) if ((r * s) % 30 === 1) INV30[r] = s;
-}
-
 /** For t in [0, 30): the smallest element of WHEEL that is >= t, as [value, index]. */
 export const NEXT_WHEEL_VALUE = new Uint8Array(30);
 export const NEXT_WHEEL_INDEX = new Uint8Array(30);

@@ -4,9 +4,11 @@
  * does not, which makes these loops several times faster.
  *
  * Memory layout (bytes), all in one imported WebAssembly.Memory:
- *   TBL     wheel tables (tables.ts): WHEEL (8), the mod-210 wheel's STEP210 and NEXT210 (the loops of
- *           the small and medium primes have theirs as constants in the code)
- *   GLOB    free-list head of bucket blocks, bucket-count mask
+ *   TBL     wheel tables (tables.ts): WHEEL (8), the next wheel residue of each t < 30, the mod-210
+ *           wheel's STEP210 and NEXT210 (the loops of the small and medium primes have theirs as
+ *           constants in the code)
+ *   GLOB    free-list head of bucket blocks, bucket-count mask, gapScan's result, the lengths of the
+ *           small and medium tables while setupSmall / setupMedium fill them
  *   BUF     the segment (SEG bytes + padding)
  *   PAT[g]  pre-sieve pattern g: byte x is the pattern of global byte x (mod P_g), for x < P_g + BLOCK + 64
  *           (the segment is pre-sieved block by block, just before the small primes cross off that block)
@@ -37,9 +39,9 @@ const knob = (name: string, dflt: number, lo: number, hi: number): number => {
   if (!Number.isInteger(n) || n < lo || n > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}] (got ${v})`);
   return n;
 };
-const KNOBS_SET = typeof process !== 'undefined' && Boolean(process.env['BRAMBLE_PRIMES_SEG_BITS'] || process.env['BRAMBLE_PRIMES_PRESIEVE']);
 /** 16-19 tested (src/kernels/primes.test.ts passes with each). */
-export const SEG_BITS = knob('BRAMBLE_PRIMES_SEG_BITS', 19, 16, 19);
+const SEG_BITS_DEFAULT = 19;
+export const SEG_BITS = knob('BRAMBLE_PRIMES_SEG_BITS', SEG_BITS_DEFAULT, 16, SEG_BITS_DEFAULT);
 export const SEG = 1 << SEG_BITS;
 export const SEG_MASK = SEG - 1;
 /**
@@ -82,6 +84,8 @@ const ALL_PRESIEVE_GROUPS: readonly (readonly number[])[] = [
 export const PRESIEVE_GROUPS = ALL_PRESIEVE_GROUPS.slice(0, knob('BRAMBLE_PRIMES_PRESIEVE', ALL_PRESIEVE_GROUPS.length, 1, ALL_PRESIEVE_GROUPS.length));
 export const PRESIEVE_PRIMES: readonly number[] = PRESIEVE_GROUPS.flat();
 export const PRESIEVE_MAX = Math.max(...PRESIEVE_PRIMES);
+/** Whether a knob changed the layout: then the module the bundle carries does not fit it (sieveBytes). */
+const KNOBS_SET = SEG_BITS !== SEG_BITS_DEFAULT || PRESIEVE_GROUPS.length !== ALL_PRESIEVE_GROUPS.length;
 export const PERIODS: readonly number[] = PRESIEVE_GROUPS.map((g) => g.reduce((a, b) => a * b, 1));
 
 // Largest number of small / medium primes (primes below SMALL_LIMIT / BIG_LIMIT), with room to spare.
@@ -135,7 +139,6 @@ export const SCRATCH = align(HEADS + 8 * NB_MAX, 64);
 /** Big primes with q >= ONE_HIT_Q step at least 2q >= SEG bytes: one hit per segment at most. */
 export const ONE_HIT_Q = SEG / 2;
 export const POOL = align(SCRATCH + SCRATCH_BYTES + 64, BLOCK_BYTES);
-export { MAX_SMALL, MAX_MED };
 
 // ---------------------------------------------------------------- functions
 
@@ -252,7 +255,7 @@ function fSmall(rc: number) {
   for (let m = 0; m < 7; m++) inner = block(inner, sites[m]!);
   const turn = loop(inner, sites[7]!, set(L.j!, i32(0)), br(0));
   return {
-    name: `small${rc}`,
+    name: SMALL_NAMES[rc]!,
     params: p.map(() => T.i32),
     results: [],
     locals: l.map(() => T.i32),
@@ -322,7 +325,7 @@ function fMedium(rc: number) {
   for (let m = 0; m < 47; m++) inner = block(inner, sites[m]!);
   const turn = loop(inner, sites[47]!, set(L.j!, i32(0)), br(0));
   return {
-    name: `medium${rc}`,
+    name: MEDIUM_NAMES[rc]!,
     params: p.map(() => T.i32),
     results: [],
     locals: l.map(() => T.i32),
