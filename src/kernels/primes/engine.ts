@@ -26,8 +26,8 @@ import {
   HEADS,
   MED_CAP,
   MED_SPLIT,
+  MED_TABLES,
   MED_WINDOW,
-  MED,
   NB_MAX,
   ONE_HIT_Q,
   PERIODS,
@@ -39,8 +39,8 @@ import {
   SEG,
   SEG_BITS,
   SEG_MASK,
-  SMALL,
   SMALL_LIMIT,
+  SMALL_TABLES,
   instantiate,
   MEDIUM_NAMES,
   SMALL_CAP,
@@ -327,7 +327,7 @@ export class Engine {
   private addSmall(p: number, q: number, idx: number, ws: number): void {
     const rc = BIT_OF_RESIDUE[p - 30 * q]!;
     if (this.nSmall[rc]! >= SMALL_CAP) throw new Error('primes: small-prime table overflow');
-    const at = ((SMALL + 16 * SMALL_CAP * rc) >> 2) + 4 * this.nSmall[rc]!++;
+    const at = (SMALL_TABLES[rc]! >> 2) + 4 * this.nSmall[rc]!++;
     const i32 = this.i32;
     i32[at] = p;
     i32[at + 1] = q;
@@ -339,7 +339,7 @@ export class Engine {
     const rc = BIT_OF_RESIDUE[p - 30 * q]!;
     const t = rc + (p < MED_SPLIT ? 8 : 0);
     if (this.nMed[t]! >= MED_CAP) throw new Error('primes: medium-prime table overflow');
-    const at = ((MED + 16 * MED_CAP * t) >> 2) + 4 * this.nMed[t]!++;
+    const at = (MED_TABLES[t]! >> 2) + 4 * this.nMed[t]!++;
     const i32 = this.i32;
     i32[at] = p;
     i32[at + 1] = q;
@@ -475,16 +475,16 @@ export class Engine {
       for (let g = 0; g < PERIODS.length; g++) offs[g] = ((gm[g]! + S + b0) % PERIODS[g]!) | 0;
       x.presieve(b0, Math.min(BLOCK, padLen - b0), ...offs);
       const end = Math.min(segLen, b0 + BLOCK);
-      for (let rc = 0; rc < 8; rc++) if (this.nSmall[rc]! > 0) this.small[rc]!(SMALL + 16 * SMALL_CAP * rc, end, this.nSmall[rc]!);
+      for (let rc = 0; rc < 8; rc++) if (this.nSmall[rc]! > 0) this.small[rc]!(SMALL_TABLES[rc]!, end, this.nSmall[rc]!);
     }
-    for (let rc = 0; rc < 8; rc++) x.shift(SMALL + 16 * SMALL_CAP * rc + 8, this.nSmall[rc]!, segLen);
+    for (let rc = 0; rc < 8; rc++) x.shift(SMALL_TABLES[rc]! + 8, this.nSmall[rc]!, segLen);
     for (let t = 0; t < 16; t++) {
       const n = this.nMed[t]!;
       if (n === 0) continue;
       // one loop for both kinds of table: tables 0-7 (primes from MED_SPLIT) are empty below ~4e9, and
       // code first reached in optimised code sends the function back to the interpreter
       const medium = this.medium[t & 7]!;
-      const base = MED + 16 * MED_CAP * t;
+      const base = MED_TABLES[t]!;
       const window = t < 8 ? segLen : MED_WINDOW;
       for (let w0 = window; ; w0 += window) {
         medium(base, Math.min(segLen, w0), n);

@@ -135,6 +135,10 @@ export const PAT: readonly number[] = (() => {
 export const SMALL = PAT[PAT.length - 1]!;
 export const MED = align(SMALL + 16 * 8 * SMALL_CAP, 64);
 export const HEADS = align(MED + 16 * 16 * MED_CAP, 64);
+/** Where the small primes' table of residue class rc starts (16-byte records: p, q, next byte index, wheel state). */
+export const SMALL_TABLES: readonly number[] = Array.from({ length: 8 }, (_, rc) => SMALL + 16 * SMALL_CAP * rc);
+/** Where medium table t starts: t = rc, + 8 for the primes below MED_SPLIT. */
+export const MED_TABLES: readonly number[] = Array.from({ length: 16 }, (_, t) => MED + 16 * MED_CAP * t);
 export const SCRATCH = align(HEADS + 8 * NB_MAX, 64);
 /** Big primes with q >= ONE_HIT_Q step at least 2q >= SEG bytes: one hit per segment at most. */
 export const ONE_HIT_Q = SEG / 2;
