@@ -71,7 +71,7 @@ export async function anyJobInput(task: string, words: string[], o: Record<strin
  * A text file as a string: ASCII (an RLE pattern, a list) copied as it is, which is several times
  * faster than decoding UTF-8 (3 MB: 1 ms against 5-11 ms); anything else decoded as UTF-8.
  */
-export function readText(file: string): string {
+function readText(file: string): string {
   const bytes = readFileSync(file);
   return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
 }
