@@ -83,17 +83,23 @@ function setRun(bits: Uint32Array, base: number, x0: number, x1: number): void {
   bits[base + last] = (bits[base + last] as number) | hi;
 }
 
+/** The length of the line break at `i` (LF, CR or CRLF: 1, 1, 2), 0 where there is none. */
+function breakAt(text: string, i: number): number {
+  const ch = text.charCodeAt(i);
+  return ch === 10 ? 1 : ch === 13 ? (text.charCodeAt(i + 1) === 10 ? 2 : 1) : 0;
+}
+
 /** Lines up to and including the first that is neither blank nor a comment (the header), and one more if any. */
 function headLines(text: string): string[] {
   const out: string[] = [];
   let i = 0;
   while (i <= text.length) {
     let e = i;
-    while (e < text.length && text.charCodeAt(e) !== 10 && text.charCodeAt(e) !== 13) e++;
+    while (e < text.length && breakAt(text, e) === 0) e++;
     const line = text.slice(i, e);
     out.push(line);
     if (e >= text.length) break;
-    i = e + (text.charCodeAt(e) === 13 && text.charCodeAt(e + 1) === 10 ? 2 : 1);
+    i = e + breakAt(text, e);
     if (!/^\s*$/.test(line) && !line.startsWith('#')) break;
   }
   return out;
@@ -104,9 +110,9 @@ function lineAndColumn(text: string, at: number): [number, number] {
   let line = 1;
   let start = 0;
   for (let i = 0; i < at; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 10 || ch === 13) {
-      if (ch === 13 && text.charCodeAt(i + 1) === 10) i++;
+    const n = breakAt(text, i);
+    if (n > 0) {
+      i += n - 1;
       line++;
       start = i + 1;
     }
@@ -118,9 +124,9 @@ function lineAndColumn(text: string, at: number): [number, number] {
 function headerEnd(text: string, li: number): number {
   let i = 0;
   for (let l = 0; l <= li; l++) {
-    while (i < text.length && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+    while (i < text.length && breakAt(text, i) === 0) i++;
     if (i >= text.length) return text.length;
-    i += text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
+    i += breakAt(text, i);
   }
   return i;
 }
@@ -228,7 +234,7 @@ function readRuns(text: string, i: number, width: number, height: number, commen
       continue;
     }
     if (ch === 10 || ch === 13) {
-      i += ch === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
+      i += breakAt(text, i);
       lineStart = i;
       continue;
     }
